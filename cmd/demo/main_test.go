@@ -1,0 +1,362 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/sessionkit/session"
+)
+
+// client drives the demo like a browser: a cookie jar, redirects followed.
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+}
+
+func startDemo(t *testing.T, cfg session.Config) *client {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Secret = "test secret"
+	cfg.Logger = logger
+	m, err := session.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newServer(m, logger, cfg))
+	t.Cleanup(func() {
+		srv.Close()
+		if err := m.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &client{t: t, base: srv.URL, http: &http.Client{Jar: jar}}
+}
+
+// get fetches path and returns the status and body.
+func (c *client) get(path string) (int, string) {
+	c.t.Helper()
+	resp, err := c.http.Get(c.base + path)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.read(resp)
+}
+
+// post submits form to path (following the 303) and returns the final
+// status and body.
+func (c *client) post(path string, form url.Values) (int, string) {
+	c.t.Helper()
+	resp, err := c.http.PostForm(c.base+path, form)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return c.read(resp)
+}
+
+func (c *client) read(resp *http.Response) (int, string) {
+	c.t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// cookie returns the session cookie's value in the jar ("" for none).
+func (c *client) cookie() string {
+	u, _ := url.Parse(c.base)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		if ck.Name == session.DefaultCookie {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// field scrapes the value of the hidden input name from a page.
+func field(t *testing.T, page, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="` + regexp.QuoteMeta(name) + `" value="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no %s field in the page:\n%s", name, page)
+	}
+	return m[1]
+}
+
+// token loads the home page and returns its CSRF token.
+func (c *client) token() string {
+	c.t.Helper()
+	_, page := c.get("/")
+	return field(c.t, page, "_token")
+}
+
+func mustContain(t *testing.T, body, want string) {
+	t.Helper()
+	if !strings.Contains(body, want) {
+		t.Fatalf("page does not contain %q:\n%s", want, body)
+	}
+}
+
+func mustNotContain(t *testing.T, body, unwanted string) {
+	t.Helper()
+	if strings.Contains(body, unwanted) {
+		t.Fatalf("page contains %q:\n%s", unwanted, body)
+	}
+}
+
+// forEachStore runs test against the memory store and the file store.
+func forEachStore(t *testing.T, test func(t *testing.T, c *client)) {
+	for _, cfg := range []session.Config{
+		{Driver: "memory"},
+		{Driver: "file", Files: t.TempDir()},
+		{Driver: "file", Files: t.TempDir(), Encrypt: true},
+	} {
+		name := cfg.Driver
+		if cfg.Encrypt {
+			name += "+encrypt"
+		}
+		t.Run(name, func(t *testing.T) { test(t, startDemo(t, cfg)) })
+	}
+}
+
+var visitsRE = regexp.MustCompile(`<span class="big">(\d+)</span>`)
+
+func visits(t *testing.T, page string) string {
+	t.Helper()
+	m := visitsRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no visit counter in the page:\n%s", page)
+	}
+	return m[1]
+}
+
+func TestCounter(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		for want := 1; want <= 3; want++ {
+			status, page := c.get("/")
+			if status != http.StatusOK {
+				t.Fatalf("GET /: status %d", status)
+			}
+			if got := visits(t, page); got != strconv.Itoa(want) {
+				t.Fatalf("visit %d: counter shows %s", want, got)
+			}
+		}
+	})
+}
+
+func TestFlashShowsOnce(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		tok := c.token()
+		_, page := c.post("/flash", url.Values{"_token": {tok}, "text": {"hello there"}})
+		mustContain(t, page, "Your flash message: hello there")
+		_, page = c.get("/")
+		mustNotContain(t, page, "hello there")
+	})
+}
+
+func TestFlashKeptOnceMore(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		_, page := c.post("/flash", url.Values{"_token": {c.token()}, "text": {"keep me"}, "keep": {"1"}})
+		mustContain(t, page, "keep me")
+		mustContain(t, page, "Kept with")
+		_, page = c.get("/")
+		mustContain(t, page, "keep me")
+		mustNotContain(t, page, "Kept with")
+		_, page = c.get("/")
+		mustNotContain(t, page, "keep me")
+	})
+}
+
+func TestCSRF(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		tok := c.token()
+		status, _ := c.post("/colour", url.Values{"colour": {"hacker green"}})
+		if status != http.StatusForbidden {
+			t.Fatalf("POST without _token: status %d, want 403", status)
+		}
+		status, _ = c.post("/colour", url.Values{"_token": {"not" + tok}, "colour": {"hacker green"}})
+		if status != http.StatusForbidden {
+			t.Fatalf("POST with a wrong _token: status %d, want 403", status)
+		}
+		status, page := c.post("/colour", url.Values{"_token": {tok}, "colour": {"teal"}})
+		if status != http.StatusOK {
+			t.Fatalf("POST with the token: status %d, want 200 after the redirect", status)
+		}
+		mustContain(t, page, "your favourite colour is now teal")
+		mustNotContain(t, page, "hacker green</strong>")
+	})
+}
+
+func TestOneTimeToken(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		_, page := c.get("/")
+		form := url.Values{"_token": {field(t, page, "_token")}, "_once": {field(t, page, "_once")}}
+		_, page = c.post("/once", form)
+		mustContain(t, page, "One-time token: accepted")
+		_, page = c.post("/once", form) // Back, then submit again
+		mustContain(t, page, "refused: this form was already submitted")
+	})
+}
+
+func TestLoginLogout(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		_, page := c.get("/")
+		tok, id := field(t, page, "_token"), shownID(t, page)
+		before := c.cookie()
+		if before == "" {
+			t.Fatal("no session cookie after the first page")
+		}
+		_, page = c.post("/login", url.Values{"_token": {tok}, "name": {"Ana"}})
+		mustContain(t, page, "Logged in as <strong>Ana</strong>")
+		mustContain(t, page, "Your session ID changed from <code>"+id+"</code> to <code>"+shownID(t, page)+"</code>")
+		if shownID(t, page) == id {
+			t.Fatal("log in did not change the session ID")
+		}
+		loggedIn := c.cookie()
+		if loggedIn == before {
+			t.Fatal("log in did not change the session cookie")
+		}
+
+		// The cookie from before log in no longer loads the session.
+		if page := getWithCookie(t, c.base, before); strings.Contains(page, "Ana") {
+			t.Fatal("the pre-login cookie shows the logged-in session")
+		}
+		// The old CSRF token died with the old ID.
+		if status, _ := c.post("/logout", url.Values{"_token": {tok}}); status != http.StatusForbidden {
+			t.Fatalf("log out with the pre-login token: status %d, want 403", status)
+		}
+
+		_, page = c.post("/logout", url.Values{"_token": {c.token()}})
+		mustContain(t, page, "You are logged out")
+		mustContain(t, page, "Not logged in")
+		mustNotContain(t, page, "Ana")
+
+		// Replaying the logged-in cookie by hand does not bring the session back.
+		if page := getWithCookie(t, c.base, loggedIn); strings.Contains(page, "Ana") {
+			t.Fatalf("the logged-in cookie still shows the name after log out:\n%s", page)
+		}
+	})
+}
+
+// shownID scrapes the abbreviated session ID from the page header.
+func shownID(t *testing.T, page string) string {
+	t.Helper()
+	m := regexp.MustCompile(`· session <code>([^<]+)</code>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no session ID in the page:\n%s", page)
+	}
+	return m[1]
+}
+
+// getWithCookie fetches / with only the given session cookie, as an attacker
+// replaying a stolen cookie would.
+func getWithCookie(t *testing.T, base, value string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(&http.Cookie{Name: session.DefaultCookie, Value: value})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET / with a replayed cookie: status %d", resp.StatusCode)
+	}
+	return string(b)
+}
+
+func TestCart(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		tok := c.token()
+		for _, item := range []string{"apple", "bread", "cheese"} {
+			c.post("/cart/add", url.Values{"_token": {tok}, "item": {item}})
+		}
+		_, page := c.post("/cart/remove", url.Values{"_token": {tok}, "index": {"1"}})
+		mustContain(t, page, "Removed bread from the cart.")
+		_, page = c.get("/session")
+		mustContain(t, page, `&#34;items&#34;: [`)
+		if !regexp.MustCompile(`apple&#34;,\s+&#34;cheese`).MatchString(page) {
+			t.Fatalf("session page does not show [apple cheese]:\n%s", page)
+		}
+		_, page = c.post("/cart/clear", url.Values{"_token": {tok}})
+		mustContain(t, page, "The cart is empty.")
+		mustNotContain(t, page, "apple")
+	})
+}
+
+func TestSessionPage(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *client) {
+		c.post("/login", url.Values{"_token": {c.token()}, "name": {"Ana"}})
+		status, page := c.get("/session")
+		if status != http.StatusOK {
+			t.Fatalf("GET /session: status %d", status)
+		}
+		mustContain(t, page, "Expires")
+		mustContain(t, page, "&#34;name&#34;: &#34;Ana&#34;") // All(), and the plain record
+		if strings.Contains(page, "payload is sealed") != strings.Contains(t.Name(), "encrypt") {
+			t.Fatalf("sealed payload shown wrongly:\n%s", page)
+		}
+	})
+}
+
+func TestDemoSecret(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if s, _ := demoSecret("flag", "env", t.TempDir(), logger); s != "flag" {
+		t.Errorf("-secret not preferred: %q", s)
+	}
+	if s, _ := demoSecret("", "env", t.TempDir(), logger); s != "env" {
+		t.Errorf("SESSION_SECRET not used: %q", s)
+	}
+
+	dir := filepath.Join(t.TempDir(), "sessions")
+	first, err := demoSecret("", "", dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(first) {
+		t.Errorf("generated secret %q is not 32 bytes in hex", first)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, secretFile): 0o600} {
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
+	}
+	second, err := demoSecret("", "", dir, logger)
+	if err != nil || second != first {
+		t.Errorf("second run: %q, %v; want the saved %q", second, err, first)
+	}
+}
+
+func TestFaviconSkipsTheSession(t *testing.T) {
+	c := startDemo(t, session.Config{Driver: "memory"})
+	resp, err := c.http.Get(c.base + "/favicon.ico")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Set-Cookie") != "" {
+		t.Fatalf("favicon: status %d, Set-Cookie %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+}

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sessionkit/session"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pages holds one template set per page, each with the shared layout.
+var pages = map[string]*template.Template{
+	"index":   template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/index.html")),
+	"session": template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/session.html")),
+}
+
+// Session keys the demo uses. Dots nest: "cart.items" is data["cart"]["items"].
+const (
+	keyVisits     = "visits"       // int, the visit counter
+	keyCart       = "cart"         // map holding the cart
+	keyCartItems  = "cart.items"   // list of strings
+	keyUserName   = "user.name"    // the logged-in name
+	keyColour     = "prefs.colour" // set by the CSRF-protected form
+	keyMessage    = "message"      // flash: the message shown at the top of the next page
+	keyKeep       = "keepMessage"  // flash: ask the next page view to Keep the message
+	keyPreviousID = "previousID"   // flash: the session ID before log in
+)
+
+// app holds what the handlers share.
+type app struct {
+	m   *session.Manager
+	log *slog.Logger
+	cfg session.Config // for display only: driver, lifetime, encryption
+}
+
+// newServer returns the demo's handler: the pages wrapped in the session
+// middleware and CSRF check. cfg is the Config m was built from; it is only
+// shown on the pages (never the secret).
+func newServer(m *session.Manager, logger *slog.Logger, cfg session.Config) http.Handler {
+	a := &app{m: m, log: logger, cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", a.home)
+	mux.HandleFunc("GET /session", a.sessionPage)
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /logout", a.logout)
+	mux.HandleFunc("POST /cart/add", a.cartAdd)
+	mux.HandleFunc("POST /cart/remove", a.cartRemove)
+	mux.HandleFunc("POST /cart/clear", a.cartClear)
+	mux.HandleFunc("POST /flash", a.flash)
+	mux.HandleFunc("POST /colour", a.colour)
+	mux.HandleFunc("POST /once", a.once)
+
+	root := http.NewServeMux()
+	// Every request through the middleware ages flash data, so a browser's
+	// automatic favicon request would eat a kept message: answer it outside.
+	root.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	root.Handle("/", limitBody(m.Middleware(m.VerifyCSRF(mux))))
+	return root
+}
+
+// limitBody caps request bodies; VerifyCSRF reads the form before the pages do.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// base is what every page shows.
+type base struct {
+	Title   string
+	ID      string // session ID, abbreviated
+	Token   string // CSRF token, for the forms' _token field
+	User    string
+	Message string // flash message, if any
+	Kept    bool   // the message was kept for one more view
+}
+
+// basePage reads what every page shows. Call it before writing anything:
+// the session is saved when the response starts.
+func (a *app) basePage(s *session.Session, title string) base {
+	b := base{Title: title, Token: s.Token()}
+	b.Message, _ = session.GetAs[string](s, keyMessage)
+	if b.Message != "" && s.Has(keyKeep) {
+		s.Keep(keyMessage) // readable in this request and the next one
+		b.Kept = true
+	}
+	b.User, _ = session.GetAs[string](s, keyUserName)
+	b.ID = abbrev(s.ID())
+	return b
+}
+
+type homePage struct {
+	base
+	Visits     int
+	PreviousID string // before log in, abbreviated; "" when not just logged in
+	Cart       []string
+	Colour     string
+	Once       string // one-time token for the _once field
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+
+	visits, err := session.GetAs[int](s, keyVisits)
+	if err != nil && !errors.Is(err, session.ErrMissing) {
+		a.log.Warn("visit counter unreadable; starting again", "error", err)
+	}
+	visits++
+	s.Put(keyVisits, visits)
+
+	p := homePage{base: a.basePage(s, "Home"), Visits: visits}
+	p.PreviousID, _ = session.GetAs[string](s, keyPreviousID)
+	p.Cart, _ = session.GetAs[[]string](s, keyCartItems)
+	p.Colour, _ = session.GetAs[string](s, keyColour)
+	p.Once = s.GenerateOneTimeToken()
+	a.render(w, r, "index", p)
+}
+
+type sessionView struct {
+	base
+	TokenAbbrev string // CSRF token, abbreviated
+	All         string // session.All() as indented JSON
+	Cookie      string // the session cookie the browser sent, abbreviated
+	Driver      string
+	Lifetime    time.Duration
+	Encrypt     bool
+	Stored      bool   // the store holds a record for the ID
+	Sealed      bool   // the record is encrypted
+	Raw         string // the record's payload, as text
+	RawLen      int
+	Expiry      time.Time
+	Left        time.Duration // until Expiry
+}
+
+func (a *app) sessionPage(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	p := sessionView{base: a.basePage(s, "Session")}
+	p.TokenAbbrev = abbrev(p.Token)
+	p.Driver, p.Lifetime, p.Encrypt = a.cfg.Driver, a.cfg.Lifetime, a.cfg.Encrypt
+
+	all, err := json.MarshalIndent(s.All(), "", "  ")
+	if err != nil {
+		a.fail(w, r, "encode session data", err)
+		return
+	}
+	p.All = string(all)
+	if c, err := r.Cookie(cookieName(a.cfg)); err == nil {
+		p.Cookie = abbrev(c.Value)
+	}
+
+	// The record as the store holds it now, before this request saves.
+	data, expiry, found, err := a.m.Store().Load(r.Context(), s.ID())
+	if err != nil {
+		a.fail(w, r, "load the session record", err)
+		return
+	}
+	if found {
+		p.Stored, p.Expiry, p.RawLen = true, expiry, len(data)
+		p.Left = time.Until(expiry).Round(time.Second)
+		var buf bytes.Buffer
+		if json.Indent(&buf, data, "", "  ") == nil {
+			// Shorten the tokens (CSRF, one-time) the record holds, as the
+			// page does elsewhere: a screenshot of it should not leak them.
+			p.Raw = tokenRE.ReplaceAllStringFunc(buf.String(), abbrev)
+		} else {
+			p.Sealed = true
+			p.Raw = string(data)
+			if len(p.Raw) > 160 {
+				p.Raw = p.Raw[:160] + "…"
+			}
+		}
+	}
+	a.render(w, r, "session", p)
+}
+
+func cookieName(cfg session.Config) string {
+	if cfg.Cookie != "" {
+		return cfg.Cookie
+	}
+	return session.DefaultCookie
+}
+
+func (a *app) login(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || utf8.RuneCountInString(name) > 40 {
+		s.Flash(keyMessage, "Type a name of 1 to 40 characters to log in.")
+		redirect(w, r)
+		return
+	}
+	before := s.ID()
+	// A new ID on every change of privilege: whoever knew the old ID (it may
+	// have leaked before log in) cannot ride on the logged-in session.
+	if err := s.Regenerate(); err != nil {
+		a.fail(w, r, "regenerate the session", err)
+		return
+	}
+	s.Put(keyUserName, name)
+	s.Flash(keyPreviousID, abbrev(before))
+	s.Flash(keyMessage, "Welcome, "+name+"! You are logged in.")
+	redirect(w, r)
+}
+
+func (a *app) logout(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	if err := s.Destroy(); err != nil {
+		a.fail(w, r, "destroy the session", err)
+		return
+	}
+	// The request goes on with a fresh, empty session: the message is saved in it.
+	s.Flash(keyMessage, "You are logged out")
+	redirect(w, r)
+}
+
+func (a *app) cartAdd(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	item := strings.TrimSpace(r.PostFormValue("item"))
+	if item == "" || utf8.RuneCountInString(item) > 40 {
+		s.Flash(keyMessage, "Type an item of 1 to 40 characters.")
+		redirect(w, r)
+		return
+	}
+	if err := s.Push(keyCartItems, item); err != nil {
+		a.fail(w, r, "add to the cart", err)
+		return
+	}
+	s.Flash(keyMessage, "Added "+item+" to the cart.")
+	redirect(w, r)
+}
+
+func (a *app) cartRemove(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	items, _ := session.GetAs[[]string](s, keyCartItems)
+	i, err := strconv.Atoi(r.PostFormValue("index"))
+	if err != nil || i < 0 || i >= len(items) {
+		s.Flash(keyMessage, "That item is not in the cart (any more).")
+		redirect(w, r)
+		return
+	}
+	removed := items[i]
+	s.Put(keyCartItems, append(items[:i], items[i+1:]...))
+	s.Flash(keyMessage, "Removed "+removed+" from the cart.")
+	redirect(w, r)
+}
+
+func (a *app) cartClear(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	s.Forget(keyCart)
+	s.Flash(keyMessage, "The cart is empty.")
+	redirect(w, r)
+}
+
+func (a *app) flash(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	text := strings.TrimSpace(r.PostFormValue("text"))
+	if text == "" {
+		text = "(an empty message)"
+	}
+	s.Flash(keyMessage, "Your flash message: "+text)
+	if r.PostFormValue("keep") != "" {
+		// Keep must run in a request that reads the message: the next one.
+		s.Flash(keyKeep, true)
+	}
+	redirect(w, r)
+}
+
+func (a *app) colour(w http.ResponseWriter, r *http.Request) {
+	// VerifyCSRF has checked the _token field: only our own form gets here.
+	s := session.FromRequest(r)
+	colour := strings.TrimSpace(r.PostFormValue("colour"))
+	if colour == "" || utf8.RuneCountInString(colour) > 20 {
+		s.Flash(keyMessage, "Type a colour of 1 to 20 characters.")
+		redirect(w, r)
+		return
+	}
+	s.Put(keyColour, colour)
+	s.Flash(keyMessage, "CSRF token accepted: your favourite colour is now "+colour+".")
+	redirect(w, r)
+}
+
+func (a *app) once(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	if s.ValidateOneTimeToken(r.PostFormValue("_once")) {
+		s.Flash(keyMessage, "One-time token: accepted")
+	} else {
+		s.Flash(keyMessage, "One-time token: refused: this form was already submitted")
+	}
+	redirect(w, r)
+}
+
+// redirect ends a POST with 303 See Other to the home page, so a reload does
+// not post again.
+func redirect(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// render executes a page into a buffer first, so a template error can still
+// answer 500; the session is saved when the buffer is written.
+func (a *app) render(w http.ResponseWriter, r *http.Request, page string, data any) {
+	var buf bytes.Buffer
+	if err := pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+		a.fail(w, r, "render "+page, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// private, not no-store: the browser keeps the page in its history, so
+	// Back shows the old one-time token and resubmitting it is refused.
+	w.Header().Set("Cache-Control", "private")
+	buf.WriteTo(w)
+}
+
+// fail logs err and answers 500.
+func (a *app) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	a.log.Error("demo: "+what, "error", err, "method", r.Method, "path", r.URL.Path)
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// tokenRE matches the library's IDs and tokens: 256 bits in unpadded
+// URL-safe base64.
+var tokenRE = regexp.MustCompile(`[A-Za-z0-9_-]{43}`)
+
+// abbrev shortens an ID or token to its first 8 characters.
+func abbrev(s string) string {
+	if len(s) <= 8 {
+		return s
+	}
+	return s[:8] + "…"
+}

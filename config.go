@@ -1,0 +1,127 @@
+package session
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultDriver   = "file"
+	DefaultLifetime = 5 * time.Minute
+	DefaultFiles    = "./sessions"
+	DefaultTable    = "sessions"
+	DefaultCookie   = "session"
+	DefaultPath     = "/"
+)
+
+// DefaultLottery is the default chance, per request, of a background sweep of
+// expired sessions: 2 in 100.
+var DefaultLottery = [2]int{2, 100}
+
+// Config configures a Manager. The zero value of every field but Secret
+// selects its default; New reports an invalid value as an error wrapping
+// ErrConfig.
+type Config struct {
+	Secret          string        // signs cookies, derives the encryption key; New fails when empty
+	PreviousSecrets []string      // still accepted when verifying and decrypting (key rotation)
+	Driver          string        // "file" (default), "memory", "null", "cookie", "database", "redis", ...
+	Lifetime        time.Duration // idle lifetime; default 5 * time.Minute
+	ExpireOnClose   bool          // cookie without Expires/Max-Age
+	Files           string        // file driver directory; default "./sessions"
+	Connection      string        // URL of the backing server for database, redis, ... drivers
+	Table           string        // database driver table; default "sessions"
+	Lottery         [2]int        // chance of a sweep of expired sessions per request; default {2, 100}; {0, 1} never sweeps
+	Cookie          string        // cookie name; default "session"
+	Path            string        // default "/"
+	Domain          string
+	Secure          bool
+	SameSite        http.SameSite // default Lax
+	Encrypt         bool          // encrypt the stored payload
+	Store           Store         // a store built in code; when set, Driver and Connection are ignored
+
+	// Logger receives the Manager's log records; default slog.Default().
+	Logger *slog.Logger
+
+	// ErrorHandler answers a request whose session could not be loaded or
+	// saved (the store failed). The default logs nothing more (the Manager
+	// has logged the error) and answers 500 with a generic body.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// withDefaults returns cfg with defaults filled in, or an error wrapping
+// ErrConfig.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Secret == "" {
+		return cfg, fmt.Errorf("%w: Secret is empty", ErrConfig)
+	}
+	for i, s := range cfg.PreviousSecrets {
+		if s == "" {
+			return cfg, fmt.Errorf("%w: PreviousSecrets[%d] is empty", ErrConfig, i)
+		}
+	}
+	if cfg.Driver == "" {
+		cfg.Driver = DefaultDriver
+	}
+	switch {
+	case cfg.Lifetime < 0:
+		return cfg, fmt.Errorf("%w: Lifetime %v is negative", ErrConfig, cfg.Lifetime)
+	case cfg.Lifetime == 0:
+		cfg.Lifetime = DefaultLifetime
+	case cfg.Lifetime < time.Second:
+		return cfg, fmt.Errorf("%w: Lifetime %v is shorter than one second", ErrConfig, cfg.Lifetime)
+	}
+	if cfg.Files == "" {
+		cfg.Files = DefaultFiles
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	switch n, d := cfg.Lottery[0], cfg.Lottery[1]; {
+	case n == 0 && d == 0:
+		cfg.Lottery = DefaultLottery
+	case n < 0 || d <= 0 || n > d:
+		return cfg, fmt.Errorf("%w: Lottery %v: want {n, d} with 0 <= n <= d and d > 0", ErrConfig, cfg.Lottery)
+	}
+	if cfg.Cookie == "" {
+		cfg.Cookie = DefaultCookie
+	}
+	if !validCookieName(cfg.Cookie) {
+		return cfg, fmt.Errorf("%w: Cookie %q is not a valid cookie name", ErrConfig, cfg.Cookie)
+	}
+	if cfg.Path == "" {
+		cfg.Path = DefaultPath
+	}
+	switch cfg.SameSite {
+	case 0, http.SameSiteDefaultMode:
+		cfg.SameSite = http.SameSiteLaxMode
+	case http.SameSiteLaxMode, http.SameSiteStrictMode:
+	case http.SameSiteNoneMode:
+		if !cfg.Secure {
+			return cfg, fmt.Errorf("%w: SameSite None needs Secure: browsers refuse such a cookie otherwise", ErrConfig)
+		}
+	default:
+		return cfg, fmt.Errorf("%w: SameSite %d is unknown", ErrConfig, cfg.SameSite)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, nil
+}
+
+// validCookieName reports whether name is an RFC 6265 token.
+func validCookieName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+		switch c {
+		case '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}':
+			return false
+		}
+	}
+	return name != ""
+}

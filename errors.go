@@ -1,0 +1,40 @@
+package session
+
+import "errors"
+
+// Sentinel errors. Errors returned by this package wrap one of these, so
+// callers can test for them with errors.Is.
+var (
+	// ErrConfig reports an invalid Config given to New.
+	ErrConfig = errors.New("session: invalid configuration")
+
+	// ErrUnknownDriver reports a Config.Driver that no package registered.
+	// Importing github.com/sessionkit/session/drivers registers every driver.
+	ErrUnknownDriver = errors.New("session: unknown driver")
+
+	// ErrStore wraps a failure of the store (it is down, the context ended).
+	ErrStore = errors.New("session: store failed")
+
+	// ErrCorrupt reports a stored payload that cannot be opened or decoded.
+	// The Manager logs it and treats the session as missing.
+	ErrCorrupt = errors.New("session: corrupt session data")
+
+	// ErrEncode reports session data that JSON cannot encode (a channel, a
+	// function, a NaN): the session cannot be saved.
+	ErrEncode = errors.New("session: session data is not JSON-encodable")
+
+	// ErrNotList is returned by Push when the value at the key is not a list.
+	ErrNotList = errors.New("session: value is not a list")
+
+	// ErrMissing is returned by GetAs when the key is absent.
+	ErrMissing = errors.New("session: key not found")
+
+	// ErrType is returned by GetAs when the stored value does not decode into
+	// the requested type.
+	ErrType = errors.New("session: value has another type")
+
+	// ErrHeadersWritten reports a change to the session made after the
+	// response headers were sent: the session was saved when the first byte
+	// of the response left, so the change cannot be saved or its cookie sent.
+	ErrHeadersWritten = errors.New("session: changed after the response was written")
+)

@@ -1,0 +1,54 @@
+package session
+
+import (
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+)
+
+// Key derivation: one key per purpose, so that no key does two jobs.
+const (
+	purposeCookie = "sessionkit/v1 cookie signing"
+	purposeSeal   = "sessionkit/v1 payload sealing"
+)
+
+// deriveKeys derives a 32-byte key for purpose from each secret, current
+// secret first.
+func deriveKeys(secrets []string, purpose string) [][]byte {
+	keys := make([][]byte, len(secrets))
+	for i, s := range secrets {
+		k, err := hkdf.Key(sha256.New, []byte(s), nil, purpose, 32)
+		if err != nil { // only for impossible lengths
+			panic("session: hkdf: " + err.Error())
+		}
+		keys[i] = k
+	}
+	return keys
+}
+
+// idLen is the length of session IDs and tokens: 32 random bytes (256 bits)
+// in unpadded URL-safe base64.
+const idLen = 43
+
+// randomID returns 256 bits from crypto/rand as 43 URL-safe base64 characters.
+// It serves for session IDs, CSRF tokens and one-time tokens.
+func randomID() string {
+	var b [32]byte
+	rand.Read(b[:]) // never fails: crypto/rand.Read crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validID reports whether id has the shape randomID gives.
+func validID(id string) bool {
+	if len(id) != idLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

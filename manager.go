@@ -1,0 +1,161 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// A Manager loads, exposes and saves sessions for the requests that pass its
+// Middleware. It is safe for concurrent use; build one per application with
+// New and Close it on shutdown.
+type Manager struct {
+	cfg      Config
+	store    Store
+	ownStore bool // opened from cfg.Driver: Close closes it
+	signer   signer
+	sealer   sealer
+	log      *slog.Logger
+	onError  func(http.ResponseWriter, *http.Request, error)
+	touchGap time.Duration // an unchanged session's expiry moves only when it is at least this old
+
+	mu       sync.Mutex // guards closed and sweeps.Add
+	closed   bool
+	sweeps   sync.WaitGroup
+	sweeping chan struct{} // holds a token while a sweep runs
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// New returns a Manager for cfg, opening the store that cfg.Driver names
+// unless cfg.Store is set. An invalid Config is an error wrapping ErrConfig,
+// an unregistered driver one wrapping ErrUnknownDriver.
+func New(cfg Config) (*Manager, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		cfg:      cfg,
+		store:    cfg.Store,
+		log:      cfg.Logger,
+		onError:  cfg.ErrorHandler,
+		touchGap: cfg.Lifetime / 20,
+		sweeping: make(chan struct{}, 1),
+	}
+	if m.store == nil {
+		if m.store, err = openDriver(cfg); err != nil {
+			return nil, err
+		}
+		m.ownStore = true
+	}
+	secrets := append([]string{cfg.Secret}, cfg.PreviousSecrets...)
+	m.signer = signer{keys: deriveKeys(secrets, purposeCookie)}
+	m.sealer = newSealer(deriveKeys(secrets, purposeSeal))
+	if m.onError == nil {
+		m.onError = defaultErrorHandler
+	}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// Store returns the store the Manager uses.
+func (m *Manager) Store() Store { return m.store }
+
+// Close stops the background sweeps the Manager started, waits for them, and
+// closes the store when the Manager opened it (a Config.Store built in code is
+// left to its owner). Close is safe to call more than once.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.cancel()
+	m.sweeps.Wait()
+	if c, ok := m.store.(io.Closer); ok && m.ownStore {
+		if err := c.Close(); err != nil {
+			return fmt.Errorf("session: close store: %w", err)
+		}
+	}
+	return nil
+}
+
+// Sweep removes expired sessions now, when the store needs sweeping (it
+// implements Sweeper), and reports how many it removed.
+func (m *Manager) Sweep(ctx context.Context) (int, error) {
+	sw, ok := m.store.(Sweeper)
+	if !ok {
+		return 0, nil
+	}
+	n, err := sw.Sweep(ctx)
+	if err != nil {
+		return n, fmt.Errorf("%w: sweep: %w", ErrStore, err)
+	}
+	return n, nil
+}
+
+// lottery starts a background sweep with the chance Config.Lottery gives,
+// unless one is running. The request that wins never waits for it.
+func (m *Manager) lottery() {
+	n, d := m.cfg.Lottery[0], m.cfg.Lottery[1]
+	if n == 0 || rand.IntN(d) >= n {
+		return
+	}
+	if _, ok := m.store.(Sweeper); !ok {
+		return
+	}
+	select {
+	case m.sweeping <- struct{}{}:
+	default:
+		return // a sweep is running
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		<-m.sweeping
+		return
+	}
+	m.sweeps.Add(1)
+	m.mu.Unlock()
+	go func() {
+		defer m.sweeps.Done()
+		defer func() { <-m.sweeping }()
+		ctx, cancel := context.WithTimeout(m.ctx, time.Minute)
+		defer cancel()
+		start := time.Now()
+		n, err := m.Sweep(ctx)
+		if err != nil {
+			m.log.LogAttrs(ctx, slog.LevelError, "session: sweep failed", slog.Any("error", err), slog.Int("removed", n))
+			return
+		}
+		m.log.LogAttrs(ctx, slog.LevelDebug, "session: swept expired sessions", slog.Int("removed", n), slog.Duration("took", time.Since(start)))
+	}()
+}
+
+// fail answers a request whose session could not be loaded or saved.
+func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
+	m.log.LogAttrs(r.Context(), slog.LevelError, "session: request failed", slog.Any("error", err),
+		slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	m.onError(w, r, err)
+}
+
+func defaultErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// errGone stops an Update when the record has vanished: a request never
+// brings back a session that another request destroyed.
+var errGone = errors.New("session: record is gone")
+
+// errTaken stops the Update that creates a session when its new ID is
+// already in use (never seen with 256-bit IDs, but never overwritten either).
+var errTaken = errors.New("session: new session ID already in use")

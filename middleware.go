@@ -1,0 +1,182 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Middleware loads the session of each request, exposes it to next through
+// FromRequest, and saves it, setting its cookie, just before the first byte
+// of the response leaves (on WriteHeader, Write or Flush, or when next
+// returns). Nothing else needs calling. A change made after the response has
+// started cannot be saved: it is logged as an error wrapping
+// ErrHeadersWritten.
+//
+// When the store fails, Config.ErrorHandler answers instead (by default a
+// logged error and a 500). A cookie that does not verify, names no session,
+// or names an expired or corrupt one starts a fresh session; it never causes
+// an error page. Middleware applied twice with the same Manager loads the
+// session once.
+func (m *Manager) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := FromContext(r.Context()); s != nil && s.m == m {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s, err := m.load(r)
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		rw := &responseWriter{ResponseWriter: w, m: m, r: r, s: s}
+		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
+		rw.finish()
+		m.lottery()
+	})
+}
+
+// FromRequest returns the session of r, or nil when r did not come through
+// Middleware.
+func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
+
+// load reads the request's session: a new one when the request has no
+// cookie, or one that does not verify or names no live session. Only a store
+// failure is an error.
+func (m *Manager) load(r *http.Request) (*Session, error) {
+	ctx := r.Context()
+	s := newSession(m, ctx)
+	cookies := r.CookiesNamed(m.cfg.Cookie)
+	if len(cookies) == 0 {
+		return s, nil
+	}
+	s.dropCookie = true // unless it names a live session
+	var (
+		id          string
+		rotated, ok bool
+	)
+	for _, c := range cookies {
+		if id, rotated, ok = m.signer.verify(c.Value); ok {
+			break
+		}
+	}
+	if !ok {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
+			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
+		return s, nil
+	}
+	data, expiry, found, err := m.store.Load(ctx, id)
+	if err != nil {
+		return nil, storeErr("load", err)
+	}
+	if !found || !expiry.After(time.Now()) {
+		return s, nil // unknown, destroyed or expired: never adopted
+	}
+	st, resealed, err := m.decode(id, data)
+	if err != nil {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "session: stored session is corrupt; starting a new session", slog.Any("error", err))
+		return s, nil
+	}
+	s.id, s.stored, s.raw, s.expiry, s.st = id, true, data, expiry, st
+	s.seen = st.flashNow
+	s.reissue, s.resave, s.dropCookie = rotated, resealed, false
+	s.ensureToken()
+	return s, nil
+}
+
+// responseWriter saves the session before the response starts.
+type responseWriter struct {
+	http.ResponseWriter
+	m    *Manager
+	r    *http.Request
+	s    *Session
+	done bool  // the session was saved (or its save failed)
+	err  error // the save failed: the error handler answered instead
+}
+
+// commit saves the session once and sets its cookie. It reports false when
+// the save failed and the error handler has answered.
+func (w *responseWriter) commit() bool {
+	if w.done {
+		return w.err == nil
+	}
+	w.done = true
+	s := w.s
+	s.mu.Lock()
+	cookie, err := s.save(time.Now())
+	s.committed = true
+	s.mu.Unlock()
+	h := w.ResponseWriter.Header()
+	if err != nil {
+		w.err = err
+		clear(h) // the handler's response is replaced
+		w.m.fail(w.ResponseWriter, w.r, err)
+		return false
+	}
+	if cookie != "" {
+		h.Add("Set-Cookie", cookie)
+		h.Add("Vary", "Cookie")
+		if h.Get("Cache-Control") == "" {
+			h.Set("Cache-Control", `no-cache="Set-Cookie"`)
+		}
+	}
+	return true
+}
+
+// finish saves the session if the handler wrote nothing, and reports changes
+// made after the response started.
+func (w *responseWriter) finish() {
+	if !w.done {
+		w.commit()
+		return
+	}
+	w.s.mu.Lock()
+	late := w.s.late
+	w.s.mu.Unlock()
+	if late {
+		w.m.log.LogAttrs(w.r.Context(), slog.LevelError, "session: changes not saved", slog.Any("error", ErrHeadersWritten),
+			slog.String("method", w.r.Method), slog.String("path", w.r.URL.Path))
+	}
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code) // informational: the response has not started
+		return
+	}
+	if w.commit() {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if !w.commit() {
+		return 0, w.err
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter) Flush() { w.FlushError() }
+
+// FlushError saves the session, then flushes; http.ResponseController uses it.
+func (w *responseWriter) FlushError() error {
+	if !w.commit() {
+		return w.err
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker: the session is saved first.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.commit() {
+		return nil, nil, w.err
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

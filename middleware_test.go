@@ -1,0 +1,355 @@
+package session_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
+)
+
+func TestConcurrentRequestsLoseNoUpdate(t *testing.T) {
+	eachStore(t, func(t *testing.T, st session.Store) {
+		m, _ := newManager(t, st, session.Config{})
+		c := newClient(t, m)
+		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+			s.Put("start", true)
+			s.Flash("msg", "hi")
+		})
+		const n = 200
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+					s.Put(fmt.Sprintf("keys.k%03d", i), i)
+					if err := s.Push("log", i); err != nil {
+						t.Error(err)
+					}
+				})
+			}()
+		}
+		wg.Wait()
+		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+			keys, _ := s.Get("keys").(map[string]any)
+			if len(keys) != n {
+				t.Errorf("%d of %d keys present", len(keys), n)
+			}
+			for i := range n {
+				if got := s.Get(fmt.Sprintf("keys.k%03d", i)); got != i {
+					t.Fatalf("key %d = %v", i, got)
+				}
+			}
+			if log, _ := s.Get("log").([]any); len(log) != n {
+				t.Errorf("%d of %d concurrent pushes landed", len(log), n)
+			}
+			if s.Has("msg") {
+				t.Error("flash data outlived 200 requests")
+			}
+		})
+	})
+}
+
+func TestDestroyedSessionIsNotBroughtBack(t *testing.T) {
+	eachStore(t, func(t *testing.T, st session.Store) {
+		m, _ := newManager(t, st, session.Config{})
+		c := newClient(t, m)
+		var id string
+		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+			s.Put("user", "ana")
+			id = s.ID()
+		})
+		inFlight := make(chan struct{})
+		destroyed := make(chan struct{})
+		done := make(chan *http.Response)
+		go func() {
+			done <- c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+				close(inFlight)
+				<-destroyed // a slow request, still running when the user logs out
+				s.Put("late", 1)
+			})
+		}()
+		<-inFlight
+		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Destroy() })
+		close(destroyed)
+		res := <-done
+		if _, _, found, _ := st.Load(t.Context(), id); found {
+			t.Error("a slow request brought a destroyed session back")
+		}
+		if ck := sessionCookie(res); ck == nil || ck.MaxAge >= 0 {
+			t.Errorf("slow request's response did not expire the cookie: %v", ck)
+		}
+	})
+}
+
+func TestSaveHappensBeforeTheBody(t *testing.T) {
+	m, logs := newManager(t, memstore.New(), session.Config{})
+	c := newClient(t, m)
+	res := c.do(func(w http.ResponseWriter, _ *http.Request, s *session.Session) {
+		s.Put("before", 1)
+		io.WriteString(w, "body")
+		s.Put("after", 2)
+	})
+	if sessionCookie(res) == nil {
+		t.Fatal("no cookie: the session was not saved before the body")
+	}
+	if c.get("before") != 1 {
+		t.Error("change before the body lost")
+	}
+	if c.get("after") != nil {
+		t.Error("change after the body was saved (its cookie could not have been sent)")
+	}
+	if !strings.Contains(logs.String(), session.ErrHeadersWritten.Error()) {
+		t.Errorf("change after the body not logged; logs:\n%s", logs)
+	}
+	c.do(func(w http.ResponseWriter, _ *http.Request, s *session.Session) {
+		w.WriteHeader(http.StatusNoContent)
+		if err := s.Regenerate(); !errors.Is(err, session.ErrHeadersWritten) {
+			t.Errorf("Regenerate after WriteHeader: %v", err)
+		}
+	})
+	if c.get("before") != 1 {
+		t.Error("a refused Regenerate lost the session")
+	}
+}
+
+func TestFlusherHijackerAndResponseController(t *testing.T) {
+	m, _ := newManager(t, memstore.New(), session.Config{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/flush", func(w http.ResponseWriter, r *http.Request) {
+		session.FromRequest(r).Put("flushed", true)
+		io.WriteString(w, "part one\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Errorf("ResponseController.Flush: %v", err)
+		}
+		w.(http.Flusher).Flush()
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+			t.Errorf("SetWriteDeadline through the middleware: %v", err)
+		}
+		io.WriteString(w, "part two\n")
+	})
+	mux.HandleFunc("/hijack", func(w http.ResponseWriter, r *http.Request) {
+		session.FromRequest(r).Put("hijacked", true)
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi")
+		buf.Flush()
+	})
+	mux.HandleFunc("/read", func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		fmt.Fprintf(w, "%v %v", s.Get("flushed"), s.Get("hijacked"))
+	})
+	srv := httptest.NewServer(m.Middleware(mux))
+	defer srv.Close()
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar}
+	get := func(path string) string {
+		res, err := hc.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	if got := get("/flush"); got != "part one\npart two\n" {
+		t.Errorf("flush body %q", got)
+	}
+	// A hijacked connection's own response carries no cookie; the session
+	// of the earlier cookie was still saved before the hijack.
+	if got := get("/hijack"); got != "hi" {
+		t.Errorf("hijack body %q", got)
+	}
+	if got := get("/read"); got != "true true" {
+		t.Errorf("after flush and hijack: %q", got)
+	}
+	// Raw hijack check that the connection is really ours.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /hijack HTTP/1.1\r\nHost: x\r\n\r\n")
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	if !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Errorf("hijacked response %q", line)
+	}
+}
+
+func TestStoreDown(t *testing.T) {
+	cs := &countingStore{Store: memstore.New()}
+	m, logs := newManager(t, cs, session.Config{})
+	c := newClient(t, m)
+	c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("a", 1) })
+	cs.fail.Store(true)
+	called := false
+	res := c.do(func(http.ResponseWriter, *http.Request, *session.Session) { called = true })
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 500 || called || strings.Contains(string(body), errDown.Error()) {
+		t.Errorf("load failure: status %d, handler called %v, body %q", res.StatusCode, called, body)
+	}
+	if !strings.Contains(logs.String(), errDown.Error()) {
+		t.Error("store failure not logged")
+	}
+	// A save failure replaces the handler's response.
+	cs.fail.Store(false)
+	fresh := newClient(t, m)
+	var once sync.Once
+	res = fresh.do(func(w http.ResponseWriter, _ *http.Request, s *session.Session) {
+		once.Do(func() { cs.fail.Store(true) })
+		s.Put("a", 1)
+		w.Header().Set("Location", "/next")
+		w.WriteHeader(http.StatusSeeOther)
+	})
+	if res.StatusCode != 500 || res.Header.Get("Location") != "" || sessionCookie(res) != nil {
+		t.Errorf("save failure: status %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	// Back up: requests work again.
+	cs.fail.Store(false)
+	if c.get("a") != 1 {
+		t.Error("session lost across the outage")
+	}
+
+	// A custom error handler and errors.Is on what it gets.
+	var got error
+	m2, _ := newManager(t, cs, session.Config{ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		http.Error(w, "try later", http.StatusServiceUnavailable)
+	}})
+	c.m = m2
+	cs.fail.Store(true)
+	if res := c.do(nil); res.StatusCode != 503 || !errors.Is(got, session.ErrStore) || !errors.Is(got, errDown) {
+		t.Errorf("custom handler: status %d, err %v", res.StatusCode, got)
+	}
+}
+
+func TestNewValidatesConfig(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cfg  session.Config
+		want error
+	}{
+		"no secret":         {session.Config{Driver: "memory"}, session.ErrConfig},
+		"negative lifetime": {session.Config{Secret: "s", Driver: "memory", Lifetime: -time.Second}, session.ErrConfig},
+		"lottery 5/0":       {session.Config{Secret: "s", Driver: "memory", Lottery: [2]int{5, 0}}, session.ErrConfig},
+		"lottery 3/2":       {session.Config{Secret: "s", Driver: "memory", Lottery: [2]int{3, 2}}, session.ErrConfig},
+		"lottery -1/2":      {session.Config{Secret: "s", Driver: "memory", Lottery: [2]int{-1, 2}}, session.ErrConfig},
+		"bad cookie name":   {session.Config{Secret: "s", Driver: "memory", Cookie: "a b"}, session.ErrConfig},
+		"samesite none":     {session.Config{Secret: "s", Driver: "memory", SameSite: http.SameSiteNoneMode}, session.ErrConfig},
+		"unknown driver":    {session.Config{Secret: "s", Driver: "nosuch"}, session.ErrUnknownDriver},
+		"empty previous":    {session.Config{Secret: "s", Driver: "memory", PreviousSecrets: []string{""}}, session.ErrConfig},
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := session.New(tc.cfg)
+			if !errors.Is(err, tc.want) || m != nil {
+				t.Errorf("New = %v, %v; want %v", m, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDefaultsUseFileDriver(t *testing.T) {
+	t.Chdir(t.TempDir())
+	m, err := session.New(session.Config{Secret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c := newClient(t, m)
+	res := c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("a", 1) })
+	raw := res.Header.Get("Set-Cookie")
+	for _, want := range []string{"session=", "Path=/", "Max-Age=300", "HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("default cookie %q lacks %q", raw, want)
+		}
+	}
+	entries, err := os.ReadDir("sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") {
+			n++
+			b, _ := os.ReadFile(filepath.Join("sessions", e.Name()))
+			if !strings.Contains(string(b), `"a":1`) {
+				t.Errorf("session file holds %q", b)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d session files in ./sessions, want 1", n)
+	}
+}
+
+func TestNullDriver(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "s", Driver: "null"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	c := newClient(t, m)
+	c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+		s.Put("a", 1)
+		if s.Get("a") != 1 {
+			t.Error("null driver: value not readable in its own request")
+		}
+	})
+	if c.get("a") != nil {
+		t.Error("null driver persisted a value")
+	}
+}
+
+// blockingSweeper's Sweep waits until released.
+type blockingSweeper struct {
+	session.Store
+	started, release chan struct{}
+}
+
+func (b *blockingSweeper) Sweep(ctx context.Context) (int, error) {
+	close(b.started)
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	return 0, nil
+}
+
+func TestLotteryNeverMakesTheRequestWait(t *testing.T) {
+	st := &blockingSweeper{Store: memstore.New(), started: make(chan struct{}), release: make(chan struct{})}
+	m, _ := newManager(t, st, session.Config{Lottery: [2]int{1, 1}})
+	c := newClient(t, m)
+	done := make(chan struct{})
+	go func() {
+		c.do(nil)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request that won the lottery waited for the sweep")
+	}
+	<-st.started
+	c.do(nil) // a sweep is running: no second one starts (started would be closed twice)
+	close(st.release)
+	if err := m.Close(); err != nil { // waits for the sweep
+		t.Fatal(err)
+	}
+}

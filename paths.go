@@ -1,0 +1,148 @@
+package session
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+)
+
+// Dot notation: "user.name" names data["user"]["name"]. Every key is split on
+// every dot; a path segment may be any string, including an empty one.
+
+// getPath returns the value at key and whether it is present.
+func getPath(data map[string]any, key string) (any, bool) {
+	m := data
+	for {
+		seg, rest, more := strings.Cut(key, ".")
+		v, ok := m[seg]
+		if !ok || !more {
+			return v, ok
+		}
+		if m, ok = asMap(v); !ok {
+			return nil, false
+		}
+		key = rest
+	}
+}
+
+// setPath stores v at key, creating intermediate maps and replacing
+// intermediate values that are not maps.
+func setPath(data map[string]any, key string, v any) {
+	m := data
+	for {
+		seg, rest, more := strings.Cut(key, ".")
+		if !more {
+			m[seg] = v
+			return
+		}
+		next, ok := asMap(m[seg])
+		if !ok {
+			next = map[string]any{}
+		}
+		m[seg] = next
+		m, key = next, rest
+	}
+}
+
+// deletePath removes the value at key; parents stay, even when empty.
+func deletePath(data map[string]any, key string) {
+	m := data
+	for {
+		seg, rest, more := strings.Cut(key, ".")
+		if !more {
+			delete(m, seg)
+			return
+		}
+		next, ok := asMap(m[seg])
+		if !ok {
+			return // nothing at this path
+		}
+		m[seg] = next // a converted struct or typed map is stored as a map from now on
+		m, key = next, rest
+	}
+}
+
+// asMap returns v as a map[string]any. Values decoded from a stored session
+// already are; a map or struct put in this request is converted through JSON
+// (as it will be stored), so paths work the same before and after a reload.
+func asMap(v any) (map[string]any, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		return v, true
+	case nil:
+		return nil, false
+	}
+	k := reflect.TypeOf(v).Kind()
+	if k == reflect.Pointer {
+		k = reflect.TypeOf(v).Elem().Kind()
+	}
+	if k != reflect.Map && k != reflect.Struct {
+		return nil, false
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	var m map[string]any
+	if decodeJSON(b, &m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// asList returns v as a []any when it is a list (any slice or array except
+// bytes, which JSON stores as a string).
+func asList(v any) ([]any, bool) {
+	if l, ok := v.([]any); ok {
+		return l, true
+	}
+	if v == nil {
+		return nil, false
+	}
+	rv := reflect.ValueOf(v)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array || rv.Type().Elem().Kind() == reflect.Uint8 {
+		return nil, false
+	}
+	l := make([]any, rv.Len())
+	for i := range l {
+		l[i] = rv.Index(i).Interface()
+	}
+	return l, true
+}
+
+// pushPath appends v to the list at key; a missing or nil value becomes a new
+// list. It reports false, changing nothing, when the value is not a list.
+func pushPath(data map[string]any, key string, v any) bool {
+	cur, ok := getPath(data, key)
+	if !ok || cur == nil {
+		setPath(data, key, []any{v})
+		return true
+	}
+	l, ok := asList(cur)
+	if !ok {
+		return false
+	}
+	// A fresh slice: the old one may be shared with the caller who put it.
+	setPath(data, key, append(l[:len(l):len(l)], v))
+	return true
+}
+
+// deepCopy copies the maps and lists of v, so that a caller may change the
+// copy without changing the session.
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(v))
+		for i, e := range v {
+			l[i] = deepCopy(e)
+		}
+		return l
+	}
+	return v
+}

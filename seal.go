@@ -1,0 +1,70 @@
+package session
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+)
+
+// sealPrefix starts every sealed payload, so that a sealed payload is never
+// taken for a plain one (which starts with '{') and stays text for stores
+// that keep strings.
+var sealPrefix = []byte("sk1.")
+
+// sealer encrypts payloads with AES-256-GCM under keys derived from the
+// secrets (aeads[0] seals, every one opens). The session ID is the additional
+// data, so a payload copied under another ID fails to open.
+type sealer struct {
+	aeads []cipher.AEAD
+}
+
+func newSealer(keys [][]byte) sealer {
+	s := sealer{aeads: make([]cipher.AEAD, len(keys))}
+	for i, k := range keys {
+		block, err := aes.NewCipher(k)
+		if err != nil {
+			panic("session: aes: " + err.Error()) // keys are always 32 bytes
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			panic("session: gcm: " + err.Error())
+		}
+		s.aeads[i] = aead
+	}
+	return s
+}
+
+func isSealed(b []byte) bool { return bytes.HasPrefix(b, sealPrefix) }
+
+// seal returns sealPrefix + base64(nonce || ciphertext).
+func (s sealer) seal(id string, plain []byte) []byte {
+	aead := s.aeads[0]
+	raw := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	rand.Read(raw)
+	raw = aead.Seal(raw, raw, plain, []byte(id))
+	out := make([]byte, 0, len(sealPrefix)+base64.RawURLEncoding.EncodedLen(len(raw)))
+	out = append(out, sealPrefix...)
+	return base64.RawURLEncoding.AppendEncode(out, raw)
+}
+
+// open reverses seal; rotated reports that only a previous secret's key
+// opened it.
+func (s sealer) open(id string, sealed []byte) (plain []byte, rotated bool, err error) {
+	raw, err := base64.RawURLEncoding.AppendDecode(nil, sealed[len(sealPrefix):])
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: sealed payload is not base64", ErrCorrupt)
+	}
+	for i, aead := range s.aeads {
+		if len(raw) < aead.NonceSize()+aead.Overhead() {
+			return nil, false, fmt.Errorf("%w: sealed payload is too short", ErrCorrupt)
+		}
+		nonce, ct := raw[:aead.NonceSize()], raw[aead.NonceSize():]
+		if plain, err := aead.Open(nil, nonce, ct, []byte(id)); err == nil {
+			return plain, i > 0, nil
+		}
+	}
+	return nil, false, fmt.Errorf("%w: sealed payload does not open with any secret", ErrCorrupt)
+}

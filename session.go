@@ -1,0 +1,446 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// A Session is one client's session as one request sees it. Get it with
+// FromRequest or FromContext inside Middleware. Its methods are safe for
+// concurrent use by the goroutines of one request; a Session must not be kept
+// after its request ends.
+//
+// Keys use dot notation: Put("user.name", "Ana") stores
+// {"user": {"name": "Ana"}}, and Get, Has, Forget, Pull and Push follow the
+// same paths. Values must be JSON-encodable. Within the request that put it a
+// value is returned as it was put; in later requests Get returns it as JSON
+// decodes it (objects as map[string]any, lists as []any, integers as int,
+// other numbers as float64): use GetAs to read it back as its own type.
+type Session struct {
+	mu  sync.Mutex
+	m   *Manager
+	ctx context.Context // the request's: every store call takes it
+
+	id     string    // "" until a new session needs one
+	stored bool      // a record exists under id, as far as this request knows
+	raw    []byte    // the record's payload as this request last read or wrote it
+	expiry time.Time // the record's expiry as this request last read or wrote it
+	seen   []string  // the flash keys the record held when this request loaded it
+
+	st  state
+	ops []op // changes since raw, replayed at save
+
+	touched    bool // put, flashed, or token read: a new session must be saved
+	resave     bool // payload sealed under a previous secret: write it again
+	reissue    bool // cookie signed with a previous secret: send it signed anew
+	newID      bool // Regenerate gave the session a new ID in this request
+	dropCookie bool // the request's cookie names no session: expire it unless a new one is saved
+	skip       bool // VerifyCSRF refused the request: save nothing
+	committed  bool // saved when the response started; later changes are lost
+	late       bool // changed after commit
+}
+
+func newSession(m *Manager, ctx context.Context) *Session {
+	return &Session{m: m, ctx: ctx, st: state{data: map[string]any{}}}
+}
+
+// change applies o now and records it for the save.
+func (s *Session) change(o op) {
+	s.st.apply(o)
+	s.ops = append(s.ops, o)
+	if s.committed {
+		s.late = true
+	}
+}
+
+// ID returns the session ID. A new session gets its ID here or when it is
+// first saved.
+func (s *Session) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.id == "" {
+		s.id = randomID()
+	}
+	return s.id
+}
+
+// Put stores value at key. A key that held flash data becomes permanent.
+func (s *Session) Put(key string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.change(op{kind: opPut, key: key, value: value})
+	s.touched = true
+}
+
+// Push appends value to the list at key, creating the list when the key is
+// missing or nil. When the value at key is not a list it returns an error
+// wrapping ErrNotList and changes nothing.
+func (s *Session) Push(key string, value any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := getPath(s.st.data, key); ok && cur != nil {
+		if _, ok := asList(cur); !ok {
+			return fmt.Errorf("session: push onto %q: %w (it holds a %T)", key, ErrNotList, cur)
+		}
+	}
+	s.change(op{kind: opPush, key: key, value: value})
+	s.touched = true
+	return nil
+}
+
+// Get returns the value at key, or def[0] when the key is missing (nil when
+// def is empty). A key present with a nil value returns nil, not the
+// default. Change a returned map or list only through Put: the session does
+// not see changes made to it in place.
+func (s *Session) Get(key string, def ...any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := getPath(s.st.data, key); ok {
+		return v
+	}
+	if len(def) > 0 {
+		return def[0]
+	}
+	return nil
+}
+
+// Pull returns the value at key as Get does, then forgets the key.
+func (s *Session) Pull(key string, def ...any) any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := getPath(s.st.data, key)
+	if !ok {
+		if len(def) > 0 {
+			return def[0]
+		}
+		return nil
+	}
+	s.change(op{kind: opForget, key: key})
+	return v
+}
+
+// All returns a copy of the session's data (live flash data included, the
+// library's bookkeeping never). The caller may change the copy.
+func (s *Session) All() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return deepCopy(s.st.data).(map[string]any)
+}
+
+// Has reports whether key is present with a non-nil value; false, 0 and ""
+// are present values.
+func (s *Session) Has(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v, ok := getPath(s.st.data, key)
+	return ok && v != nil
+}
+
+// Forget removes keys. Forgetting a nested key leaves its parent, even when
+// the parent becomes empty.
+func (s *Session) Forget(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, key := range keys {
+		if _, ok := getPath(s.st.data, key); ok {
+			s.change(op{kind: opForget, key: key})
+		}
+	}
+}
+
+// Flush removes all data, flash data included. The session, its ID, its CSRF
+// token and its one-time tokens stay.
+func (s *Session) Flush() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.change(op{kind: opFlush})
+}
+
+// Flash stores value at key for this request and the next one only. Flashing
+// a permanent key makes it flash data.
+func (s *Session) Flash(key string, value any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.change(op{kind: opFlash, key: key, value: value})
+	s.touched = true
+}
+
+// Reflash keeps all flash data for one more request.
+func (s *Session) Reflash() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.st.flashNow) > 0 {
+		s.change(op{kind: opReflash})
+	}
+}
+
+// Keep keeps the named flash keys for one more request. A key that is not
+// flash data is left as it is.
+func (s *Session) Keep(keys ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var kept []string
+	for _, k := range keys {
+		for _, f := range s.st.flashNow {
+			if f == k {
+				kept = append(kept, k)
+				break
+			}
+		}
+	}
+	if len(kept) > 0 {
+		s.change(op{kind: opKeep, keys: kept})
+	}
+}
+
+// Regenerate gives the session a new ID and a new CSRF token and keeps its
+// data; call it on log in and on any change of privilege. The record moves to
+// the new ID at once: the old ID no longer loads, not even for a request
+// already in flight. Regenerate after the response has started returns an
+// error wrapping ErrHeadersWritten and changes nothing.
+func (s *Session) Regenerate() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return fmt.Errorf("session: regenerate: %w", ErrHeadersWritten)
+	}
+	s.change(op{kind: opToken, key: randomID()})
+	if !s.stored {
+		s.id, s.newID = randomID(), true
+		return nil
+	}
+	m := s.m
+	var moved state
+	err := m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
+		if !found {
+			return nil, time.Time{}, errGone
+		}
+		st, err := s.current(data)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		moved = st
+		return nil, time.Time{}, nil // delete the old record
+	})
+	switch {
+	case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
+		// Destroyed by another request meanwhile: it stays destroyed.
+		m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: regenerate found the session gone; starting a new one")
+		s.reset()
+		return nil
+	case err != nil:
+		return storeErr("regenerate", err)
+	}
+	id, expiry := randomID(), time.Now().Add(m.cfg.Lifetime)
+	raw, err := m.encode(id, &moved)
+	if err == nil {
+		err = m.store.Update(s.ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
+			if found {
+				return nil, time.Time{}, errTaken
+			}
+			return raw, expiry, nil
+		})
+	}
+	if err != nil {
+		// The old record is gone and the new one could not be written: the
+		// session is lost, as after Destroy.
+		s.reset()
+		if errors.Is(err, ErrEncode) {
+			return fmt.Errorf("session: regenerate: %w", err)
+		}
+		return storeErr("regenerate", err)
+	}
+	s.id, s.raw, s.expiry, s.st, s.ops, s.newID = id, raw, expiry, moved, nil, true
+	return nil
+}
+
+// Destroy removes the session's record. The request goes on with a fresh,
+// empty session (a new ID and a new CSRF token), which is saved, and its
+// cookie sent, only if the handler then puts or flashes something in it or
+// reads its token; otherwise the response expires the cookie.
+func (s *Session) Destroy() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stored {
+		if err := s.m.store.Delete(s.ctx, s.id); err != nil {
+			return storeErr("destroy", err)
+		}
+	}
+	s.reset()
+	return nil
+}
+
+// reset makes s a fresh, unsaved session whose response expires the
+// request's cookie unless the new session gets saved.
+func (s *Session) reset() {
+	s.id, s.stored, s.raw, s.expiry, s.seen = "", false, nil, time.Time{}, nil
+	s.st, s.ops = state{data: map[string]any{}}, nil
+	s.touched, s.resave, s.reissue, s.newID, s.dropCookie = false, false, false, false, true
+}
+
+// current returns the state to write over a record that now holds data: the
+// request's own state when the record has not changed since the request read
+// it, otherwise the record with the request's changes replayed onto it.
+func (s *Session) current(data []byte) (state, error) {
+	if s.raw != nil && bytes.Equal(data, s.raw) {
+		return s.st, nil
+	}
+	st, _, err := s.m.decode(s.id, data)
+	if err != nil {
+		return state{}, err
+	}
+	st.restrictFlash(s.seen)
+	for _, o := range s.ops {
+		st.apply(o)
+	}
+	return st, nil
+}
+
+// save writes the session as the request leaves it and returns the
+// Set-Cookie value to send ("" for none).
+func (s *Session) save(now time.Time) (string, error) {
+	m := s.m
+	if s.skip {
+		return "", nil
+	}
+	expiry := now.Add(m.cfg.Lifetime)
+	moved := false // the record's expiry moved: a persistent cookie slides with it
+	switch {
+	case !s.stored && !s.touched:
+		if s.dropCookie {
+			return m.cookie("", now), nil
+		}
+		return "", nil
+
+	case !s.stored: // a new session with something in it
+		if s.id == "" {
+			s.id = randomID()
+		}
+		if s.st.token == "" {
+			s.st.token = randomID()
+		}
+		s.st.age()
+		raw, err := m.encode(s.id, &s.st)
+		if err != nil {
+			return "", err
+		}
+		err = m.store.Update(s.ctx, s.id, func(_ []byte, found bool) ([]byte, time.Time, error) {
+			if found {
+				return nil, time.Time{}, errTaken
+			}
+			return raw, expiry, nil
+		})
+		if err != nil {
+			return "", storeErr("save", err)
+		}
+		return m.cookie(s.id, now), nil
+
+	case len(s.ops) > 0 || s.st.needsAging() || s.resave:
+		err := m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
+			if !found {
+				return nil, time.Time{}, errGone
+			}
+			st, err := s.current(data)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			st.age()
+			raw, err := m.encode(s.id, &st)
+			return raw, expiry, err
+		})
+		switch {
+		case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
+			m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
+			return m.cookie("", now), nil
+		case errors.Is(err, ErrEncode):
+			return "", err
+		case err != nil:
+			return "", storeErr("save", err)
+		}
+		moved = true
+
+	case now.Sub(s.expiry.Add(-m.cfg.Lifetime)) >= m.touchGap:
+		if err := m.store.Touch(s.ctx, s.id, expiry); err != nil {
+			// The request itself went well; the session may expire early.
+			m.log.LogAttrs(s.ctx, slog.LevelError, "session: touch failed", slog.Any("error", storeErr("touch", err)))
+		} else {
+			moved = true
+		}
+	}
+	if s.newID || s.reissue || moved && !m.cfg.ExpireOnClose {
+		return m.cookie(s.id, now), nil
+	}
+	return "", nil
+}
+
+func storeErr(op string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
+}
+
+// decode opens (when sealed) and decodes a stored payload; rotated reports
+// that it was sealed under a previous secret.
+func (m *Manager) decode(id string, b []byte) (st state, rotated bool, err error) {
+	switch {
+	case isSealed(b):
+		if b, rotated, err = m.sealer.open(id, b); err != nil {
+			return state{}, false, err
+		}
+	case m.cfg.Encrypt:
+		return state{}, false, fmt.Errorf("%w: payload is not sealed but Encrypt is on", ErrCorrupt)
+	}
+	st, err = decodeState(b)
+	return st, rotated, err
+}
+
+// encode returns the stored form of st: JSON, sealed when Config.Encrypt.
+func (m *Manager) encode(id string, st *state) ([]byte, error) {
+	b, err := encodeState(st)
+	if err != nil || !m.cfg.Encrypt {
+		return b, err
+	}
+	return m.sealer.seal(id, b), nil
+}
+
+// GetAs returns the value at key as a T. Values keep their type across
+// requests for any JSON-encodable T: an int stays an int, a struct comes back
+// as the struct, a time.Time as a time.Time. It returns an error wrapping
+// ErrMissing when the key is absent and one wrapping ErrType when the value
+// does not decode into T.
+func GetAs[T any](s *Session, key string) (T, error) {
+	var t T
+	s.mu.Lock()
+	v, ok := getPath(s.st.data, key)
+	if ok {
+		v = deepCopy(v) // decoding below must not share the session's maps
+	}
+	s.mu.Unlock()
+	if !ok {
+		return t, fmt.Errorf("session: get %q: %w", key, ErrMissing)
+	}
+	if tv, ok := v.(T); ok {
+		return tv, nil
+	}
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = json.Unmarshal(b, &t)
+	}
+	if err != nil {
+		return t, fmt.Errorf("session: get %q as %T: %w: %v", key, t, ErrType, err)
+	}
+	return t, nil
+}
+
+type ctxKey struct{}
+
+// FromContext returns the session that Middleware put in ctx, or nil when ctx
+// did not come through Middleware.
+func FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(ctxKey{}).(*Session)
+	return s
+}

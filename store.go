@@ -1,0 +1,58 @@
+package session
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the contract between the Manager and a back end. A store keeps opaque
+// records (the encoded session payload) under session IDs, each with an expiry
+// deadline. The Manager never writes back a snapshot it loaded earlier: it
+// replays the request's changes inside Update, so a store only has to make
+// Update atomic for one ID.
+//
+// Every method takes the request's context first and must return when it is
+// done. Method signatures use only standard-library types, so a store package
+// need not import this one (and this package can use the built-in stores
+// without an import cycle).
+//
+// The rules, each checked by the conformance suite in package storetest:
+//
+//   - Load returns found == false and a nil error for an ID that is missing,
+//     whose expiry has passed (whether or not a sweep has removed it yet), or
+//     that the store cannot hold (an ID with characters outside its alphabet).
+//     A non-nil error means the store could not answer (it is down, the
+//     context ended). Callers must not modify the returned slice.
+//   - Update calls fn once with the current record (data == nil and
+//     found == false when there is none, by the rules of Load) and stores what
+//     fn returns, with no other writer to the same ID in between. A store that
+//     uses optimistic concurrency (compare-and-swap, WATCH/MULTI, a version
+//     column) may call fn again with the newer record after a conflict, so fn
+//     must not depend on being called once. When fn returns an error, nothing
+//     is written and Update returns that error unchanged (errors.Is works on
+//     it). When fn returns nil data, the record is deleted. Otherwise the
+//     record is replaced by data with the returned expiry.
+//   - Delete removes the record; deleting a missing record is not an error.
+//   - Touch moves the expiry of an existing, unexpired record to expiry without
+//     rewriting its data; it never creates a record and is not an error for a
+//     missing one.
+//
+// Session IDs reaching a store are the Manager's own: 43 characters of the
+// URL-safe base64 alphabet. A store must still never let an ID name anything
+// outside its own space (a path outside its directory, another table).
+type Store interface {
+	Load(ctx context.Context, id string) (data []byte, expiry time.Time, found bool, err error)
+	Update(ctx context.Context, id string, fn func(data []byte, found bool) (next []byte, expiry time.Time, err error)) error
+	Delete(ctx context.Context, id string) error
+	Touch(ctx context.Context, id string, expiry time.Time) error
+}
+
+// Sweeper is implemented by stores that must remove expired records
+// themselves (stores whose back end has no expiry of its own). The Manager
+// calls Sweep in the background when a request wins the lottery
+// (Config.Lottery); it never makes that request wait.
+type Sweeper interface {
+	// Sweep removes every record whose expiry is before now and reports how
+	// many it removed.
+	Sweep(ctx context.Context) (removed int, err error)
+}
