@@ -21,6 +21,7 @@ type envelope struct {
 	Flash []string       `json:"flash,omitempty"` // keys readable in the next request, then removed
 	Token string         `json:"token,omitempty"` // CSRF token
 	OTT   []string       `json:"ott,omitempty"`   // one-time tokens, newest first
+	clientFields
 }
 
 // state is a session's contents while a request works on it.
@@ -35,7 +36,12 @@ type state struct {
 // encodeState returns the JSON envelope of st. Flash keys of both kinds are
 // stored as flash data; call age first when the request is over.
 func encodeState(st *state) ([]byte, error) {
-	env := envelope{V: payloadVersion, Data: st.data, Token: st.token, OTT: st.ott}
+	return encodeClientState(st, clientFields{})
+}
+
+// encodeClientState is encodeState with the cookie driver's fields.
+func encodeClientState(st *state, cf clientFields) ([]byte, error) {
+	env := envelope{V: payloadVersion, Data: st.data, Token: st.token, OTT: st.ott, clientFields: cf}
 	if len(st.flashNow)+len(st.flashNext) > 0 {
 		env.Flash = slices.Concat(st.flashNow, st.flashNext)
 	}
@@ -49,17 +55,24 @@ func encodeState(st *state) ([]byte, error) {
 // decodeState decodes a JSON envelope. Every stored flash key is readable in
 // this request only (flashNow).
 func decodeState(b []byte) (state, error) {
+	st, _, err := decodeClientState(b)
+	return st, err
+}
+
+// decodeClientState is decodeState that also returns the cookie driver's
+// fields.
+func decodeClientState(b []byte) (state, clientFields, error) {
 	var env envelope
 	if err := decodeJSON(b, &env); err != nil {
-		return state{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return state{}, clientFields{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if env.V != payloadVersion {
-		return state{}, fmt.Errorf("%w: payload version %d, want %d", ErrCorrupt, env.V, payloadVersion)
+		return state{}, clientFields{}, fmt.Errorf("%w: payload version %d, want %d", ErrCorrupt, env.V, payloadVersion)
 	}
 	if env.Data == nil {
 		env.Data = map[string]any{}
 	}
-	return state{data: env.Data, flashNow: env.Flash, token: env.Token, ott: env.OTT}, nil
+	return state{data: env.Data, flashNow: env.Flash, token: env.Token, ott: env.OTT}, env.clientFields, nil
 }
 
 // decodeJSON unmarshals b into v, turning JSON numbers into int where they

@@ -65,7 +65,17 @@ func (s signer) verify(value string) (id string, rotated, ok bool) {
 // cookie). A persistent cookie carries Max-Age and Expires equal to the
 // lifetime; with ExpireOnClose it carries neither.
 func (m *Manager) cookie(id string, now time.Time) string {
+	if id == "" {
+		return m.cookieWithValue("", now)
+	}
+	return m.cookieWithValue(m.signer.sign(id), now)
+}
+
+// cookieWithValue returns the Set-Cookie value carrying value (an empty value
+// expires the cookie).
+func (m *Manager) cookieWithValue(value string, now time.Time) string {
 	c := http.Cookie{
+		Value:    value,
 		Name:     m.cfg.Cookie,
 		Path:     m.cfg.Path,
 		Domain:   m.cfg.Domain,
@@ -74,13 +84,11 @@ func (m *Manager) cookie(id string, now time.Time) string {
 		SameSite: m.cfg.SameSite,
 	}
 	switch {
-	case id == "":
+	case value == "":
 		c.MaxAge = -1
 		c.Expires = time.Unix(1, 0)
 	case m.cfg.ExpireOnClose:
-		c.Value = m.signer.sign(id)
 	default:
-		c.Value = m.signer.sign(id)
 		c.MaxAge = int((m.cfg.Lifetime + time.Second - 1) / time.Second)
 		c.Expires = now.Add(m.cfg.Lifetime)
 	}

@@ -33,6 +33,11 @@ var (
 	// the requested type.
 	ErrType = errors.New("session: value has another type")
 
+	// ErrCookieTooLarge reports a cookie-driver session too large for the
+	// cookie browsers keep (MaxCookieSize): it is not saved, never sent
+	// truncated.
+	ErrCookieTooLarge = errors.New("session: session too large for a cookie")
+
 	// ErrHeadersWritten reports a change to the session made after the
 	// response headers were sent: the session was saved when the first byte
 	// of the response left, so the change cannot be saved or its cookie sent.

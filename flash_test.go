@@ -8,7 +8,7 @@ import (
 )
 
 func TestFlashLivesOneMoreRequest(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
@@ -32,7 +32,7 @@ func TestFlashLivesOneMoreRequest(t *testing.T) {
 }
 
 func TestFlashAgesOnUntouchedRequests(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Flash("msg", "x") })
@@ -44,7 +44,7 @@ func TestFlashAgesOnUntouchedRequests(t *testing.T) {
 }
 
 func TestReflashAndKeep(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
@@ -80,7 +80,7 @@ func TestReflashAndKeep(t *testing.T) {
 }
 
 func TestPutMakesFlashPermanentAndFlashMakesPermanentFlash(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {

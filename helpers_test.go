@@ -44,6 +44,13 @@ func eachStore(t *testing.T, f func(t *testing.T, st session.Store)) {
 	}
 }
 
+// eachDriver runs f once per store and once for the cookie driver, which has
+// no store: f gets a nil st, and newManager turns that into Driver "cookie".
+func eachDriver(t *testing.T, f func(t *testing.T, st session.Store)) {
+	eachStore(t, f)
+	t.Run("cookie", func(t *testing.T) { f(t, nil) })
+}
+
 // logBuffer collects log records for assertions.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -73,7 +80,11 @@ func newManager(t *testing.T, st session.Store, cfg session.Config) (*session.Ma
 	if cfg.Lottery == [2]int{} {
 		cfg.Lottery = [2]int{0, 1}
 	}
-	cfg.Store = st
+	if st != nil {
+		cfg.Store = st
+	} else {
+		cfg.Driver = "cookie"
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m, err := session.New(cfg)
 	if err != nil {

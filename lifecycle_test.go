@@ -154,7 +154,7 @@ func TestIdleSessionExpires(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sleeps past a one-second lifetime")
 	}
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{Lifetime: time.Second})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("a", 1) })

@@ -21,9 +21,12 @@ type Manager struct {
 	ownStore bool // opened from cfg.Driver: Close closes it
 	signer   signer
 	sealer   sealer
-	log      *slog.Logger
-	onError  func(http.ResponseWriter, *http.Request, error)
-	touchGap time.Duration // an unchanged session's expiry moves only when it is at least this old
+	// clientSide: the cookie driver keeps sessions in the client; store is nil.
+	clientSide   bool
+	cookieSealer sealer
+	log          *slog.Logger
+	onError      func(http.ResponseWriter, *http.Request, error)
+	touchGap     time.Duration // an unchanged session's expiry moves only when it is at least this old
 
 	mu       sync.Mutex // guards closed and sweeps.Add
 	closed   bool
@@ -49,7 +52,9 @@ func New(cfg Config) (*Manager, error) {
 		touchGap: cfg.Lifetime / 20,
 		sweeping: make(chan struct{}, 1),
 	}
-	if m.store == nil {
+	if m.store == nil && cfg.Driver == "cookie" {
+		m.clientSide = true
+	} else if m.store == nil {
 		if m.store, err = openDriver(cfg); err != nil {
 			return nil, err
 		}
@@ -58,6 +63,9 @@ func New(cfg Config) (*Manager, error) {
 	secrets := append([]string{cfg.Secret}, cfg.PreviousSecrets...)
 	m.signer = signer{keys: deriveKeys(secrets, purposeCookie)}
 	m.sealer = newSealer(deriveKeys(secrets, purposeSeal))
+	if m.clientSide {
+		m.cookieSealer = newSealer(deriveKeys(secrets, purposeCookieStore))
+	}
 	if m.onError == nil {
 		m.onError = defaultErrorHandler
 	}
@@ -65,7 +73,8 @@ func New(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// Store returns the store the Manager uses.
+// Store returns the store the Manager uses, or nil for the cookie driver,
+// which keeps sessions in the client.
 func (m *Manager) Store() Store { return m.store }
 
 // Close stops the background sweeps the Manager started, waits for them, and

@@ -54,6 +54,10 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 		return s, nil
 	}
 	s.dropCookie = true // unless it names a live session
+	if m.clientSide {
+		m.loadClient(r, s, cookies)
+		return s, nil
+	}
 	var (
 		id          string
 		rotated, ok bool

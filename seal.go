@@ -39,12 +39,10 @@ func newSealer(keys [][]byte) sealer {
 
 func isSealed(b []byte) bool { return bytes.HasPrefix(b, sealPrefix) }
 
-// seal returns sealPrefix + base64(nonce || ciphertext).
+// seal returns sealPrefix + base64(nonce || ciphertext), with the session
+// ID as additional data.
 func (s sealer) seal(id string, plain []byte) []byte {
-	aead := s.aeads[0]
-	raw := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-	rand.Read(raw)
-	raw = aead.Seal(raw, raw, plain, []byte(id))
+	raw := s.sealRaw([]byte(id), plain)
 	out := make([]byte, 0, len(sealPrefix)+base64.RawURLEncoding.EncodedLen(len(raw)))
 	out = append(out, sealPrefix...)
 	return base64.RawURLEncoding.AppendEncode(out, raw)
@@ -57,12 +55,25 @@ func (s sealer) open(id string, sealed []byte) (plain []byte, rotated bool, err 
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: sealed payload is not base64", ErrCorrupt)
 	}
+	return s.openRaw([]byte(id), raw)
+}
+
+// sealRaw returns nonce || ciphertext of plain with additional data ad.
+func (s sealer) sealRaw(ad, plain []byte) []byte {
+	aead := s.aeads[0]
+	raw := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	rand.Read(raw)
+	return aead.Seal(raw, raw, plain, ad)
+}
+
+// openRaw reverses sealRaw, trying every key.
+func (s sealer) openRaw(ad, raw []byte) (plain []byte, rotated bool, err error) {
 	for i, aead := range s.aeads {
 		if len(raw) < aead.NonceSize()+aead.Overhead() {
 			return nil, false, fmt.Errorf("%w: sealed payload is too short", ErrCorrupt)
 		}
 		nonce, ct := raw[:aead.NonceSize()], raw[aead.NonceSize():]
-		if plain, err := aead.Open(nil, nonce, ct, []byte(id)); err == nil {
+		if plain, err := aead.Open(nil, nonce, ct, ad); err == nil {
 			return plain, i > 0, nil
 		}
 	}

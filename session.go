@@ -211,49 +211,67 @@ func (s *Session) Regenerate() error {
 		return fmt.Errorf("session: regenerate: %w", ErrHeadersWritten)
 	}
 	s.change(op{kind: opToken, key: randomID()})
-	if !s.stored {
+	if !s.stored || s.m.clientSide {
 		s.id, s.newID = randomID(), true
 		return nil
 	}
 	m := s.m
-	var moved state
-	err := m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
+	id, expiry := randomID(), time.Now().Add(m.cfg.Lifetime)
+	var (
+		moved state
+		raw   []byte
+	)
+	// capture computes the moved record from the old one as it stands.
+	capture := func(data []byte, found bool) error {
 		if !found {
-			return nil, time.Time{}, errGone
+			return errGone
 		}
 		st, err := s.current(data)
 		if err != nil {
-			return nil, time.Time{}, err
+			return err
 		}
-		moved = st
-		return nil, time.Time{}, nil // delete the old record
-	})
+		b, err := m.encode(id, &st)
+		if err != nil {
+			return err
+		}
+		moved, raw = st, b
+		return nil
+	}
+	var err error
+	if mv, ok := m.store.(Mover); ok {
+		err = mv.Move(s.ctx, s.id, id, func(data []byte, found bool) ([]byte, time.Time, error) {
+			if err := capture(data, found); err != nil {
+				return nil, time.Time{}, err
+			}
+			return raw, expiry, nil
+		})
+	} else {
+		err = m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
+			return nil, time.Time{}, capture(data, found) // nil data: delete the old record
+		})
+		if err == nil {
+			err = m.store.Update(s.ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
+				if found {
+					return nil, time.Time{}, errTaken
+				}
+				return raw, expiry, nil
+			})
+			if err != nil {
+				// The old record is gone and the new one could not be
+				// written: the session is lost, as after Destroy.
+				s.reset()
+			}
+		}
+	}
 	switch {
 	case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
 		// Destroyed by another request meanwhile: it stays destroyed.
 		m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: regenerate found the session gone; starting a new one")
 		s.reset()
 		return nil
+	case errors.Is(err, ErrEncode):
+		return fmt.Errorf("session: regenerate: %w", err)
 	case err != nil:
-		return storeErr("regenerate", err)
-	}
-	id, expiry := randomID(), time.Now().Add(m.cfg.Lifetime)
-	raw, err := m.encode(id, &moved)
-	if err == nil {
-		err = m.store.Update(s.ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
-			if found {
-				return nil, time.Time{}, errTaken
-			}
-			return raw, expiry, nil
-		})
-	}
-	if err != nil {
-		// The old record is gone and the new one could not be written: the
-		// session is lost, as after Destroy.
-		s.reset()
-		if errors.Is(err, ErrEncode) {
-			return fmt.Errorf("session: regenerate: %w", err)
-		}
 		return storeErr("regenerate", err)
 	}
 	s.id, s.raw, s.expiry, s.st, s.ops, s.newID = id, raw, expiry, moved, nil, true
@@ -267,7 +285,7 @@ func (s *Session) Regenerate() error {
 func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stored {
+	if s.stored && !s.m.clientSide {
 		if err := s.m.store.Delete(s.ctx, s.id); err != nil {
 			return storeErr("destroy", err)
 		}
@@ -308,6 +326,9 @@ func (s *Session) save(now time.Time) (string, error) {
 	m := s.m
 	if s.skip {
 		return "", nil
+	}
+	if m.clientSide {
+		return s.saveClient(now)
 	}
 	expiry := now.Add(m.cfg.Lifetime)
 	moved := false // the record's expiry moved: a persistent cookie slides with it

@@ -17,7 +17,7 @@ type user struct {
 }
 
 func TestPutGetAcrossRequests(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
@@ -65,7 +65,7 @@ func TestPutGetAcrossRequests(t *testing.T) {
 }
 
 func TestGetAsKeepsTypes(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		since := time.Date(2026, 11, 23, 9, 30, 0, 123456789, time.UTC)
@@ -111,7 +111,7 @@ func TestGetAsKeepsTypes(t *testing.T) {
 }
 
 func TestDotNotation(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
@@ -151,7 +151,7 @@ func TestDotNotation(t *testing.T) {
 }
 
 func TestPush(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
@@ -213,7 +213,7 @@ func TestAllReturnsACopy(t *testing.T) {
 }
 
 func TestFlush(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		var token, id string

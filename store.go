@@ -56,3 +56,27 @@ type Sweeper interface {
 	// many it removed.
 	Sweep(ctx context.Context) (removed int, err error)
 }
+
+// Mover is implemented by stores that can move a record to a new ID in one
+// atomic step (one transaction, one script). Session.Regenerate uses it when
+// the store has it; otherwise it deletes the old record in one Update and
+// creates the new one in another, so that a failure between the two loses
+// the session rather than leaving the old ID loadable.
+type Mover interface {
+	// Move calls fn with the record of oldID (by the rules of Update's fn)
+	// and, unless fn returns an error, removes the record of oldID and stores
+	// what fn returns under newID, with no other writer to either ID in
+	// between. When fn returns an error, nothing changes and Move returns
+	// it. Move fails, changing nothing, when newID already holds a record.
+	Move(ctx context.Context, oldID, newID string, fn func(data []byte, found bool) (next []byte, expiry time.Time, err error)) error
+}
+
+// Lister is implemented by stores that can enumerate their records, for
+// operators' tools such as sessionctl. Stores that cannot (a cache that does
+// not enumerate keys, the client-side cookie driver) do not implement it.
+type Lister interface {
+	// List calls fn with the ID and expiry of every unexpired record, in no
+	// particular order, until fn returns false. Records written or removed
+	// while List runs may or may not be seen.
+	List(ctx context.Context, fn func(id string, expiry time.Time) bool) error
+}

@@ -70,7 +70,7 @@ func (s *Session) ValidateOneTimeToken(token string) bool {
 		return false
 	}
 	pending := slices.ContainsFunc(s.ops, func(o op) bool { return o.kind == opAddOTT && o.key == token })
-	if s.stored && !pending {
+	if s.stored && !pending && !s.m.clientSide {
 		m := s.m
 		expiry := time.Now().Add(m.cfg.Lifetime)
 		err := m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {

@@ -11,7 +11,7 @@ import (
 )
 
 func TestCSRFToken(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		var tok string
@@ -46,7 +46,7 @@ func TestCSRFToken(t *testing.T) {
 }
 
 func TestVerifyCSRF(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
 		m, _ := newManager(t, st, session.Config{})
 		c := newClient(t, m)
 		var tok string

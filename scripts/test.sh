@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
 # Runs the whole test suite, race detector on, as CI does.
 #
-#   bash scripts/test.sh            # every package
+#   bash scripts/test.sh                   # every package
 #   bash scripts/test.sh ./filestore/...   # some packages
 #
-# The tests of the core and of the file, memory and null stores need no
-# server. Drivers that need one (database, redis, ...) install it from
-# Debian's packages here and start a private instance on loopback in their
-# tests.
+# First it installs, from Debian's packages, the servers that the drivers'
+# tests start privately on loopback (PostgreSQL, MariaDB, Redis, memcached)
+# when they are missing; the tests start and stop their own instances, so
+# nothing is left running. Installing needs root (or sudo) and apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v go >/dev/null || { echo "scripts/test.sh: Go is not installed (https://go.dev/doc/install)" >&2; exit 1; }
+
+# package:program pairs: a package is installed when its program is missing.
+need=()
+have() { command -v "$1" >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/"$1" >/dev/null 2>&1; }
+for pair in postgresql:initdb mariadb-server:mariadbd redis-server:redis-server redis-tools:redis-cli memcached:memcached; do
+  have "${pair#*:}" || need+=("${pair%%:*}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "scripts/test.sh: installing ${need[*]} (apt-get)"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 
 pkgs=("$@")
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(./...)

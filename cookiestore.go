@@ -1,0 +1,105 @@
+package session
+
+import (
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// The cookie driver (Config.Driver "cookie") keeps the whole session in the
+// client: the envelope, with the session ID and the idle deadline inside,
+// sealed with AES-256-GCM under a key derived from the secret for this
+// purpose only, bound to the cookie name. There is no store: nothing to
+// sweep, nothing to look up, and nothing to revoke.
+//
+// What it cannot do, by its nature: a copy of the cookie stays valid until
+// its deadline passes, even after Destroy or Regenerate (the server keeps no
+// record to remove); two concurrent requests of one client each send their
+// own version back, and the browser keeps the last; a one-time token can be
+// used again by replaying an older cookie.
+
+// MaxCookieSize is the largest Set-Cookie header value the cookie driver
+// sends: browsers drop larger cookies, so a bigger session fails to save
+// with ErrCookieTooLarge instead of being sent truncated.
+const MaxCookieSize = 4096
+
+// purposeCookieStore is the purpose of the cookie driver's sealing key.
+const purposeCookieStore = "sessionkit/v1 cookie driver sealing"
+
+// clientFields are the envelope fields only the cookie driver uses.
+type clientFields struct {
+	ID  string `json:"id,omitempty"`  // the session ID, kept in the client
+	Exp int64  `json:"exp,omitempty"` // idle deadline, Unix milliseconds
+}
+
+// loadClient reads a cookie-driver session from the request's cookies.
+func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie) {
+	ctx := r.Context()
+	for _, c := range cookies {
+		if len(c.Value) > MaxCookieSize {
+			continue
+		}
+		sealed, err := base64.RawURLEncoding.Strict().DecodeString(c.Value)
+		if err != nil {
+			continue
+		}
+		plain, rotated, err := m.cookieSealer.openRaw([]byte(m.cfg.Cookie), sealed)
+		if err != nil {
+			continue
+		}
+		st, cf, err := decodeClientState(plain)
+		if err != nil {
+			m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session is corrupt; starting a new session", slog.Any("error", err))
+			return
+		}
+		expiry := time.UnixMilli(cf.Exp)
+		if !validID(cf.ID) || !expiry.After(time.Now()) {
+			return // expired: never loads again
+		}
+		s.id, s.stored, s.expiry, s.st = cf.ID, true, expiry, st
+		s.seen = st.flashNow
+		s.reissue, s.dropCookie = rotated, false
+		s.ensureToken()
+		return
+	}
+	m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session does not open (tampered, truncated, oversized or sealed with an unknown secret); starting a new session",
+		slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
+}
+
+// saveClient is save for the cookie driver: the session is written to the
+// cookie when it changed, when flash data must age, when its ID or secret
+// changed, or when its idle deadline is due to move (at most once per touch
+// gap, as for stored sessions).
+func (s *Session) saveClient(now time.Time) (string, error) {
+	m := s.m
+	switch {
+	case !s.stored && !s.touched:
+		if s.dropCookie {
+			return m.cookie("", now), nil
+		}
+		return "", nil
+	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue,
+		now.Sub(s.expiry.Add(-m.cfg.Lifetime)) >= m.touchGap:
+	default:
+		return "", nil
+	}
+	if s.id == "" {
+		s.id = randomID()
+	}
+	if s.st.token == "" {
+		s.st.token = randomID()
+	}
+	s.st.age()
+	plain, err := encodeClientState(&s.st, clientFields{ID: s.id, Exp: now.Add(m.cfg.Lifetime).UnixMilli()})
+	if err != nil {
+		return "", err
+	}
+	value := base64.RawURLEncoding.EncodeToString(m.cookieSealer.sealRaw([]byte(m.cfg.Cookie), plain))
+	c := m.cookieWithValue(value, now)
+	if len(c) > MaxCookieSize {
+		return "", fmt.Errorf("%w: the session needs a %d-byte cookie; browsers keep at most %d bytes", ErrCookieTooLarge, len(c), MaxCookieSize)
+	}
+	return c, nil
+}
