@@ -139,6 +139,7 @@ type sessionView struct {
 	Driver      string
 	Lifetime    time.Duration
 	Encrypt     bool
+	InCookie    bool   // the cookie driver: no store, the session is in the cookie
 	Stored      bool   // the store holds a record for the ID
 	Sealed      bool   // the record is encrypted
 	Raw         string // the record's payload, as text
@@ -163,8 +164,15 @@ func (a *app) sessionPage(w http.ResponseWriter, r *http.Request) {
 		p.Cookie = abbrev(c.Value)
 	}
 
-	// The record as the store holds it now, before this request saves.
-	data, expiry, found, err := a.m.Store().Load(r.Context(), s.ID())
+	// The record as the store holds it now, before this request saves. The
+	// cookie driver has no store: the session lives in the cookie itself.
+	st := a.m.Store()
+	if st == nil {
+		p.InCookie = true
+		a.render(w, r, "session", p)
+		return
+	}
+	data, expiry, found, err := st.Load(r.Context(), s.ID())
 	if err != nil {
 		a.fail(w, r, "load the session record", err)
 		return
