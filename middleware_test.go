@@ -21,48 +21,8 @@ import (
 	"github.com/sessionkit/session/memstore"
 )
 
-func TestConcurrentRequestsLoseNoUpdate(t *testing.T) {
-	eachStore(t, func(t *testing.T, st session.Store) {
-		m, _ := newManager(t, st, session.Config{})
-		c := newClient(t, m)
-		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
-			s.Put("start", true)
-			s.Flash("msg", "hi")
-		})
-		const n = 200
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
-					s.Put(fmt.Sprintf("keys.k%03d", i), i)
-					if err := s.Push("log", i); err != nil {
-						t.Error(err)
-					}
-				})
-			}()
-		}
-		wg.Wait()
-		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
-			keys, _ := s.Get("keys").(map[string]any)
-			if len(keys) != n {
-				t.Errorf("%d of %d keys present", len(keys), n)
-			}
-			for i := range n {
-				if got := s.Get(fmt.Sprintf("keys.k%03d", i)); got != i {
-					t.Fatalf("key %d = %v", i, got)
-				}
-			}
-			if log, _ := s.Get("log").([]any); len(log) != n {
-				t.Errorf("%d of %d concurrent pushes landed", len(log), n)
-			}
-			if s.Has("msg") {
-				t.Error("flash data outlived 200 requests")
-			}
-		})
-	})
-}
+// The 200-concurrent-requests check runs per store through
+// storetest.RunManager (memstore and filestore's TestManager).
 
 func TestDestroyedSessionIsNotBroughtBack(t *testing.T) {
 	eachStore(t, func(t *testing.T, st session.Store) {

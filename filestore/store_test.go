@@ -1,0 +1,689 @@
+package filestore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/filestore"
+	"github.com/sessionkit/session/storetest"
+)
+
+var (
+	_ session.Store   = (*filestore.Store)(nil)
+	_ session.Sweeper = (*filestore.Store)(nil)
+)
+
+// Environment of the child processes of TestCrossProcessUpdates.
+const (
+	envChildDir  = "FILESTORE_TEST_CHILD_DIR"
+	envChildSync = "FILESTORE_TEST_CHILD_SYNC"
+	envChildID   = "FILESTORE_TEST_CHILD_ID"
+	envChildName = "FILESTORE_TEST_CHILD_NAME"
+	childUpdates = 100
+)
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(envChildDir); dir != "" {
+		os.Exit(child(dir))
+	}
+	os.Exit(m.Run())
+}
+
+func newStore(t testing.TB, dir string) *filestore.Store {
+	t.Helper()
+	s, err := filestore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) session.Store { return newStore(t, t.TempDir()) })
+}
+
+func put(t testing.TB, s *filestore.Store, id string, data string, exp time.Time) {
+	t.Helper()
+	err := s.Update(context.Background(), id, func([]byte, bool) ([]byte, time.Time, error) {
+		return []byte(data), exp, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// addKey adds key to a record holding sorted, newline-terminated keys.
+func addKey(key string, exp time.Time) func([]byte, bool) ([]byte, time.Time, error) {
+	return func(data []byte, _ bool) ([]byte, time.Time, error) {
+		var keys []string
+		if len(data) > 0 {
+			keys = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+		}
+		if i, ok := slices.BinarySearch(keys, key); !ok {
+			keys = slices.Insert(keys, i, key)
+		}
+		return []byte(strings.Join(keys, "\n") + "\n"), exp, nil
+	}
+}
+
+// wantKeys checks that the record under id holds exactly want keys.
+func wantKeys(t *testing.T, s *filestore.Store, id string, want []string) {
+	t.Helper()
+	d, _, found, err := s.Load(context.Background(), id)
+	if err != nil || !found {
+		t.Fatalf("Load: found=%v err=%v", found, err)
+	}
+	got := strings.Split(strings.TrimSuffix(string(d), "\n"), "\n")
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		missing := 0
+		for _, k := range want {
+			if _, ok := slices.BinarySearch(got, k); !ok {
+				missing++
+			}
+		}
+		t.Errorf("record holds %d keys, want %d: %d updates were lost", len(got), len(want), missing)
+	}
+}
+
+func TestNew(t *testing.T) {
+	root := t.TempDir()
+
+	dir := filepath.Join(root, "a", "b", "sessions")
+	s := newStore(t, dir)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Errorf("New created %s with mode %v, want a directory with 0700", dir, fi.Mode())
+	}
+	if s.Dir() != dir {
+		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
+	}
+	// New leaves nothing behind but the lock directory.
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != ".locks" {
+		t.Errorf("a new store directory holds %v, want only .locks", entries)
+	}
+
+	if _, err := filestore.New(""); err == nil {
+		t.Error("New(\"\") succeeded")
+	}
+	file := filepath.Join(root, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filestore.New(file); err == nil || !strings.HasPrefix(err.Error(), "filestore: ") {
+		t.Errorf("New on a regular file: error = %v, want a filestore error", err)
+	}
+	if os.Geteuid() != 0 { // root can write anywhere
+		ro := filepath.Join(root, "ro")
+		if err := os.Mkdir(ro, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := filestore.New(ro); err == nil {
+			t.Error("New on a read-only directory succeeded")
+		}
+	}
+}
+
+func TestFileLayout(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	id := storetest.NewID()
+	data := "payload \x00\xff\n with binary bytes"
+	exp := time.Now().Add(3 * time.Hour).Round(time.Millisecond)
+	put(t, s, id, data, exp)
+
+	path := filepath.Join(dir, id)
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != data {
+		t.Errorf("file holds %q, want exactly the data %q", got, data)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode() != 0o600 {
+		t.Errorf("session file mode = %v, want 0600", fi.Mode())
+	}
+	if !fi.ModTime().Equal(exp) {
+		t.Errorf("session file mtime = %v, want the expiry %v", fi.ModTime(), exp)
+	}
+
+	// Touch changes the mtime of the same file, without rewriting it.
+	later := time.Now().Add(48 * time.Hour).Round(time.Millisecond)
+	if err := s.Touch(ctx, id, later); err != nil {
+		t.Fatal(err)
+	}
+	fi2, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(fi, fi2) {
+		t.Error("Touch replaced the session file; it should only change its mtime")
+	}
+	if !fi2.ModTime().Equal(later) {
+		t.Errorf("mtime after Touch = %v, want %v", fi2.ModTime(), later)
+	}
+
+	// Update replaces the file (temporary file + rename) and leaves no
+	// temporary file behind.
+	put(t, s, id, "second", exp)
+	fi3, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.SameFile(fi2, fi3) {
+		t.Error("Update wrote the session file in place; it should rename a new file over it")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{".locks", id}) {
+		t.Errorf("store directory holds %q, want only .locks and the session", names)
+	}
+
+	// Nil data removes the file.
+	err = s.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return nil, time.Time{}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("session file after Update returned nil data: %v, want it gone", err)
+	}
+
+	// A far-future expiry is clamped, not wrapped into the past.
+	put(t, s, id, "forever", time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC))
+	if _, e, found, err := s.Load(ctx, id); !found || err != nil || e.Year() < 2100 {
+		t.Errorf("Load after writing with expiry in year 3000 = (%v, %v, %v)", e, found, err)
+	}
+}
+
+// A file an administrator (or another version) put in the directory is
+// not a session unless it is named like one.
+func TestLoadIgnoresNonSessions(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	future := time.Now().Add(time.Hour)
+	for _, name := range []string{".hidden", "notes.txt", ".tmp-00-x"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(filepath.Join(dir, name), time.Time{}, future)
+		if _, _, found, err := s.Load(ctx, name); found || err != nil {
+			t.Errorf("Load(%q) = (found %v, %v), want not found", name, found, err)
+		}
+	}
+	// A directory named like a session is not one.
+	id := storetest.NewID()
+	if err := os.Mkdir(filepath.Join(dir, id), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(filepath.Join(dir, id), time.Time{}, future)
+	if _, _, found, err := s.Load(ctx, id); found || err != nil {
+		t.Errorf("Load of a directory = (found %v, %v), want not found", found, err)
+	}
+}
+
+func TestInvalidIDs(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	ctx := context.Background()
+	for _, id := range []string{"", ".", "..", "a/b", "a.b", "a b", "é", "a\x00", strings.Repeat("a", 129)} {
+		if _, _, found, err := s.Load(ctx, id); found || err != nil {
+			t.Errorf("Load(%q) = (found %v, %v), want (false, nil)", id, found, err)
+		}
+		called := false
+		err := s.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) {
+			called = true
+			return []byte("x"), time.Now().Add(time.Hour), nil
+		})
+		if !errors.Is(err, filestore.ErrInvalidID) || called {
+			t.Errorf("Update(%q) = %v (fn called: %v), want ErrInvalidID without calling fn", id, err, called)
+		} else if !strings.HasPrefix(err.Error(), "filestore: ") {
+			t.Errorf("Update(%q) error %q lacks the filestore: prefix", id, err)
+		}
+		if err := s.Delete(ctx, id); !errors.Is(err, filestore.ErrInvalidID) {
+			t.Errorf("Delete(%q) = %v, want ErrInvalidID", id, err)
+		}
+		if err := s.Touch(ctx, id, time.Now()); !errors.Is(err, filestore.ErrInvalidID) {
+			t.Errorf("Touch(%q) = %v, want ErrInvalidID", id, err)
+		}
+	}
+	// The longest and shortest valid IDs work.
+	for _, id := range []string{strings.Repeat("Z", 128), "-", "_", "0"} {
+		put(t, s, id, "ok", time.Now().Add(time.Hour))
+		if d, _, found, err := s.Load(ctx, id); !found || err != nil || string(d) != "ok" {
+			t.Errorf("Load(%q) = (%q, %v, %v)", id, d, found, err)
+		}
+	}
+}
+
+func TestPathInjection(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "x", "y", "store")
+	s := newStore(t, dir)
+	ctx := context.Background()
+
+	// A secret outside the store must not be readable through it.
+	if err := os.WriteFile(filepath.Join(root, "x", "secret"), []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(root, "absolute-target")
+	hostile := []string{
+		"../secret", "../../secret", "../../../x/secret", "../escape", "../../escape",
+		"../../../../escape", "/etc/passwd", "../../etc/passwd", abs, "sub/escape",
+		"..", ".", ".locks", ".locks/00", ".tmp-00-escape", "..\\escape", "escape\x00",
+		"../store2/escape", "./escape", "~/escape",
+	}
+	for _, id := range hostile {
+		if d, _, found, err := s.Load(ctx, id); found || err != nil {
+			t.Errorf("Load(%q) = (%q, found %v, %v), want not found", id, d, found, err)
+		}
+		err := s.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) {
+			return []byte("pwned"), time.Now().Add(time.Hour), nil
+		})
+		if !errors.Is(err, filestore.ErrInvalidID) {
+			t.Errorf("Update(%q) = %v, want ErrInvalidID", id, err)
+		}
+		s.Touch(ctx, id, time.Now().Add(time.Hour))
+		s.Delete(ctx, id)
+	}
+	if _, err := s.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Everything under root is the store's skeleton or the planted secret.
+	want := map[string]bool{
+		"x": true, "x/secret": true, "x/y": true, "x/y/store": true, "x/y/store/.locks": true,
+	}
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		rel, _ := filepath.Rel(root, path)
+		rel = filepath.ToSlash(rel)
+		switch {
+		case rel == ".", want[rel]:
+		case strings.HasPrefix(rel, "x/y/store/.locks/") && len(rel) == len("x/y/store/.locks/00"):
+		default:
+			t.Errorf("hostile IDs created %s", path)
+		}
+		for _, bad := range []string{"escape", "passwd", "pwned", "absolute-target", "store2", "sub"} {
+			if d.Name() == bad {
+				t.Errorf("found %s, named by a hostile ID", path)
+			}
+		}
+		return nil
+	})
+	if got, _ := os.ReadFile(filepath.Join(root, "x", "secret")); string(got) != "secret" {
+		t.Errorf("secret outside the store was changed to %q", got)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	old := time.Now().Add(-2 * time.Hour)
+	future := time.Now().Add(time.Hour)
+
+	mk := func(name string, mtime time.Time) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("junk"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(p, time.Time{}, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(".tmp-00-crashed", old)            // crash leftover: removed, not counted
+	mk(".tmp-3f-crashed-late", old)       // also
+	mk(".tmp-probe-crashed", old)         // New's probe: removed without a lock
+	mk(".tmp-ab-in-progress", time.Now()) // a write in progress: kept
+	mk(".hidden", old)                    // not ours: kept
+	mk("notes.txt", old)                  // not a session name: kept
+	subdir := filepath.Join(dir, storetest.NewID())
+	if err := os.Mkdir(subdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(subdir, time.Time{}, old) // named like a session, but a directory: kept
+
+	dead, live := storetest.NewID(), storetest.NewID()
+	put(t, s, dead, "dead", old)
+	put(t, s, live, "live", future)
+
+	n, err := s.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("Sweep removed %d, want 1 (temporary files are not counted)", n)
+	}
+	for name, want := range map[string]bool{
+		".tmp-00-crashed": false, ".tmp-3f-crashed-late": false, ".tmp-probe-crashed": false,
+		".tmp-ab-in-progress": true, ".hidden": true, "notes.txt": true,
+		filepath.Base(subdir): true, dead: false, live: true, ".locks": true,
+	} {
+		_, err := os.Lstat(filepath.Join(dir, name))
+		if exists := err == nil; exists != want {
+			t.Errorf("after Sweep, %s exists = %v, want %v", name, exists, want)
+		}
+	}
+
+	// A canceled context stops a sweep.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Sweep(cctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Sweep with a canceled context = %v", err)
+	}
+}
+
+// An Update that writes an already-expired record gives its temporary file an
+// old mtime just before the rename; a concurrent Sweep must not take it for a
+// crash leftover.
+func TestSweepDuringExpiredWrites(t *testing.T) {
+	dir := t.TempDir()
+	s1, s2 := newStore(t, dir), newStore(t, dir)
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := s2.Sweep(ctx); err != nil {
+				t.Errorf("Sweep: %v", err)
+				return
+			}
+		}
+	}()
+	for range 300 {
+		err := s1.Update(ctx, storetest.NewID(), func([]byte, bool) ([]byte, time.Time, error) {
+			return []byte("x"), time.Now().Add(-2 * time.Hour), nil
+		})
+		if err != nil {
+			t.Errorf("Update with a past expiry during Sweep: %v", err)
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// Two Store values on one directory have separate mutexes and separate lock
+// file descriptors, like two processes: only flock keeps their Updates apart.
+func TestTwoStoresOneDirectory(t *testing.T) {
+	dir := t.TempDir()
+	stores := []*filestore.Store{newStore(t, dir), newStore(t, dir)}
+	id := storetest.NewID()
+	exp := time.Now().Add(time.Hour)
+	const n = 200
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	var want []string
+	for i := range n {
+		key := fmt.Sprintf("k%03d", i)
+		want = append(want, key)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if err := stores[i%2].Update(context.Background(), id, addKey(key, exp)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	wantKeys(t, stores[0], id, want)
+}
+
+func TestCrossProcessUpdates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir, syncDir := t.TempDir(), t.TempDir()
+	s := newStore(t, dir)
+	id := storetest.NewID()
+
+	names := []string{"a", "b"}
+	cmds := make([]*exec.Cmd, len(names))
+	outs := make([]*bytes.Buffer, len(names))
+	for i, name := range names {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(),
+			envChildDir+"="+dir, envChildSync+"="+syncDir,
+			envChildID+"="+id, envChildName+"="+name)
+		outs[i] = new(bytes.Buffer)
+		cmd.Stdout, cmd.Stderr = outs[i], outs[i]
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds[i] = cmd
+	}
+	// Start all writers together once both children are ready.
+	deadline := time.Now().Add(60 * time.Second)
+	for _, name := range names {
+		for {
+			if _, err := os.Stat(filepath.Join(syncDir, "ready-"+name)); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				for _, c := range cmds {
+					c.Process.Kill()
+					c.Wait()
+				}
+				t.Fatalf("child %s did not get ready", name)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(syncDir, "go"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The parent writes too.
+	exp := time.Now().Add(time.Hour)
+	var want []string
+	for i := range childUpdates {
+		key := fmt.Sprintf("k-parent-%03d", i)
+		want = append(want, key)
+		if err := s.Update(context.Background(), id, addKey(key, exp)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child %s: %v\n%s", names[i], err, outs[i])
+		}
+		for j := range childUpdates {
+			want = append(want, fmt.Sprintf("k-%s-%03d", names[i], j))
+		}
+	}
+	wantKeys(t, s, id, want)
+}
+
+// child is the body of a child process of TestCrossProcessUpdates.
+func child(dir string) int {
+	syncDir, id, name := os.Getenv(envChildSync), os.Getenv(envChildID), os.Getenv(envChildName)
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(os.Stderr, "child %s: "+format+"\n", append([]any{name}, args...)...)
+		return 1
+	}
+	s, err := filestore.New(dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer s.Close()
+	if err := os.WriteFile(filepath.Join(syncDir, "ready-"+name), nil, 0o600); err != nil {
+		return fail("%v", err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(syncDir, "go")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fail("no go signal")
+		}
+	}
+	exp := time.Now().Add(time.Hour)
+	for i := range childUpdates {
+		key := "k-" + name + "-" + fmt.Sprintf("%03d", i)
+		if err := s.Update(context.Background(), id, addKey(key, exp)); err != nil {
+			return fail("update %d: %v", i, err)
+		}
+	}
+	return 0
+}
+
+func TestClose(t *testing.T) {
+	dir := t.TempDir()
+	s, err := filestore.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := storetest.NewID()
+	put(t, s, id, "kept", time.Now().Add(time.Hour))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, _, _, err := s.Load(ctx, id); !errors.Is(err, filestore.ErrClosed) {
+		t.Errorf("Load after Close = %v, want ErrClosed", err)
+	}
+	err = s.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return nil, time.Time{}, nil })
+	if !errors.Is(err, filestore.ErrClosed) {
+		t.Errorf("Update after Close = %v, want ErrClosed", err)
+	}
+	if err := s.Delete(ctx, id); !errors.Is(err, filestore.ErrClosed) {
+		t.Errorf("Delete after Close = %v, want ErrClosed", err)
+	}
+	if err := s.Touch(ctx, id, time.Now()); !errors.Is(err, filestore.ErrClosed) {
+		t.Errorf("Touch after Close = %v, want ErrClosed", err)
+	}
+	if _, err := s.Sweep(ctx); !errors.Is(err, filestore.ErrClosed) {
+		t.Errorf("Sweep after Close = %v, want ErrClosed", err)
+	}
+	// The sessions stay for the next Store.
+	s2 := newStore(t, dir)
+	if d, _, found, err := s2.Load(ctx, id); !found || err != nil || string(d) != "kept" {
+		t.Errorf("Load from a new Store = (%q, %v, %v)", d, found, err)
+	}
+}
+
+// A panic in fn must not leave the shard locked (mutex or flock).
+func TestUpdatePanicReleasesLock(t *testing.T) {
+	dir := t.TempDir()
+	s, other := newStore(t, dir), newStore(t, dir)
+	id := storetest.NewID()
+	func() {
+		defer func() { recover() }()
+		s.Update(context.Background(), id, func([]byte, bool) ([]byte, time.Time, error) {
+			panic("boom")
+		})
+	}()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		put(t, s, id, "after panic", time.Now().Add(time.Hour))
+		put(t, other, id, "from the other store", time.Now().Add(time.Hour))
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Update after a panicking fn is stuck: the shard lock was not released")
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	s := newStore(b, b.TempDir())
+	ids := make([]string, 256)
+	for i := range ids {
+		ids[i] = storetest.NewID()
+		put(b, s, ids[i], "some session payload of a typical size, say eighty bytes long......", time.Now().Add(time.Hour))
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if _, _, found, err := s.Load(ctx, ids[i%len(ids)]); !found || err != nil {
+				b.Fatal("Load failed")
+			}
+			i++
+		}
+	})
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	s := newStore(b, b.TempDir())
+	ids := make([]string, 256)
+	for i := range ids {
+		ids[i] = storetest.NewID()
+	}
+	ctx := context.Background()
+	payload := []byte("some session payload of a typical size, say eighty bytes long......")
+	exp := time.Now().Add(time.Hour)
+	fn := func([]byte, bool) ([]byte, time.Time, error) { return payload, exp, nil }
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			if err := s.Update(ctx, ids[i%len(ids)], fn); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
+
+func BenchmarkTouch(b *testing.B) {
+	s := newStore(b, b.TempDir())
+	id := storetest.NewID()
+	put(b, s, id, "payload", time.Now().Add(time.Hour))
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if err := s.Touch(ctx, id, time.Now().Add(time.Hour+time.Duration(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,270 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// RunManager checks a store through session.Manager, as applications use it:
+// 200 concurrent requests on one session each putting its own key and
+// pushing onto one list lose nothing; a read-only request costs one Load and
+// no write; Regenerate makes the old ID stop loading; a slow request does not
+// bring back a session destroyed meanwhile. Each subtest gets a fresh store.
+func RunManager(t *testing.T, newStore func(t *testing.T) session.Store) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, st session.Store)
+	}{
+		{"ConcurrentRequests", testConcurrentRequests},
+		{"ReadOnlyCost", testReadOnlyCost},
+		{"Regenerate", testRegenerate},
+		{"DestroyedStaysDestroyed", testDestroyedStaysDestroyed},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+	}
+}
+
+// BenchmarkRequests measures one request through the middleware over st: a
+// new visitor whose handler puts a value (new), an existing session read
+// (read), written (write), and not touched (untouched).
+func BenchmarkRequests(b *testing.B, st session.Store) {
+	m := newManager(b, st)
+	c := &client{m: m}
+	c.do(context.Background(), func(s *session.Session) {
+		s.Put("user.id", 42)
+		s.Put("user.name", "Ana")
+		s.Put("cart", []string{"apple", "pear"})
+		s.Token()
+	})
+	cookie := c.cookie
+	run := func(b *testing.B, fn func(*session.Session), cookie *http.Cookie) {
+		h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fn(session.FromRequest(r))
+			w.WriteHeader(http.StatusOK)
+		}))
+		r := httptest.NewRequest("GET", "/", nil)
+		if cookie != nil {
+			r.AddCookie(cookie)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+	}
+	b.Run("new", func(b *testing.B) { run(b, func(s *session.Session) { s.Put("visits", 1) }, nil) })
+	b.Run("read", func(b *testing.B) { run(b, func(s *session.Session) { _ = s.Get("user.name") }, cookie) })
+	b.Run("write", func(b *testing.B) {
+		n := 0
+		run(b, func(s *session.Session) { n++; s.Put("visits", n) }, cookie)
+	})
+	b.Run("untouched", func(b *testing.B) { run(b, func(*session.Session) {}, cookie) })
+}
+
+func newManager(tb testing.TB, st session.Store) *session.Manager {
+	tb.Helper()
+	m, err := session.New(session.Config{
+		Secret:  "storetest secret",
+		Store:   st,
+		Lottery: [2]int{0, 1},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	return m
+}
+
+// client carries one session cookie across requests.
+type client struct {
+	m      *session.Manager
+	mu     sync.Mutex
+	cookie *http.Cookie
+}
+
+// do sends one request whose handler runs fn, and keeps the cookie the
+// response sets. It returns the status.
+func (c *client) do(ctx context.Context, fn func(*session.Session)) int {
+	h := c.m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fn(session.FromRequest(r))
+		io.WriteString(w, "ok")
+	}))
+	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+	c.mu.Lock()
+	if c.cookie != nil {
+		r.AddCookie(c.cookie)
+	}
+	c.mu.Unlock()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	for _, ck := range w.Result().Cookies() {
+		if ck.Name == session.DefaultCookie {
+			c.mu.Lock()
+			if ck.MaxAge < 0 {
+				c.cookie = nil
+			} else {
+				c.cookie = ck
+			}
+			c.mu.Unlock()
+		}
+	}
+	return w.Code
+}
+
+func testConcurrentRequests(t *testing.T, st session.Store) {
+	c := &client{m: newManager(t, st)}
+	c.do(t.Context(), func(s *session.Session) { s.Put("start", true) })
+	const n = 200
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code := c.do(t.Context(), func(s *session.Session) {
+				s.Put(fmt.Sprintf("keys.k%03d", i), i)
+				if err := s.Push("log", i); err != nil {
+					t.Error(err)
+				}
+			})
+			if code != http.StatusOK {
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d of %d concurrent requests failed", failed.Load(), n)
+	}
+	c.do(t.Context(), func(s *session.Session) {
+		keys, _ := s.Get("keys").(map[string]any)
+		if len(keys) != n {
+			t.Errorf("%d of %d keys present after %d concurrent requests", len(keys), n, n)
+		}
+		for i := range n {
+			if got := s.Get(fmt.Sprintf("keys.k%03d", i)); got != i {
+				t.Fatalf("key %d = %v", i, got)
+			}
+		}
+		if log, _ := s.Get("log").([]any); len(log) != n {
+			t.Errorf("%d of %d concurrent pushes landed", len(log), n)
+		}
+	})
+}
+
+// counting counts a store's calls.
+type counting struct {
+	session.Store
+	loads, writes atomic.Int64
+}
+
+func (c *counting) Load(ctx context.Context, id string) ([]byte, time.Time, bool, error) {
+	c.loads.Add(1)
+	return c.Store.Load(ctx, id)
+}
+
+func (c *counting) Update(ctx context.Context, id string, fn func([]byte, bool) ([]byte, time.Time, error)) error {
+	c.writes.Add(1)
+	return c.Store.Update(ctx, id, fn)
+}
+
+func (c *counting) Delete(ctx context.Context, id string) error {
+	c.writes.Add(1)
+	return c.Store.Delete(ctx, id)
+}
+
+func (c *counting) Touch(ctx context.Context, id string, expiry time.Time) error {
+	c.writes.Add(1)
+	return c.Store.Touch(ctx, id, expiry)
+}
+
+func testReadOnlyCost(t *testing.T, st session.Store) {
+	cs := &counting{Store: st}
+	c := &client{m: newManager(t, cs)}
+	c.do(t.Context(), func(s *session.Session) { s.Put("a", 1) })
+	loads, writes := cs.loads.Load(), cs.writes.Load()
+	var got any
+	c.do(t.Context(), func(s *session.Session) { got = s.Get("a") })
+	if got != 1 {
+		t.Fatalf("read %v, want 1", got)
+	}
+	if l, w := cs.loads.Load()-loads, cs.writes.Load()-writes; l != 1 || w != 0 {
+		t.Errorf("a read-only request made %d loads and %d writes, want 1 and 0", l, w)
+	}
+	fresh := &client{m: c.m}
+	loads, writes = cs.loads.Load(), cs.writes.Load()
+	fresh.do(t.Context(), func(s *session.Session) { _ = s.Get("a") })
+	if l, w := cs.loads.Load()-loads, cs.writes.Load()-writes; l != 0 || w != 0 || fresh.cookie != nil {
+		t.Errorf("a new visitor who touches nothing: %d loads, %d writes, cookie %v", l, w, fresh.cookie)
+	}
+}
+
+func testRegenerate(t *testing.T, st session.Store) {
+	c := &client{m: newManager(t, st)}
+	var oldID, newID string
+	c.do(t.Context(), func(s *session.Session) { s.Put("a", 1); oldID = s.ID() })
+	old := c.cookie
+	c.do(t.Context(), func(s *session.Session) {
+		if err := s.Regenerate(); err != nil {
+			t.Error(err)
+		}
+		newID = s.ID()
+	})
+	if newID == oldID {
+		t.Fatal("Regenerate kept the ID")
+	}
+	if _, _, found, err := st.Load(t.Context(), oldID); found || err != nil {
+		t.Errorf("old ID after Regenerate: found %v, err %v", found, err)
+	}
+	var got any
+	c.do(t.Context(), func(s *session.Session) { got = s.Get("a") })
+	if got != 1 {
+		t.Errorf("data after Regenerate: %v", got)
+	}
+	replay := &client{m: c.m, cookie: old}
+	replay.do(t.Context(), func(s *session.Session) { got = s.Get("a") })
+	if got != nil {
+		t.Error("the old cookie still loads the session")
+	}
+}
+
+func testDestroyedStaysDestroyed(t *testing.T, st session.Store) {
+	c := &client{m: newManager(t, st)}
+	var id string
+	c.do(t.Context(), func(s *session.Session) { s.Put("a", 1); id = s.ID() })
+	inFlight, destroyed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	slow := &client{m: c.m, cookie: c.cookie}
+	go func() {
+		defer close(done)
+		slow.do(t.Context(), func(s *session.Session) {
+			close(inFlight)
+			<-destroyed
+			s.Put("late", 1)
+		})
+	}()
+	<-inFlight
+	c.do(t.Context(), func(s *session.Session) {
+		if err := s.Destroy(); err != nil {
+			t.Error(err)
+		}
+	})
+	close(destroyed)
+	<-done
+	if _, _, found, _ := st.Load(t.Context(), id); found {
+		t.Error("a slow request brought a destroyed session back")
+	}
+}
