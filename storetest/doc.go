@@ -70,6 +70,13 @@
 //     expiry in the past must therefore store the record, as the contract
 //     says, so that Sweep has something to remove.)
 //
+// RunManager checks the store through session.Manager, as applications use
+// it: 200 concurrent requests on one session lose no update, a read-only
+// request costs one Load and no write, Regenerate makes the old ID stop
+// loading, and a slow request does not bring back a destroyed session.
+// RunMover checks the optional session.Mover. BenchmarkRequests measures one
+// request through the middleware over a store (new, read, write, untouched).
+//
 // Session IDs in the suite look like the Manager's: see NewID.
 //
 // Run the suite with the race detector (go test -race); several subtests are
