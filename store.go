@@ -19,23 +19,30 @@ import (
 // The rules, each checked by the conformance suite in package storetest:
 //
 //   - Load returns found == false and a nil error for an ID that is missing,
-//     whose expiry has passed (whether or not a sweep has removed it yet), or
-//     that the store cannot hold (an ID with characters outside its alphabet).
+//     whose expiry is not after now (whether or not a sweep has removed it
+//     yet), or that the store cannot hold (an ID with characters outside its
+//     alphabet; Update, Delete and Touch may return an error for such an ID).
 //     A non-nil error means the store could not answer (it is down, the
 //     context ended). Callers must not modify the returned slice.
-//   - Update calls fn once with the current record (data == nil and
-//     found == false when there is none, by the rules of Load) and stores what
-//     fn returns, with no other writer to the same ID in between. A store that
+//   - Update calls fn with the current record (data == nil and found ==
+//     false when there is none, by the rules of Load) and stores what fn
+//     returns, with no other writer to the same ID in between. A store that
 //     uses optimistic concurrency (compare-and-swap, WATCH/MULTI, a version
 //     column) may call fn again with the newer record after a conflict, so fn
-//     must not depend on being called once. When fn returns an error, nothing
-//     is written and Update returns that error unchanged (errors.Is works on
-//     it). When fn returns nil data, the record is deleted. Otherwise the
-//     record is replaced by data with the returned expiry.
+//     must not depend on being called once. fn must not modify data, and must
+//     not call the store (it may run under a lock). When fn returns an error,
+//     nothing is written and Update returns that error unchanged (errors.Is
+//     works on it). When fn returns nil data, the record is deleted; a
+//     non-nil empty slice is an empty record. Otherwise the record is replaced
+//     by data with the returned expiry, even an expiry in the past (such a
+//     record is expired: Load never returns it, Sweep removes it). The store
+//     must not keep the slice fn returned.
 //   - Delete removes the record; deleting a missing record is not an error.
 //   - Touch moves the expiry of an existing, unexpired record to expiry without
 //     rewriting its data; it never creates a record and is not an error for a
 //     missing one.
+//   - A context that has ended before a call makes it return an error that
+//     wraps the context's error, having written nothing.
 //
 // Session IDs reaching a store are the Manager's own: 43 characters of the
 // URL-safe base64 alphabet. A store must still never let an ID name anything
