@@ -1,0 +1,3 @@
+package drivers
+
+import _ "github.com/sessionkit/session/memcachedstore" // registers "memcached"

@@ -1,0 +1,70 @@
+// Package memcachedstore keeps sessions in memcached through
+// github.com/bradfitz/gomemcache. Importing it registers the "memcached"
+// driver for session.Config.Driver, opened from Config.Connection with Open:
+//
+//	import _ "github.com/sessionkit/session/memcachedstore" // or .../session/drivers
+//
+//	m, err := session.New(session.Config{
+//		Secret:     secret,
+//		Driver:     "memcached",
+//		Connection: "memcached://10.0.0.1:11211,10.0.0.2:11211",
+//	})
+//
+// or built in code with New from a client the application already has:
+//
+//	st, err := memcachedstore.New(memcache.New("10.0.0.1:11211"), memcachedstore.Options{})
+//
+// # Connection URL
+//
+//	memcached://host[:port][,host[:port]...][?prefix=P&timeout=D&max_idle_conns=N]
+//
+// The port defaults to 11211. With several servers each session lives on one
+// of them, chosen by a hash of its key (gomemcache's ServerList): losing a
+// server loses its sessions. timeout is the socket read/write and connect
+// timeout (a Go duration, default 500ms); max_idle_conns the idle
+// connections kept per server (default 100: keep it above the number of
+// concurrent requests, or connections are opened and closed all the time);
+// prefix sets Options.Prefix.
+//
+// # Layout and guarantees
+//
+// Each session is one item under Prefix + ID. memcached does not return an
+// item's expiry, so the item's value starts with a 9-byte header — a format
+// byte, then the expiry as big-endian Unix nanoseconds — followed by the
+// payload. The header is the truth: an item whose header says it has expired
+// is not found, whatever memcached still holds. The item's memcached
+// expiration is set a second or two after it, so that memcached frees it
+// soon after (relative seconds up to 30 days, an absolute Unix time beyond,
+// as memcached requires; the absolute form depends on the server's clock).
+// memcached expires items itself, so the store has no Sweep. memcached may
+// also evict a live session when it runs out of memory: size it for the
+// sessions it must keep.
+//
+//   - Load is one get.
+//   - Update is optimistic, with CAS: gets the item with its CAS token, call
+//     fn, then cas (or add, for a missing item). When another client wrote
+//     in between, memcached refuses the write and Update starts again with
+//     the newer record (calling fn again), after a short random back-off,
+//     up to 100 attempts (ErrConflict after that) or until the context ends.
+//     A deletion is a cas with a negative expiration, so it too happens only
+//     when nobody wrote in between.
+//   - Touch has to rewrite the header, so it is a gets and a cas of the same
+//     payload with the new expiry, retried like Update: memcached's own touch
+//     would move only memcached's expiration and leave the header stale. It
+//     never creates an item nor revives an expired one.
+//   - Delete is one delete.
+//   - There is no Move (memcached has no multi-key transaction): the Manager
+//     regenerates an ID by deleting the old record, then creating the new one.
+//   - There is no List: memcached does not enumerate keys.
+//
+// memcached keys are at most 250 bytes of printable ASCII without spaces.
+// The store accepts session IDs of the URL-safe base64 alphabet (the
+// Manager's IDs) that fit with the prefix; Load reports any other ID as not
+// found, Update refuses it (ErrInvalidID), Delete and Touch ignore it. Items
+// are limited to memcached's item size (1 MB by default, -I to change).
+//
+// gomemcache takes no context. The store checks the context before each call
+// to memcached (and between attempts), so a canceled or expired context
+// stops it at the next step, and each call is bounded by the client's
+// Timeout; a call in progress is not interrupted.
+package memcachedstore

@@ -1,0 +1,381 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/testserver"
+	"github.com/sessionkit/session/redisstore"
+)
+
+// newManager returns a Manager over st that never sweeps and logs nothing.
+func newManager(t testing.TB, st session.Store) *session.Manager {
+	t.Helper()
+	m, err := session.New(session.Config{
+		Secret:  "redisstore test secret",
+		Store:   st,
+		Lottery: [2]int{0, 1},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// do runs one GET request through m's middleware with cookie (if any) and
+// ctx; the handler's fn returns the body. It returns the status, the body and
+// the session cookie to send next (the new one if the response set one).
+func do(ctx context.Context, m *session.Manager, cookie *http.Cookie, fn func(s *session.Session) string) (int, string, *http.Cookie) {
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, fn(session.FromRequest(r)))
+	}))
+	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+	if cookie != nil {
+		r.AddCookie(cookie)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == "session" {
+			if c.MaxAge < 0 {
+				return w.Code, w.Body.String(), nil
+			}
+			return w.Code, w.Body.String(), c
+		}
+	}
+	return w.Code, w.Body.String(), cookie
+}
+
+// put stores k = v in the session of cookie (a new one when nil) and returns
+// the session's cookie.
+func put(t testing.TB, m *session.Manager, cookie *http.Cookie, k, v string) *http.Cookie {
+	t.Helper()
+	code, body, c := do(t.Context(), m, cookie, func(s *session.Session) string { s.Put(k, v); return "ok" })
+	if code != http.StatusOK || c == nil {
+		t.Fatalf("put %s: status %d %q, cookie %v", k, code, body, c)
+	}
+	return c
+}
+
+// get reads k from the session of cookie.
+func get(t testing.TB, m *session.Manager, cookie *http.Cookie, k string) string {
+	t.Helper()
+	code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string { v, _ := s.Get(k, "").(string); return v })
+	if code != http.StatusOK {
+		t.Fatalf("get %s: status %d %q", k, code, body)
+	}
+	return body
+}
+
+// requestThrough sends one writing request through a Manager over st and
+// reports its status and how long it took.
+func requestThrough(t *testing.T, st session.Store) (int, time.Duration) {
+	m := newManager(t, st)
+	start := time.Now()
+	code, _, _ := do(t.Context(), m, nil, func(s *session.Session) string { s.Put("k", "v"); return "" })
+	return code, time.Since(start)
+}
+
+// 200 concurrent requests on one session through the middleware, each
+// putting its own key: every key is there afterwards (no lost update), on a
+// single server and on a Cluster.
+func TestManagerConcurrentRequests(t *testing.T) {
+	for _, topo := range topologies[:2] {
+		t.Run(topo.name, func(t *testing.T) {
+			st := redisstore.New(topo.client(t), redisstore.Options{Prefix: freshPrefix()})
+			m := newManager(t, st)
+			cookie := put(t, m, nil, "start", "yes")
+			const n = 200
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string {
+						s.Put(fmt.Sprintf("k%03d", i), i)
+						return ""
+					})
+					if code != http.StatusOK {
+						t.Errorf("request %d: status %d %q", i, code, body)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string {
+				missing := 0
+				for i := range n {
+					if v, ok := s.Get(fmt.Sprintf("k%03d", i)).(int); !ok || v != i {
+						missing++
+					}
+				}
+				return strconv.Itoa(missing)
+			})
+			if code != http.StatusOK || body != "0" {
+				t.Errorf("after %d concurrent requests: status %d, %s keys lost", n, code, body)
+			}
+		})
+	}
+}
+
+// countingStore counts the calls a Manager makes to the store it wraps.
+type countingStore struct {
+	session.Store
+	loads, updates, deletes, touches atomic.Int64
+}
+
+func (c *countingStore) Load(ctx context.Context, id string) ([]byte, time.Time, bool, error) {
+	c.loads.Add(1)
+	return c.Store.Load(ctx, id)
+}
+
+func (c *countingStore) Update(ctx context.Context, id string, fn func([]byte, bool) ([]byte, time.Time, error)) error {
+	c.updates.Add(1)
+	return c.Store.Update(ctx, id, fn)
+}
+
+func (c *countingStore) Delete(ctx context.Context, id string) error {
+	c.deletes.Add(1)
+	return c.Store.Delete(ctx, id)
+}
+
+func (c *countingStore) Touch(ctx context.Context, id string, expiry time.Time) error {
+	c.touches.Add(1)
+	return c.Store.Touch(ctx, id, expiry)
+}
+
+func (c *countingStore) reset() {
+	c.loads.Store(0)
+	c.updates.Store(0)
+	c.deletes.Store(0)
+	c.touches.Store(0)
+}
+
+// roundTrips is a go-redis hook counting round trips: each command or
+// pipeline (MULTI/EXEC included) sent is one.
+type roundTrips struct{ n atomic.Int64 }
+
+func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// A request that only reads its session costs exactly one Load — one round
+// trip to Redis — and writes nothing.
+func TestReadOnlyRequestCost(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			client := topo.client(t)
+			rt := &roundTrips{}
+			if topo.name == "cluster" {
+				// Count at the nodes, where WATCH transactions run too.
+				cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testserver.RedisCluster(t)})
+				t.Cleanup(func() { cc.Close() })
+				cc.OnNewNode(func(node *redis.Client) { node.AddHook(rt) })
+				client = cc
+			} else {
+				client.AddHook(rt)
+			}
+			cs := &countingStore{Store: redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})}
+			m := newManager(t, cs)
+			cookie := put(t, m, nil, "user", "Ana")
+			if got := get(t, m, cookie, "user"); got != "Ana" { // warm the connection
+				t.Fatalf("read %q", got)
+			}
+			cs.reset()
+			rt.n.Store(0)
+			if got := get(t, m, cookie, "user"); got != "Ana" {
+				t.Fatalf("read %q", got)
+			}
+			if l, u, d, tc := cs.loads.Load(), cs.updates.Load(), cs.deletes.Load(), cs.touches.Load(); l != 1 || u+d+tc != 0 {
+				t.Errorf("read-only request: %d loads, %d updates, %d deletes, %d touches; want 1 load and nothing else", l, u, d, tc)
+			}
+			if n := rt.n.Load(); n != 1 {
+				t.Errorf("read-only request: %d round trips to Redis, want 1", n)
+			}
+			// And a write: one Load, one Update, four round trips.
+			cs.reset()
+			rt.n.Store(0)
+			put(t, m, cookie, "user", "Bea")
+			if l, u := cs.loads.Load(), cs.updates.Load(); l != 1 || u != 1 {
+				t.Errorf("writing request: %d loads, %d updates; want 1 and 1", l, u)
+			}
+			if n := rt.n.Load(); n != 4 {
+				t.Errorf("writing request: %d round trips, want 4 (load; WATCH, GET+PTTL, MULTI/SET/EXEC)", n)
+			}
+		})
+	}
+}
+
+// Regenerate through the Manager on every topology: the new cookie carries
+// the data, the old one no longer loads it.
+func TestManagerRegenerate(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			m := newManager(t, redisstore.New(topo.client(t), redisstore.Options{Prefix: freshPrefix()}))
+			old := put(t, m, nil, "cart", "apple")
+			code, _, fresh := do(t.Context(), m, old, func(s *session.Session) string {
+				if err := s.Regenerate(); err != nil {
+					t.Errorf("Regenerate: %v", err)
+				}
+				return ""
+			})
+			if code != http.StatusOK || fresh == nil || fresh.Value == old.Value {
+				t.Fatalf("regenerate: status %d, cookie %v", code, fresh)
+			}
+			if got := get(t, m, fresh, "cart"); got != "apple" {
+				t.Errorf("new ID holds %q, want the data", got)
+			}
+			if got := get(t, m, old, "cart"); got != "" {
+				t.Errorf("old ID still loads %q", got)
+			}
+		})
+	}
+}
+
+// A Sentinel failover in the middle of traffic, two ways: SENTINEL FAILOVER
+// (the master hands over), and the master killed (the Sentinel notices after
+// down-after-milliseconds, 1 s). Sessions written and replicated before it
+// are readable after it; requests during it answer 200 or, when the store
+// fails, 500 from the error handler — never a panic or a hang (each request
+// has a 1 s deadline, and none may take 3 s); and requests succeed again
+// once the Sentinel has promoted the replica.
+func TestSentinelFailover(t *testing.T) {
+	for _, mode := range []string{"SENTINEL-FAILOVER", "master-killed"} {
+		t.Run(mode, func(t *testing.T) {
+			g := testserver.RedisSentinelFresh(t)
+			st, err := redisstore.Open(fmt.Sprintf("redis+sentinel://%s/%s/0?dial_timeout=300ms&max_retries=1", g.SentinelAddr, g.MasterName), redisstore.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			m := newManager(t, st)
+
+			const sessions = 20
+			cookies := make([]*http.Cookie, sessions)
+			for i := range cookies {
+				cookies[i] = put(t, m, nil, "n", strconv.Itoa(i))
+			}
+			// Replicated before the failover: WAIT for the replica's ack.
+			if acked, err := testserver.RedisDo(g.MasterAddr, 5*time.Second, "WAIT", "1", "3000"); err != nil || acked != int64(1) {
+				t.Fatalf("WAIT 1: %v, %v", acked, err)
+			}
+
+			var (
+				ok, failed atomic.Int64
+				stop       = make(chan struct{})
+				wg         sync.WaitGroup
+			)
+			for w := range 4 {
+				wg.Go(func() {
+					for i := w; ; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+						start := time.Now()
+						code, _, _ := do(ctx, m, cookies[i%sessions], func(s *session.Session) string {
+							s.Put(fmt.Sprintf("hits.w%d", w), i)
+							return ""
+						})
+						cancel()
+						if took := time.Since(start); took > 3*time.Second {
+							t.Errorf("a request during the failover took %v", took)
+						}
+						switch code {
+						case http.StatusOK:
+							ok.Add(1)
+						case http.StatusInternalServerError:
+							failed.Add(1)
+						default:
+							t.Errorf("a request during the failover answered %d", code)
+						}
+						time.Sleep(2 * time.Millisecond)
+					}
+				})
+			}
+			time.Sleep(300 * time.Millisecond)
+			before := ok.Load()
+			if before == 0 {
+				t.Fatal("no request succeeded before the failover")
+			}
+
+			switch mode {
+			case "SENTINEL-FAILOVER":
+				if r, err := testserver.RedisDo(g.SentinelAddr, 5*time.Second, "SENTINEL", "FAILOVER", g.MasterName); err != nil || r != "OK" {
+					t.Fatalf("SENTINEL FAILOVER: %v, %v", r, err)
+				}
+			case "master-killed":
+				testserver.RedisDo(g.MasterAddr, 2*time.Second, "SHUTDOWN", "NOSAVE") // no reply: the server is gone
+			}
+			failoverStart := time.Now()
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				v, _ := testserver.RedisDo(g.SentinelAddr, time.Second, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", g.MasterName)
+				if a, _ := v.([]any); len(a) == 2 && fmt.Sprint(a[0], ":", a[1]) == g.ReplicaAddr {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the Sentinel did not promote the replica within 30s")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			promoted := time.Since(failoverStart)
+			// Recovered: requests succeed again.
+			okAtPromotion := ok.Load()
+			for ok.Load() < okAtPromotion+20 {
+				if time.Now().After(deadline) {
+					t.Fatalf("requests did not recover within 30s of the failover (%d ok, %d failed)", ok.Load(), failed.Load())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			recovered := time.Since(failoverStart)
+			close(stop)
+			wg.Wait()
+			t.Logf("%s: replica promoted after %v, traffic recovered after %v; %d requests ok, %d answered 500",
+				mode, promoted.Round(time.Millisecond), recovered.Round(time.Millisecond), ok.Load(), failed.Load())
+			if mode == "master-killed" && failed.Load() == 0 {
+				t.Error("no request failed while the master was down: the failure path was not exercised")
+			}
+
+			// Every session written before the failover is there after it.
+			for i, c := range cookies {
+				if got := get(t, m, c, "n"); got != strconv.Itoa(i) {
+					t.Errorf("session %d after the failover: n = %q, want %d", i, got, i)
+				}
+			}
+			// And new writes work on the new master.
+			c := put(t, m, nil, "after", "yes")
+			if got := get(t, m, c, "after"); got != "yes" {
+				t.Errorf("a session written after the failover reads %q", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,159 @@
+package redisstore
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseURL(t *testing.T) {
+	t.Run("single", func(t *testing.T) {
+		c, err := parseURL("redis://:s3cret@cache.internal:6380/2?prefix=app:sess:&dial_timeout=2s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := c.single
+		if o == nil || o.Addr != "cache.internal:6380" || o.DB != 2 || o.Password != "s3cret" || o.DialTimeout != 2*time.Second || o.TLSConfig != nil {
+			t.Errorf("options %+v", o)
+		}
+		if c.prefix != "app:sess:" || !o.ContextTimeoutEnabled {
+			t.Errorf("prefix %q, context timeouts %v", c.prefix, o.ContextTimeoutEnabled)
+		}
+		if o.DialerRetries != 1 {
+			t.Errorf("default dialer retries %d, want 1", o.DialerRetries)
+		}
+		c, err = parseURL("redis://127.0.0.1:6379/0?context_timeout_enabled=false&dialer_retries=4")
+		if err != nil || c.single.ContextTimeoutEnabled || c.single.DialerRetries != 4 || c.single.DialTimeout != 2*time.Second {
+			t.Errorf("URL options not honoured: %+v, %v", c.single, err)
+		}
+	})
+	t.Run("unix", func(t *testing.T) {
+		c, err := parseURL("unix:///run/redis/redis.sock?db=2&prefix=u:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.single.Network != "unix" || c.single.Addr != "/run/redis/redis.sock" || c.single.DB != 2 || c.prefix != "u:" {
+			t.Errorf("options %+v, prefix %q", c.single, c.prefix)
+		}
+	})
+	t.Run("tls", func(t *testing.T) {
+		c, err := parseURL("rediss://user:pw@h:6379")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.single.TLSConfig == nil || c.single.Username != "user" || c.single.Password != "pw" {
+			t.Errorf("options %+v", c.single)
+		}
+	})
+	t.Run("sentinel", func(t *testing.T) {
+		c, err := parseURL("redis+sentinel://:m%40ster@10.0.0.1:26379,10.0.0.2,[::1]:26380/mymaster/3?sentinel_password=sp&read_timeout=1s&prefix=p:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := c.failover
+		if o == nil {
+			t.Fatalf("not a failover config: %+v", c)
+		}
+		if o.MasterName != "mymaster" || o.DB != 3 || o.Password != "m@ster" || o.SentinelPassword != "sp" || o.ReadTimeout != time.Second {
+			t.Errorf("options %+v", o)
+		}
+		if want := []string{"10.0.0.1:26379", "10.0.0.2:26379", "[::1]:26380"}; !slices.Equal(o.SentinelAddrs, want) {
+			t.Errorf("sentinels %q, want %q", o.SentinelAddrs, want)
+		}
+		if c.prefix != "p:" || !o.ContextTimeoutEnabled || o.TLSConfig != nil {
+			t.Errorf("prefix %q, context timeouts %v, TLS %v", c.prefix, o.ContextTimeoutEnabled, o.TLSConfig)
+		}
+		c, err = parseURL("rediss+sentinel://s1/m")
+		if err != nil || c.failover.TLSConfig == nil || c.failover.DB != 0 || c.failover.MasterName != "m" {
+			t.Errorf("rediss+sentinel: %+v, %v", c.failover, err)
+		}
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c, err := parseURL("redis+cluster://u:p@n1:7000,n2:7001,n3?max_redirects=5")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := c.cluster
+		if o == nil {
+			t.Fatalf("not a cluster config: %+v", c)
+		}
+		if want := []string{"n1:7000", "n2:7001", "n3:6379"}; !slices.Equal(o.Addrs, want) {
+			t.Errorf("addrs %q, want %q", o.Addrs, want)
+		}
+		if o.Username != "u" || o.Password != "p" || o.MaxRedirects != 5 || !o.ContextTimeoutEnabled {
+			t.Errorf("options %+v", o)
+		}
+	})
+	for _, bad := range []string{
+		"",
+		"127.0.0.1:6379",
+		"http://127.0.0.1:6379",
+		"redis://h:6379/0?no_such_option=1",
+		"redis+sentinel://h:26379",           // no master name
+		"redis+sentinel://h:26379/m/0/extra", // too many path segments
+		"redis+sentinel://h:26379/m/x",       // bad db
+		"redis+cluster://h:7000/1",           // no databases in a Cluster
+		"redis+cluster://",                   // no host
+		"redis://:pw@h:6379/0#frag",
+	} {
+		if _, err := parseURL(bad); err == nil {
+			t.Errorf("parseURL(%q): no error", bad)
+		} else if !strings.HasPrefix(err.Error(), "redisstore: ") {
+			t.Errorf("parseURL(%q): error %q lacks the package prefix", bad, err)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"redis://:s3cret@h:6379/0":                      "redis://:xxxxx@h:6379/0",
+		"redis://user:s3cret@h/0?password=p2&db=1":      "redis://user:xxxxx@h/0?db=1&password=xxxxx",
+		"redis+sentinel://h/m?sentinel_password=s3cret": "redis+sentinel://h/m?sentinel_password=xxxxx",
+		"redis://h:6379/0":                              "redis://h:6379/0",
+		"redis+cluster://a:b@n1,n2":                     "redis+cluster://a:xxxxx@n1,n2",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+		if strings.Contains(redact(in), "s3cret") {
+			t.Errorf("redact(%q) leaks the password", in)
+		}
+	}
+	if _, err := parseURL("redis://:s3cret@h:6379/0?bogus=1"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error leaks the password: %v", err)
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"abcXYZ019-_":            true,
+		strings.Repeat("a", 256): true,
+		strings.Repeat("a", 257): false,
+		"":                       false,
+		"a b":                    false,
+		"a{b}":                   false,
+		"a*":                     false,
+		"a\x00":                  false,
+		"é":                      false,
+	} {
+		if got := validID(id); got != want {
+			t.Errorf("validID(%q) = %v", id, got)
+		}
+	}
+}
+
+func TestTTLOf(t *testing.T) {
+	if d := ttlOf(time.Now().Add(-time.Second)); d != 0 {
+		t.Errorf("past: %v", d)
+	}
+	if d := ttlOf(time.Time{}); d != 0 {
+		t.Errorf("zero time: %v", d)
+	}
+	if d := ttlOf(time.Now().Add(100 * time.Microsecond)); d != time.Millisecond {
+		t.Errorf("100µs ahead: %v, want 1ms (rounded up)", d)
+	}
+	if d := ttlOf(time.Now().Add(time.Hour)); d < 59*time.Minute || d > time.Hour || d%time.Millisecond != 0 {
+		t.Errorf("1h ahead: %v", d)
+	}
+}
