@@ -5,7 +5,7 @@
 // A store's test calls Run with a constructor; each subtest gets a fresh,
 // empty store from it:
 //
-//	package redisstore_test
+//	package mystore_test
 //
 //	import (
 //		"testing"
@@ -13,21 +13,22 @@
 //		"github.com/sessionkit/session"
 //		"github.com/sessionkit/session/storetest"
 //
-//		"example.com/redisstore"
+//		"example.com/mystore"
 //	)
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) session.Store {
-//			s, err := redisstore.New(redisstore.Options{
-//				Addr:   "localhost:6379",
-//				Prefix: "test:" + t.Name() + ":", // a fresh key space per subtest
+//		newStore := func(t *testing.T) session.Store {
+//			s, err := mystore.Open("mystore://localhost", mystore.Options{
+//				Prefix: storetest.NewID() + ":", // a fresh key space per subtest
 //			})
 //			if err != nil {
 //				t.Fatal(err)
 //			}
 //			t.Cleanup(func() { s.Close() })
 //			return s
-//		})
+//		}
+//		storetest.Run(t, newStore)
+//		storetest.RunManager(t, newStore)
 //	}
 //
 // The constructor must return an empty store: subtests count records (the
