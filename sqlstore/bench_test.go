@@ -1,0 +1,102 @@
+package sqlstore_test
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session/sqlstore"
+	"github.com/sessionkit/session/storetest"
+)
+
+// BenchmarkRequest measures one request through the middleware per dialect
+// with storetest.BenchmarkRequests, as the root package's BenchmarkRequest
+// does for the memory and file stores: a new visitor whose handler puts a
+// value (new), an existing session read (read), written (write), and not
+// touched (untouched). The servers run on loopback with fsync off
+// (PostgreSQL) or no flush at commit (MariaDB); SQLite runs in WAL mode with
+// synchronous=NORMAL.
+//
+//	go test -run '^$' -bench Request ./sqlstore/
+func BenchmarkRequest(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			storetest.BenchmarkRequests(b, openStore(b, be.newURL(b), sqlstore.Options{}))
+		})
+	}
+}
+
+// Sizes of BenchmarkSweep.
+const (
+	sweepLive    = 1_000_000
+	sweepExpired = 100_000
+)
+
+// BenchmarkSweep measures one Sweep removing 100,000 expired rows from a
+// table that also holds 1,000,000 live ones, in the default batches and in
+// one statement. It needs SESSIONKIT_BIG=1 (filling the tables takes a while
+// and some disk):
+//
+//	SESSIONKIT_BIG=1 go test -run '^$' -bench Sweep -benchtime 3x ./sqlstore/
+func BenchmarkSweep(b *testing.B) {
+	if os.Getenv("SESSIONKIT_BIG") != "1" {
+		b.Skip("set SESSIONKIT_BIG=1 to sweep 100,000 of 1,100,000 rows")
+	}
+	const lifetime = time.Hour
+	payload := `{"v":1,"data":{"user":{"id":42,"name":"Ana"},"cart":["apple","pear"]},"token":"` + strings.Repeat("t", 43) + `","flash":{}}`
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			rawURL := be.newURL(b)
+			for _, batch := range []struct {
+				name string
+				size int
+			}{{"batch5000", 0}, {"unbatched", -1}} {
+				b.Run(batch.name, func(b *testing.B) {
+					table := "sweep_" + batch.name
+					st := openStore(b, rawURL, sqlstore.Options{Table: table, Lifetime: lifetime, SweepBatch: batch.size})
+					ctx := context.Background()
+					now := time.Now().Unix()
+					start := time.Now()
+					fill(b, st, be.dialect, table, "live", sweepLive, payload, now)
+					b.Logf("filled %d live rows in %v", sweepLive, time.Since(start))
+					for b.Loop() {
+						b.StopTimer()
+						fill(b, st, be.dialect, table, "dead", sweepExpired, payload, now-int64(lifetime/time.Second)-3600)
+						b.StartTimer()
+						n, err := st.Sweep(ctx)
+						if err != nil || n != sweepExpired {
+							b.Fatalf("Sweep = (%d, %v), want (%d, nil)", n, err, sweepExpired)
+						}
+					}
+					b.ReportMetric(float64(sweepExpired)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+				})
+			}
+		})
+	}
+}
+
+// fill inserts n rows with IDs prefix+number, server-side.
+func fill(b testing.TB, st *sqlstore.Store, d sqlstore.Dialect, table, prefix string, n int, payload string, lastActivity int64) {
+	b.Helper()
+	var q string
+	switch d {
+	case sqlstore.SQLite:
+		q = `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?3)
+			INSERT INTO ` + table + ` (id, payload, lastActivity) SELECT printf('%s%039d', ?4, i), ?1, ?2 FROM c`
+	case sqlstore.Postgres:
+		q = `INSERT INTO ` + table + ` (id, payload, "lastActivity")
+			SELECT $4 || lpad(i::text, 39, '0'), $1, $2 FROM generate_series(1, $3) i`
+	default:
+		q = "INSERT INTO " + table + " (id, payload, lastActivity) SELECT CONCAT(?, LPAD(seq, 39, '0')), ?, ? FROM seq_1_to_" + strconv.Itoa(n)
+		if _, err := st.DB().Exec(q, prefix, payload, lastActivity); err != nil {
+			b.Fatal(err)
+		}
+		return
+	}
+	if _, err := st.DB().Exec(q, payload, lastActivity, n, prefix); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,0 +1,121 @@
+// Package sqlstore is a session store in one SQL table, for SQLite
+// (embedded, pure Go), PostgreSQL and MySQL/MariaDB, through database/sql.
+//
+// Importing it (or github.com/sessionkit/session/drivers) registers the
+// "database" driver, which opens Config.Connection with Open:
+//
+//	m, err := session.New(session.Config{
+//		Secret:     secret,
+//		Driver:     "database",
+//		Connection: "sqlite://./sessions.db",
+//	})
+//
+// The connection URL forms:
+//
+//	sqlite://./sessions.db             a file relative to the working directory
+//	sqlite:///var/lib/app/sessions.db  an absolute path
+//	postgres://user:pass@host:5432/app?sslmode=disable   (postgresql:// too)
+//	mysql://user:pass@host:3306/app                      (mariadb:// too)
+//
+// An empty Connection is an error: there is no default database. A store can
+// also be built in code on a pool the application owns (its own TLS
+// settings, its own limits), which the store never closes:
+//
+//	st, err := sqlstore.New(ctx, db, sqlstore.Postgres, sqlstore.Options{Lifetime: time.Hour})
+//	m, err := session.New(session.Config{Secret: secret, Store: st, Lifetime: time.Hour})
+//
+// # The table
+//
+// NodeSession's layout: id (the session ID, primary key), payload (the
+// encoded session, text), lastActivity (Unix seconds, indexed for sweeps).
+// The table stores the last activity, not the expiry: expiry = lastActivity +
+// Options.Lifetime. New creates the table and the index when they are
+// missing, unless Options.SkipCreate is set; Schema returns the DDL, which
+// for the table "sessions" is, in SQLite:
+//
+//	CREATE TABLE IF NOT EXISTS "sessions" (
+//		id             TEXT    NOT NULL PRIMARY KEY,
+//		payload        TEXT    NOT NULL,
+//		lastActivity   INTEGER NOT NULL
+//	);
+//	CREATE INDEX IF NOT EXISTS "sessions_lastActivity" ON "sessions" (lastActivity);
+//
+// (SQLite's column names are case-insensitive and left unquoted: SQLite
+// reads a double-quoted name that matches no column as a string), in
+// PostgreSQL ("lastActivity" must be quoted, or PostgreSQL folds it to
+// lower case):
+//
+//	CREATE TABLE IF NOT EXISTS "sessions" (
+//		"id"           TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+//		"payload"      TEXT   NOT NULL,
+//		"lastActivity" BIGINT NOT NULL
+//	);
+//	CREATE INDEX IF NOT EXISTS "sessions_lastActivity" ON "sessions" ("lastActivity");
+//
+// and in MySQL and MariaDB (the id column must compare case-sensitively, and
+// the table must be InnoDB):
+//
+//	CREATE TABLE IF NOT EXISTS `sessions` (
+//		`id`           VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+//		`payload`      MEDIUMTEXT   CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+//		`lastActivity` BIGINT       NOT NULL,
+//		PRIMARY KEY (`id`),
+//		KEY `sessions_lastActivity` (`lastActivity`)
+//	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+//
+// Creating is idempotent and safe when several processes start at once
+// (PostgreSQL creators take turns under an advisory lock; MySQL adds the
+// index to a table made without it). New checks the table in every case and
+// names the table and the missing or unusable column in its error, which
+// wraps ErrSchema.
+//
+// The payload column holds text: the Manager's payloads (JSON, or "sk1."
+// and base64url when encrypted) are stored as they are. Other data (not
+// UTF-8, or with a NUL byte) is stored as "\x01" and its base64.
+//
+// IDs are 1 to 128 characters from [A-Za-z0-9_-]; Load reports any other ID
+// as not found, and Update, Delete, Touch and Move reject it with an error
+// wrapping ErrInvalidID. All values reach the database as bound parameters;
+// the table name, the only identifier that comes from the configuration, must
+// be a plain identifier.
+//
+// # Cost and atomicity
+//
+// Load is one query through the primary key that filters expired rows in
+// SQL (lastActivity > now - Lifetime), so an expired row is never served,
+// swept or not. A read-only request therefore costs that one query (plus,
+// at most once per twentieth of the lifetime, Touch: one UPDATE ... WHERE
+// lastActivity > now - Lifetime, which never creates or revives a row). A
+// writing request costs one transaction (Update):
+//
+//   - PostgreSQL and MySQL/MariaDB (InnoDB): BEGIN; SELECT ... FOR UPDATE
+//     locks the row; fn runs; UPDATE, INSERT or DELETE; COMMIT. When the row
+//     is missing there is nothing to lock: two transactions creating the
+//     same ID both try to INSERT, the second fails on the primary key and
+//     runs again, calling fn again with the winner's record, as the Store
+//     contract allows (a deadlock or serialization failure is retried the
+//     same way). MySQL transactions run in READ COMMITTED: under its default
+//     REPEATABLE READ, SELECT ... FOR UPDATE of a missing row takes a gap
+//     lock, and new sessions with unrelated IDs deadlock each other.
+//   - SQLite: BEGIN IMMEDIATE takes the database's write lock up front, on a
+//     connection of the Store's own, so no other writer, in this process or
+//     another, comes between the read and the write; the Store's writers
+//     also queue in the process, so they do not poll SQLite's busy handler.
+//     Open sets busy_timeout(5000) (how long another process's writer is
+//     waited for), journal_mode(WAL) (readers never block on the writer) and
+//     synchronous(NORMAL).
+//
+// A row whose expiry has passed is shown to fn as missing and is overwritten
+// or deleted, never brought back as found. Move (used by Regenerate) locks
+// both rows in one statement, deletes the old row and inserts the new one in
+// the same transaction, and fails with ErrExists when the new ID holds a
+// live row. Sweep deletes rows with lastActivity <= now - Lifetime through
+// the index, in batches of Options.SweepBatch rows.
+//
+// Every method takes a context and passes it to every statement, so a slow or
+// unreachable database is bounded by the request's deadline. A statement that
+// is safe to repeat (Load, Delete, Touch, a sweep batch, BEGIN) and fails on a
+// connection the server closed under it (a database restart leaves the pool
+// full of them) runs again on another, so the first request after the
+// database comes back works.
+package sqlstore

@@ -1,0 +1,201 @@
+package sqlstore_test
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/sqlstore"
+	"github.com/sessionkit/session/storetest"
+)
+
+func TestSQLiteDSN(t *testing.T) {
+	for _, tc := range []struct{ in, path string }{
+		{"./sessions.db", "./sessions.db"},
+		{"sessions.db", "sessions.db"},
+		{"../data/sessions.db", "../data/sessions.db"},
+		{"/var/lib/app/sessions.db", "/var/lib/app/sessions.db"},
+		{"/var/lib/my%20app/s.db", "/var/lib/my app/s.db"},
+	} {
+		dsn, err := sqlstore.SQLiteDSN(tc.in)
+		if err != nil {
+			t.Errorf("sqlite://%s: %v", tc.in, err)
+			continue
+		}
+		path, query, _ := strings.Cut(dsn, "?")
+		if path != tc.path {
+			t.Errorf("sqlite://%s: path %q, want %q", tc.in, path, tc.path)
+		}
+		for _, want := range []string{"busy_timeout%285000%29", "journal_mode%28WAL%29", "synchronous%28NORMAL%29"} {
+			if !strings.Contains(query, want) {
+				t.Errorf("sqlite://%s: DSN %q lacks %s", tc.in, dsn, want)
+			}
+		}
+	}
+	// The URL's own settings win over the defaults, and other parameters pass.
+	dsn, err := sqlstore.SQLiteDSN("./s.db?_pragma=busy_timeout(100)&_journal_mode=DELETE&_pragma=cache_size(-2000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(dsn, "5000") || strings.Contains(dsn, "WAL") || !strings.Contains(dsn, "busy_timeout%28100%29") ||
+		!strings.Contains(dsn, "cache_size") || !strings.Contains(dsn, "synchronous") {
+		t.Errorf("DSN %q: the URL's settings should replace the defaults and keep the rest", dsn)
+	}
+	for _, bad := range []string{"", "/", ":memory:", "file::memory:?cache=shared"} {
+		if _, err := sqlstore.SQLiteDSN(bad); !errors.Is(err, session.ErrConfig) {
+			t.Errorf("sqlite://%s: error = %v, want ErrConfig", bad, err)
+		}
+	}
+}
+
+func TestMySQLConfig(t *testing.T) {
+	cfg, err := sqlstore.MySQLConfig("mysql://app:p%40ss%2Fw0rd@db.example:3307/sessions?tls=skip-verify&charset=utf8mb4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.User != "app" || cfg.Passwd != "p@ss/w0rd" || cfg.Net != "tcp" || cfg.Addr != "db.example:3307" ||
+		cfg.DBName != "sessions" || cfg.TLSConfig != "skip-verify" || !cfg.InterpolateParams {
+		t.Errorf("config = %+v", cfg)
+	}
+	cfg, err = sqlstore.MySQLConfig("mysql://root@[::1]/app?interpolateParams=false")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "[::1]:3306" || cfg.InterpolateParams || cfg.Passwd != "" {
+		t.Errorf("config = %+v, want port 3306 and the URL's interpolateParams", cfg)
+	}
+	for _, bad := range []string{"mysql://root@host:3306", "mysql://root@host:3306/", "mysql://root@host/a/b", "mysql://h/db?timeout=forever"} {
+		if _, err := sqlstore.MySQLConfig(bad); !errors.Is(err, session.ErrConfig) {
+			t.Errorf("%s: error = %v, want ErrConfig", bad, err)
+		}
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	for _, bad := range []string{
+		"", "sessions.db", "redis://127.0.0.1:6379/0", "sqlite://", "postgres://u:secret@h:notaport/db",
+		"mysql://u:secret@h:3306",
+	} {
+		_, err := sqlstore.Open(t.Context(), bad, sqlstore.Options{})
+		switch {
+		case !errors.Is(err, session.ErrConfig):
+			t.Errorf("Open(%q): error = %v, want ErrConfig", bad, err)
+		case !strings.HasPrefix(err.Error(), "sqlstore: "):
+			t.Errorf("Open(%q): error %q lacks the prefix", bad, err)
+		case strings.Contains(err.Error(), "secret"):
+			t.Errorf("Open(%q): error %q shows the password", bad, err)
+		}
+	}
+	dir := t.TempDir()
+	for _, opts := range []sqlstore.Options{{Table: "x; DROP TABLE y"}, {Table: "a.b"}, {Lifetime: -time.Second}} {
+		if _, err := sqlstore.Open(t.Context(), "sqlite://"+filepath.Join(dir, "s.db"), opts); !errors.Is(err, session.ErrConfig) {
+			t.Errorf("Open with %+v: error = %v, want ErrConfig", opts, err)
+		}
+	}
+	// A directory that does not exist: a clear error, no panic.
+	if _, err := sqlstore.Open(t.Context(), "sqlite://"+filepath.Join(dir, "no", "such", "s.db"), sqlstore.Options{}); err == nil {
+		t.Error("Open in a missing directory succeeded")
+	}
+}
+
+// sqlite://./x.db is relative to the working directory.
+func TestOpenSQLiteRelative(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	st := openStore(t, "sqlite://./rel.db", sqlstore.Options{})
+	if err := st.Update(t.Context(), storetest.NewID(), func([]byte, bool) ([]byte, time.Time, error) {
+		return []byte("x"), time.Now().Add(time.Hour), nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rel.db")); err != nil {
+		t.Errorf("sqlite://./rel.db did not create rel.db in the working directory: %v", err)
+	}
+	var mode string
+	if err := st.DB().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
+	}
+}
+
+// Driver "database" is registered; the Manager opens the store from
+// Connection, uses Table, and closes the pool it opened.
+func TestDriver(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		rawURL := b.newURL(t)
+		m, err := session.New(session.Config{
+			Secret: testSecret, Driver: "database", Connection: rawURL, Table: "web_sessions",
+			Lifetime: time.Hour, Lottery: [2]int{0, 1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, ok := m.Store().(*sqlstore.Store)
+		if !ok {
+			t.Fatalf("Store is %T, want *sqlstore.Store", m.Store())
+		}
+		if st.Table() != "web_sessions" || st.Dialect() != b.dialect {
+			t.Errorf("store on table %s, dialect %s", st.Table(), st.Dialect())
+		}
+		cookie := sessionCookie(t, request(handler(m, func(s *session.Session) { s.Put("a", 1) }), nil))
+		var got any
+		if resp := request(handler(m, func(s *session.Session) { got = s.Get("a") }), cookie); resp.StatusCode != http.StatusOK || got != 1 {
+			t.Errorf("second request: status %d, a = %v", resp.StatusCode, got)
+		}
+		// lastActivity is the last activity: expiry - Lifetime, about now.
+		var la int64
+		if err := st.DB().QueryRow("SELECT " + quoteCol(b.dialect, "lastActivity") + " FROM web_sessions").Scan(&la); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(time.Unix(la, 0)); d < 0 || d > 5*time.Second {
+			t.Errorf("lastActivity is %v ago, want about now", d)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.DB().Ping(); err == nil {
+			t.Error("the pool the driver opened is still open after Manager.Close")
+		}
+	})
+}
+
+func TestDriverErrors(t *testing.T) {
+	_, err := session.New(session.Config{Secret: testSecret, Driver: "database"})
+	if !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), "Connection") {
+		t.Errorf("driver database without Connection: error = %v, want ErrConfig naming Connection", err)
+	}
+	_, err = session.New(session.Config{Secret: testSecret, Driver: "database", Connection: "sqlite://" + filepath.Join(t.TempDir(), "s.db"), Table: "no-dashes"})
+	if !errors.Is(err, session.ErrConfig) {
+		t.Errorf("driver database with a bad Table: error = %v, want ErrConfig", err)
+	}
+}
+
+// A Store from New leaves the application's pool open, through Store.Close
+// and Manager.Close.
+func TestAppPoolNotClosed(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		db := appPool(t, b.dialect, b.newURL(t))
+		st, err := sqlstore.New(t.Context(), db, b.dialect, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := newManager(t, st)
+		request(handler(m, func(s *session.Session) { s.Put("a", 1) }), nil)
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Ping(); err != nil {
+			t.Errorf("the application's pool was closed: %v", err)
+		}
+		if st.DB() != db {
+			t.Error("DB() is not the application's pool")
+		}
+	})
+}

@@ -1,0 +1,562 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+)
+
+const maxIDLen = 128
+
+// validID reports whether id is in the store's alphabet: 1 to 128
+// characters from [A-Za-z0-9_-].
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func invalid(op, id string) error {
+	if len(id) > 64 {
+		id = id[:64] + "..."
+	}
+	return fmt.Errorf("%w: %s %q", ErrInvalidID, op, id)
+}
+
+// binaryMark starts a payload column value holding base64 of data that is
+// not text (not UTF-8, or with a NUL byte, which PostgreSQL's and MySQL's
+// text columns refuse), or that itself starts with the mark. The Manager's
+// payloads (JSON, or "sk1." and base64url) are stored verbatim.
+const binaryMark = '\x01'
+
+func encodePayload(data []byte) string {
+	if utf8.Valid(data) && bytes.IndexByte(data, 0) < 0 && (len(data) == 0 || data[0] != binaryMark) {
+		return string(data)
+	}
+	return string(binaryMark) + base64.StdEncoding.EncodeToString(data)
+}
+
+// decodePayload decodes what encodePayload stored. A value that does not
+// decode is returned as it is: the caller treats it as corrupt.
+func decodePayload(v []byte) []byte {
+	if len(v) == 0 || v[0] != binaryMark {
+		return v
+	}
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(v)-1))
+	n, err := base64.StdEncoding.Decode(out, v[1:])
+	if err != nil {
+		return v
+	}
+	return out[:n]
+}
+
+// The table keeps a record's last activity in whole Unix seconds:
+// lastActivity = floor(expiry - lifetime), expiry = lastActivity + lifetime.
+// A record is live when its expiry is after now, that is when
+// lastActivity > floor(now - lifetime): cutoff. Load filters with it and
+// Sweep deletes the complement, so the two never disagree.
+
+func (s *Store) lastActivity(expiry time.Time) int64 {
+	return max(expiry.Add(-s.lifetime).Unix(), 0) // anything at or before 1970 is long expired
+}
+
+func (s *Store) expiry(lastActivity int64) time.Time {
+	return time.Unix(lastActivity, 0).Add(s.lifetime)
+}
+
+func (s *Store) cutoff() int64 { return time.Now().Add(-s.lifetime).Unix() }
+
+// Load returns the record of id when it is live, with one indexed query.
+func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, error) {
+	if !validID(id) {
+		return nil, time.Time{}, false, nil
+	}
+	var (
+		v  []byte
+		la int64
+	)
+	err := s.retryBroken(ctx, func() error {
+		return s.db.QueryRowContext(ctx, s.q.load, id, s.cutoff()).Scan(&v, &la)
+	})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, time.Time{}, false, nil
+	case err != nil:
+		return nil, time.Time{}, false, fmt.Errorf("sqlstore: load: %w", err)
+	}
+	if v == nil {
+		v = []byte{}
+	}
+	return decodePayload(v), s.expiry(la), true, nil
+}
+
+// fnError carries an error of the caller's fn through the transaction
+// helpers, so that it is returned unchanged and never retried.
+type fnError struct{ err error }
+
+func (e fnError) Error() string { return e.err.Error() }
+
+// Update runs fn on the record of id in one transaction: the row is locked
+// (SELECT ... FOR UPDATE; in SQLite the transaction holds the write lock from
+// its start) and then updated, inserted or deleted. When two transactions
+// create the same missing row at once, the loser's insert fails and it runs
+// again, calling fn again with the winner's record.
+func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, found bool) ([]byte, time.Time, error)) error {
+	if !validID(id) {
+		return invalid("update", id)
+	}
+	return s.inTx(ctx, "update", func(tx querier) error {
+		var (
+			v  []byte
+			la int64
+		)
+		err := tx.QueryRowContext(ctx, s.q.lock, id).Scan(&v, &la)
+		exists := err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var data []byte
+		found := exists && la > s.cutoff()
+		if found {
+			if v == nil {
+				v = []byte{}
+			}
+			data = decodePayload(v)
+		}
+		next, expiry, err := fn(data, found)
+		if err != nil {
+			return fnError{err}
+		}
+		switch {
+		case next == nil && exists:
+			_, err = tx.ExecContext(ctx, s.q.del, id)
+		case next == nil:
+			// Nothing to write.
+		case exists: // live or expired: overwritten
+			_, err = tx.ExecContext(ctx, s.q.update, encodePayload(next), s.lastActivity(expiry), id)
+		default:
+			_, err = tx.ExecContext(ctx, s.q.insert, id, encodePayload(next), s.lastActivity(expiry))
+		}
+		return err
+	})
+}
+
+// Move moves the record of oldID to newID in one transaction that locks both
+// rows: fn sees the record of oldID (by the rules of Update), the row of
+// oldID is deleted and what fn returns is stored under newID (nil data
+// stores nothing). It fails, changing nothing, with an error wrapping
+// ErrExists when newID holds a live record (an expired one is replaced), and
+// when oldID and newID are the same.
+func (s *Store) Move(ctx context.Context, oldID, newID string, fn func(data []byte, found bool) ([]byte, time.Time, error)) error {
+	if !validID(oldID) {
+		return invalid("move", oldID)
+	}
+	if !validID(newID) {
+		return invalid("move to", newID)
+	}
+	if oldID == newID {
+		return fmt.Errorf("%w: move of %q onto itself", ErrExists, oldID)
+	}
+	return s.inTx(ctx, "move", func(tx querier) error {
+		rows, err := tx.QueryContext(ctx, s.q.lock2, oldID, newID)
+		if err != nil {
+			return err
+		}
+		var (
+			oldData             []byte
+			oldExists, oldFound bool
+			newExists           bool
+			cutoff              = s.cutoff()
+		)
+		for rows.Next() {
+			var (
+				rid string
+				v   []byte
+				la  int64
+			)
+			if err := rows.Scan(&rid, &v, &la); err != nil {
+				rows.Close()
+				return err
+			}
+			switch rid {
+			case oldID:
+				oldExists, oldFound = true, la > cutoff
+				if oldFound {
+					if v == nil {
+						v = []byte{}
+					}
+					oldData = decodePayload(v)
+				}
+			case newID:
+				if la > cutoff {
+					rows.Close()
+					return fnError{fmt.Errorf("%w: move to %q", ErrExists, newID)}
+				}
+				newExists = true
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		next, expiry, err := fn(oldData, oldFound)
+		if err != nil {
+			return fnError{err}
+		}
+		if oldExists {
+			if _, err := tx.ExecContext(ctx, s.q.del, oldID); err != nil {
+				return err
+			}
+		}
+		switch {
+		case next == nil && newExists:
+			_, err = tx.ExecContext(ctx, s.q.del, newID)
+		case next == nil:
+		case newExists:
+			_, err = tx.ExecContext(ctx, s.q.update, encodePayload(next), s.lastActivity(expiry), newID)
+		default:
+			_, err = tx.ExecContext(ctx, s.q.insert, newID, encodePayload(next), s.lastActivity(expiry))
+		}
+		return err
+	})
+}
+
+// Delete removes the row of id.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if !validID(id) {
+		return invalid("delete", id)
+	}
+	return s.exec(ctx, "delete", s.q.del, id)
+}
+
+// Touch sets the expiry of the live row of id, in one UPDATE that neither
+// creates a row nor revives an expired one.
+func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
+	if !validID(id) {
+		return invalid("touch", id)
+	}
+	return s.exec(ctx, "touch", s.q.touch, s.lastActivity(expiry), id, s.cutoff())
+}
+
+func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
+	if err := s.lockWrites(ctx); err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	defer s.unlockWrites()
+	err := s.retryBroken(ctx, func() error {
+		_, err := s.db.ExecContext(ctx, query, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// Sweep deletes the expired rows through the index on lastActivity, in
+// statements of at most Options.SweepBatch rows, each its own transaction,
+// and reports how many it deleted. The context is checked between batches.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		cutoff := s.cutoff()
+		var args []any
+		switch {
+		case s.batch < 0:
+		case s.dialect == MySQL:
+			args = []any{cutoff, s.batch}
+		default:
+			args = []any{cutoff, s.batch, cutoff}
+		}
+		n, err := s.sweepOnce(ctx, cutoff, args)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: sweep: %w", err)
+		}
+		if s.batch < 0 || n < s.batch {
+			return total, nil
+		}
+	}
+}
+
+func (s *Store) sweepOnce(ctx context.Context, cutoff int64, args []any) (int, error) {
+	if err := s.lockWrites(ctx); err != nil {
+		return 0, err
+	}
+	defer s.unlockWrites()
+	query := s.q.sweep
+	if args == nil {
+		query, args = "DELETE FROM "+quote(s.dialect, s.table)+" WHERE "+quoteCol(s.dialect, colLastActivity)+" <= ?", []any{cutoff}
+		if s.dialect == Postgres {
+			query = numbered(query)
+		}
+	}
+	var n int64
+	err := s.retryBroken(ctx, func() error {
+		res, err := s.db.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
+// List calls fn with the ID and expiry of every live row, until fn returns
+// false. It holds one connection (and, in SQLite, a read transaction) while
+// it runs.
+func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) error {
+	var rows *sql.Rows
+	err := s.retryBroken(ctx, func() (err error) {
+		rows, err = s.db.QueryContext(ctx, s.q.list, s.cutoff())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: list: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id string
+			la int64
+		)
+		if err := rows.Scan(&id, &la); err != nil {
+			return fmt.Errorf("sqlstore: list: %w", err)
+		}
+		if !fn(id, s.expiry(la)) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: list: %w", err)
+	}
+	return nil
+}
+
+// ---- transactions ----------------------------------------------------------
+
+// querier is what *sql.Tx and *sql.Conn have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// maxAttempts bounds the runs of one transaction that lost a race (a unique
+// violation after two creators, a deadlock).
+const maxAttempts = 20
+
+// inTx runs body in a transaction and commits it, running it again after a
+// conflict that a retry resolves. An error from fn (fnError) rolls back and
+// is returned unchanged; other errors are prefixed with op.
+func (s *Store) inTx(ctx context.Context, op string, body func(querier) error) error {
+	for attempt := 1; ; attempt++ {
+		var err error
+		if s.dialect == SQLite {
+			err = s.sqliteTx(ctx, body)
+		} else {
+			err = s.serverTx(ctx, body)
+		}
+		var fe fnError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &fe):
+			return fe.err
+		case attempt < maxAttempts && s.retryable(err) && ctx.Err() == nil:
+			// Back off a little, with jitter, so that the losers of a
+			// race do not collide again at once.
+			d := time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 6))) + 100*time.Microsecond
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("sqlstore: %s: %w", op, ctx.Err())
+			case <-t.C:
+			}
+		default:
+			return fmt.Errorf("sqlstore: %s: %w", op, err)
+		}
+	}
+}
+
+// retryable reports whether err is a conflict with a concurrent transaction
+// that running the transaction again resolves.
+func (s *Store) retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505", // unique_violation: a concurrent creator inserted the row first
+			"40001", // serialization_failure
+			"40P01": // deadlock_detected
+			return true
+		}
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1062, // ER_DUP_ENTRY: a concurrent creator inserted the row first
+			1213: // ER_LOCK_DEADLOCK: gap locks of two creators
+			return true
+		}
+	}
+	return false
+}
+
+// retryBroken runs f, which must be safe to repeat (a read, an idempotent
+// statement, a BEGIN), again while it fails on a connection the server or the
+// network closed under it (a database restart leaves every idle connection
+// of the pool in that state; database/sql retries some of them itself, but
+// not all, depending on the driver). Each dead connection is discarded as it
+// fails, so the bound is the pool's size. A server's error, a failure to
+// connect at all and the context's end are returned at once.
+func (s *Store) retryBroken(ctx context.Context, f func() error) error {
+	err := f()
+	for attempts := s.db.Stats().OpenConnections + 1; attempts > 0 && brokenConn(err) && ctx.Err() == nil; attempts-- {
+		err = f()
+	}
+	return err
+}
+
+// brokenConn reports whether err says that the connection broke under a
+// statement, rather than that the server answered with an error, that no
+// connection could be made, or that the context ended.
+func brokenConn(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var (
+		pe *pgconn.PgError
+		ce *pgconn.ConnectError
+		me *mysql.MySQLError
+	)
+	if errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &me) {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// sqliteBusy reports whether err is SQLite's SQLITE_BUSY (or one of its
+// extended codes).
+func sqliteBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
+}
+
+// serverTx runs body in a database/sql transaction (PostgreSQL, MySQL).
+func (s *Store) serverTx(ctx context.Context, body func(querier) error) error {
+	var tx *sql.Tx
+	// A BEGIN that fails on a broken connection did nothing: try another.
+	err := s.retryBroken(ctx, func() (err error) {
+		tx, err = s.db.BeginTx(ctx, s.txOpts)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed { // an error, or a panic in fn: release the row locks
+			tx.Rollback()
+		}
+	}()
+	if err := body(tx); err != nil {
+		return err
+	}
+	committed = true // by Commit, or rolled back by its failure
+	return tx.Commit()
+}
+
+// sqliteTx runs body in a BEGIN IMMEDIATE transaction on a connection of its
+// own: the write lock is taken up front, so the row read is the row written
+// over, and no other writer (in this or another process) comes in between.
+// database/sql's BeginTx would start a deferred transaction, whose upgrade
+// from reader to writer can fail.
+func (s *Store) sqliteTx(ctx context.Context, body func(querier) error) (err error) {
+	if err := s.lockWrites(ctx); err != nil {
+		return err
+	}
+	defer s.unlockWrites()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		s.sqliteRollback(conn) // BEGIN may have started a transaction before failing
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			s.sqliteRollback(conn)
+		}
+	}()
+	if err := body(conn); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return err
+	}
+	committed = true
+	return nil
+}
+
+// sqliteRollback rolls back the transaction on conn, if any, even when the
+// request's context has ended; a connection that cannot be rolled back is
+// discarded rather than returned to the pool inside a transaction.
+func (s *Store) sqliteRollback(conn *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := conn.ExecContext(ctx, "ROLLBACK")
+	if err != nil && !strings.Contains(err.Error(), "no transaction is active") {
+		conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+}
+
+// lockWrites takes the in-process SQLite writer lock (no-op for the other
+// dialects), or returns the context's error.
+func (s *Store) lockWrites(ctx context.Context) error {
+	if s.wlock == nil {
+		return ctx.Err()
+	}
+	select {
+	case s.wlock <- struct{}{}:
+		if err := ctx.Err(); err != nil {
+			<-s.wlock
+			return err
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlockWrites() {
+	if s.wlock != nil {
+		<-s.wlock
+	}
+}

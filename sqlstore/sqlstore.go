@@ -1,0 +1,270 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/sessionkit/session"
+)
+
+// A Dialect names the SQL flavour of a database. It decides the DDL, the
+// quoting of identifiers, the placeholders and how Update locks a row.
+type Dialect string
+
+// The supported dialects.
+const (
+	// SQLite is SQLite 3 (the pure-Go modernc.org/sqlite driver for Open; any
+	// database/sql SQLite driver for New). Writes take the database's write
+	// lock up front with BEGIN IMMEDIATE.
+	SQLite Dialect = "sqlite"
+	// Postgres is PostgreSQL (pgx's database/sql adapter for Open). Update
+	// locks the row with SELECT ... FOR UPDATE.
+	Postgres Dialect = "postgres"
+	// MySQL is MySQL 8 or MariaDB 10.5 and later with InnoDB tables
+	// (go-sql-driver/mysql for Open). Update locks the row with
+	// SELECT ... FOR UPDATE in a READ COMMITTED transaction.
+	MySQL Dialect = "mysql"
+)
+
+func (d Dialect) valid() bool { return d == SQLite || d == Postgres || d == MySQL }
+
+// Errors wrapped by the errors this package returns, for errors.Is.
+var (
+	// ErrInvalidID is wrapped by the errors of Update, Delete, Touch and
+	// Move for an ID outside the store's alphabet: 1 to 128 characters from
+	// [A-Za-z0-9_-] (the Manager's IDs are 43 of them). Load reports such an
+	// ID as not found.
+	ErrInvalidID = errors.New("sqlstore: invalid session ID")
+
+	// ErrExists is wrapped by the error of Move when the new ID already
+	// holds an unexpired record.
+	ErrExists = errors.New("sqlstore: session ID already in use")
+
+	// ErrSchema is wrapped by the error of New when the table lacks a
+	// column, has a column of an unusable type, or (MySQL) is not an InnoDB
+	// table or compares IDs case-insensitively.
+	ErrSchema = errors.New("sqlstore: unusable table")
+)
+
+// DefaultTable is the table name used when Options.Table is empty.
+const DefaultTable = session.DefaultTable
+
+// Options configures a Store.
+type Options struct {
+	// Table is the table holding the sessions; default "sessions". It must
+	// be a plain identifier: a letter or underscore, then letters, digits
+	// or underscores, 48 characters at most. It is quoted in every
+	// statement, so in PostgreSQL it is case-sensitive.
+	Table string
+
+	// Lifetime is the idle lifetime of a session, default
+	// session.DefaultLifetime. The table stores a session's last activity,
+	// not its expiry: a record written with expiry e gets lastActivity =
+	// e - Lifetime (in whole Unix seconds, rounded down) and is read back
+	// with expiry lastActivity + Lifetime. Set it to the Manager's Lifetime
+	// so that the column means what it means to other programs reading the
+	// table (NodeSession's layout); expiries round-trip whatever it is.
+	Lifetime time.Duration
+
+	// SkipCreate makes New leave the schema alone: it neither creates the
+	// table nor its index (see Schema for the DDL), and only checks that
+	// the table exists with usable columns.
+	SkipCreate bool
+
+	// SweepBatch is how many expired rows one DELETE statement of Sweep
+	// removes at most; Sweep repeats it until fewer are left, so that no
+	// statement holds locks (in SQLite, the database's write lock) for
+	// long. Default 5000; a negative value removes all expired rows in one
+	// statement.
+	SweepBatch int
+}
+
+// DefaultSweepBatch is the default of Options.SweepBatch.
+const DefaultSweepBatch = 5000
+
+var tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,47}$`)
+
+// withDefaults fills in defaults and validates opts.
+func (opts Options) withDefaults() (Options, error) {
+	if opts.Table == "" {
+		opts.Table = DefaultTable
+	}
+	if !tableRE.MatchString(opts.Table) {
+		return opts, fmt.Errorf("sqlstore: %w: table name %q is not a plain identifier (letters, digits and _, not starting with a digit, at most 48 characters)", session.ErrConfig, opts.Table)
+	}
+	switch {
+	case opts.Lifetime < 0:
+		return opts, fmt.Errorf("sqlstore: %w: Lifetime %v is negative", session.ErrConfig, opts.Lifetime)
+	case opts.Lifetime == 0:
+		opts.Lifetime = session.DefaultLifetime
+	}
+	if opts.SweepBatch == 0 {
+		opts.SweepBatch = DefaultSweepBatch
+	}
+	return opts, nil
+}
+
+// Store is a session.Store keeping sessions in one SQL table. It also
+// implements session.Sweeper, session.Mover and session.Lister. It is safe
+// for concurrent use by any number of goroutines and processes sharing the
+// database.
+type Store struct {
+	db       *sql.DB
+	dialect  Dialect
+	table    string
+	lifetime time.Duration
+	batch    int
+	owned    bool // opened by Open: Close closes db
+	q        queries
+	// txOpts are the options of Update's and Move's transactions: READ
+	// COMMITTED for MySQL, whose default REPEATABLE READ makes SELECT ...
+	// FOR UPDATE of a missing row take a gap lock, so that concurrent
+	// creators of different sessions deadlock. nil when the pool's
+	// connections are in READ COMMITTED already (Open sets it when it
+	// connects, saving a round trip per transaction) and for the other
+	// dialects (PostgreSQL's default is READ COMMITTED).
+	txOpts *sql.TxOptions
+	// wlock serializes this Store's SQLite writers in the process, so that
+	// they queue here rather than poll in SQLite's busy handler; other
+	// processes are kept apart by SQLite's own lock and busy timeout. It
+	// is nil for the other dialects.
+	wlock chan struct{}
+}
+
+var (
+	_ session.Store   = (*Store)(nil)
+	_ session.Sweeper = (*Store)(nil)
+	_ session.Mover   = (*Store)(nil)
+	_ session.Lister  = (*Store)(nil)
+)
+
+// New returns a Store on a pool the application owns; the Store never closes
+// it (Close is a no-op for such a Store). Unless opts.SkipCreate is set, New
+// creates the table and its index when they are missing, which is idempotent
+// and safe when several processes start at once. In every case it checks
+// that the table has usable id, payload and lastActivity columns, and
+// reports one that is missing or unusable in an error naming the table and
+// the column, wrapping ErrSchema. ctx bounds that work.
+//
+// The pool should allow fewer connections than the server accepts
+// (sql.DB.SetMaxOpenConns), and keep as many idle (SetMaxIdleConns: the
+// default of 2 makes busy applications reconnect constantly). For SQLite,
+// its DSN should set a busy timeout and preferably WAL journal mode, as Open
+// does (with modernc.org/sqlite:
+// "file.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"); for
+// MySQL, interpolateParams=true saves a round trip per statement. MySQL
+// transactions run in READ COMMITTED (see the package documentation): on an
+// application's pool the Store asks for it in each transaction, one more
+// statement, which a pool from Open saves by setting it per connection.
+func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, fmt.Errorf("sqlstore: %w: nil *sql.DB", session.ErrConfig)
+	}
+	if !dialect.valid() {
+		return nil, fmt.Errorf("sqlstore: %w: unknown dialect %q (want %q, %q or %q)", session.ErrConfig, dialect, SQLite, Postgres, MySQL)
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		db:       db,
+		dialect:  dialect,
+		table:    opts.Table,
+		lifetime: opts.Lifetime,
+		batch:    opts.SweepBatch,
+		q:        buildQueries(dialect, opts.Table),
+	}
+	switch dialect {
+	case SQLite:
+		s.wlock = make(chan struct{}, 1)
+	case MySQL:
+		if _, ok := db.Driver().(readCommittedDriver); !ok {
+			s.txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+		}
+	}
+	if err := s.ping(ctx); err != nil {
+		return nil, fmt.Errorf("sqlstore: cannot reach the %s database: %w", dialect, err)
+	}
+	if !opts.SkipCreate {
+		if err := s.createSchema(ctx); err != nil {
+			// Creating the index on a table made elsewhere fails when a
+			// column is missing: say which.
+			if cerr := s.checkSchema(ctx); cerr != nil && ctx.Err() == nil {
+				return nil, cerr
+			}
+			return nil, err
+		}
+	}
+	if err := s.checkSchema(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ping checks that the database answers. A new SQLite connection can find
+// the database busy while another process (or pool) switches it to WAL
+// journal mode, which SQLite reports at once, without waiting for the busy
+// timeout: ping tries again for a while.
+func (s *Store) ping(ctx context.Context) error {
+	err := s.db.PingContext(ctx)
+	for delay := 5 * time.Millisecond; sqliteBusy(err) && delay < 3*time.Second; delay *= 2 {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		err = s.db.PingContext(ctx)
+	}
+	return err
+}
+
+// DB returns the Store's pool: the application's for a Store from New, the
+// Store's own for one from Open (tune it with SetMaxOpenConns and friends;
+// do not close it).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns the Store's dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Table returns the name of the Store's table.
+func (s *Store) Table() string { return s.table }
+
+// Close closes the pool when Open opened it; for a Store from New it does
+// nothing, leaving the application's pool open.
+func (s *Store) Close() error {
+	if !s.owned {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// Driver opens the store for session.Config's "database" driver: Open with
+// cfg.Connection, cfg.Table and cfg.Lifetime, bounded by a one-minute
+// timeout (the Driver has no context). An empty Connection is an error
+// wrapping session.ErrConfig: there is no default database.
+func Driver(cfg session.Config) (session.Store, error) {
+	if cfg.Connection == "" {
+		return nil, fmt.Errorf("sqlstore: %w: the database driver needs Config.Connection, e.g. sqlite://./sessions.db, postgres://user:pass@host:5432/app or mysql://user:pass@host:3306/app", session.ErrConfig)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := Open(ctx, cfg.Connection, Options{Table: cfg.Table, Lifetime: cfg.Lifetime})
+	if err != nil {
+		return nil, err // not a nil *Store in a non-nil interface
+	}
+	return st, nil
+}
+
+func init() {
+	session.Register("database", Driver)
+}

@@ -1,0 +1,270 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/testserver"
+	"github.com/sessionkit/session/sqlstore"
+	"github.com/sessionkit/session/storetest"
+)
+
+// serverBackends are the backends reached over the network.
+func serverBackends() []backend { return backends[1:] }
+
+// withHost returns rawURL with its host:port replaced.
+func withHost(t testing.TB, rawURL, hostPort string) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = hostPort
+	return u.String()
+}
+
+// An unreachable server is an error at once, and a server that never
+// answers is an error when the context's deadline passes: never a hang.
+func TestOpenUnreachable(t *testing.T) {
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			port, err := testserver.FreePort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A port nobody listens on (the scheme is all that matters).
+			raw := map[sqlstore.Dialect]string{
+				sqlstore.Postgres: "postgres://postgres@127.0.0.1:1/x?sslmode=disable",
+				sqlstore.MySQL:    "mysql://root@127.0.0.1:1/x",
+			}[b.dialect]
+			closed := withHost(t, raw, fmt.Sprintf("127.0.0.1:%d", port))
+			start := time.Now()
+			_, err = sqlstore.Open(t.Context(), closed, sqlstore.Options{})
+			if err == nil || !strings.HasPrefix(err.Error(), "sqlstore: ") {
+				t.Errorf("Open on a closed port: error = %v", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("Open on a closed port took %v", d)
+			}
+
+			// A server that accepts and says nothing.
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			var held []net.Conn
+			var mu sync.Mutex
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					mu.Lock()
+					held = append(held, c)
+					mu.Unlock()
+				}
+			}()
+			defer func() {
+				mu.Lock()
+				for _, c := range held {
+					c.Close()
+				}
+				mu.Unlock()
+			}()
+			ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+			defer cancel()
+			start = time.Now()
+			_, err = sqlstore.Open(ctx, withHost(t, raw, ln.Addr().String()), sqlstore.Options{})
+			if err == nil {
+				t.Fatal("Open on a silent server succeeded")
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("Open on a silent server with a 300ms deadline took %v", d)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Logf("note: Open on a silent server: %v (not context.DeadlineExceeded)", err)
+			}
+		})
+	}
+}
+
+// proxy forwards TCP connections to a server and can hang them (stop
+// forwarding) or cut them (close them all and refuse new ones), to play a
+// database that stalls or goes away.
+type proxy struct {
+	ln      net.Listener
+	backend string
+
+	mu    sync.Mutex
+	cond  *sync.Cond
+	state string // "up", "hang", "down"
+	conns map[net.Conn]bool
+}
+
+func newProxy(t *testing.T, backend string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, backend: backend, state: "up", conns: map[net.Conn]bool{}}
+	p.cond = sync.NewCond(&p.mu)
+	t.Cleanup(func() { ln.Close(); p.set("down") })
+	go p.serve()
+	return p
+}
+
+func (p *proxy) addr() string { return p.ln.Addr().String() }
+
+func (p *proxy) set(state string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.state = state
+	if state == "down" {
+		for c := range p.conns {
+			c.Close()
+		}
+		clear(p.conns)
+	}
+	p.cond.Broadcast()
+}
+
+func (p *proxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		down := p.state == "down"
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.backend)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		p.conns[c], p.conns[s] = true, true
+		p.mu.Unlock()
+		go p.pipe(c, s)
+		go p.pipe(s, c)
+	}
+}
+
+// pipe copies from src to dst, holding the bytes while the proxy hangs.
+func (p *proxy) pipe(src, dst net.Conn) {
+	defer src.Close()
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.state == "hang" {
+				p.cond.Wait()
+			}
+			down := p.state == "down"
+			p.mu.Unlock()
+			if down {
+				return
+			}
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// A database that stalls or goes away makes requests fail promptly (within
+// their deadline) with a 500, and the first request after it is back works.
+func TestDatabaseOutage(t *testing.T) {
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			rawURL := b.newURL(t)
+			u, _ := url.Parse(rawURL)
+			p := newProxy(t, u.Host)
+			st := openStore(t, withHost(t, rawURL, p.addr()), sqlstore.Options{})
+			m, err := session.New(session.Config{Secret: testSecret, Store: st, Lottery: [2]int{0, 1},
+				Logger: discardLogger()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			h := handler(m, func(s *session.Session) { s.Put("n", 1) })
+			cookie := sessionCookie(t, request(h, nil))
+
+			// timed runs a request with a deadline of d and returns its status
+			// and how long it took.
+			timed := func(d time.Duration) (int, time.Duration) {
+				ctx, cancel := context.WithTimeout(context.Background(), d)
+				defer cancel()
+				r := httptest.NewRequest("GET", "/", nil).WithContext(ctx)
+				r.AddCookie(cookie)
+				w := httptest.NewRecorder()
+				start := time.Now()
+				h.ServeHTTP(w, r)
+				return w.Code, time.Since(start)
+			}
+
+			// Stalled: the request's deadline bounds it.
+			p.set("hang")
+			code, took := timed(300 * time.Millisecond)
+			if code != http.StatusInternalServerError || took > 3*time.Second {
+				t.Errorf("request while the database stalls: status %d after %v, want 500 within the 300ms deadline", code, took)
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+			start := time.Now()
+			_, _, _, err = st.Load(ctx, storetest.NewID())
+			cancel()
+			if err == nil || time.Since(start) > 3*time.Second {
+				t.Errorf("Load while the database stalls: error %v after %v", err, time.Since(start))
+			}
+			p.set("up")
+			if code, _ := timed(10 * time.Second); code != http.StatusOK {
+				t.Errorf("first request after the stall: status %d", code)
+			}
+
+			// Gone: connections cut, new ones refused. First fill the pool
+			// with idle connections, which all die.
+			var wg sync.WaitGroup
+			for range 8 {
+				wg.Add(1)
+				go func() { defer wg.Done(); timed(10 * time.Second) }()
+			}
+			wg.Wait()
+			p.set("down")
+			code, took = timed(10 * time.Second)
+			if code != http.StatusInternalServerError || took > 5*time.Second {
+				t.Errorf("request while the database is down: status %d after %v, want a prompt 500", code, took)
+			}
+			p.set("up")
+			// Every request after it is back works, although the pool still
+			// holds dead connections.
+			for i := range 10 {
+				if code, _ := timed(10 * time.Second); code != http.StatusOK {
+					t.Errorf("request %d after the database came back: status %d", i+1, code)
+				}
+			}
+		})
+	}
+}
