@@ -59,8 +59,8 @@ type Store interface {
 // calls Sweep in the background when a request wins the lottery
 // (Config.Lottery); it never makes that request wait.
 type Sweeper interface {
-	// Sweep removes every record whose expiry is before now and reports how
-	// many it removed.
+	// Sweep removes every record whose expiry is not after now and reports
+	// how many it removed (on an error, how many it had removed by then).
 	Sweep(ctx context.Context) (removed int, err error)
 }
 
@@ -74,7 +74,10 @@ type Mover interface {
 	// and, unless fn returns an error, removes the record of oldID and stores
 	// what fn returns under newID, with no other writer to either ID in
 	// between. When fn returns an error, nothing changes and Move returns
-	// it. Move fails, changing nothing, when newID already holds a record.
+	// it. Move fails, changing nothing, when newID already holds an unexpired
+	// record or equals oldID; an expired record at newID counts as absent.
+	// When fn returns nil data, the old record is removed and nothing is
+	// stored.
 	Move(ctx context.Context, oldID, newID string, fn func(data []byte, found bool) (next []byte, expiry time.Time, err error)) error
 }
 
