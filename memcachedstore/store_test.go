@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,10 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,105 +305,15 @@ func get(t testing.TB, m *session.Manager, cookie *http.Cookie, k string) string
 	return body
 }
 
-// 200 concurrent requests on one session through the middleware, each
-// putting its own key: every key is there afterwards.
-func TestManagerConcurrentRequests(t *testing.T) {
-	m := newManager(t, newStore(t, newClient(t)))
-	cookie := put(t, m, nil, "start", "yes")
-	const n = 200
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string {
-				s.Put(fmt.Sprintf("k%03d", i), i)
-				return ""
-			})
-			if code != http.StatusOK {
-				t.Errorf("request %d: status %d %q", i, code, body)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string {
-		missing := 0
-		for i := range n {
-			if v, ok := s.Get(fmt.Sprintf("k%03d", i)).(int); !ok || v != i {
-				missing++
-			}
-		}
-		return strconv.Itoa(missing)
-	})
-	if code != http.StatusOK || body != "0" {
-		t.Errorf("after %d concurrent requests: status %d, %s keys lost", n, code, body)
-	}
-}
-
-// countingStore counts the calls a Manager makes to the store it wraps.
-type countingStore struct {
-	session.Store
-	loads, writes atomic.Int64
-}
-
-func (c *countingStore) Load(ctx context.Context, id string) ([]byte, time.Time, bool, error) {
-	c.loads.Add(1)
-	return c.Store.Load(ctx, id)
-}
-
-func (c *countingStore) Update(ctx context.Context, id string, fn func([]byte, bool) ([]byte, time.Time, error)) error {
-	c.writes.Add(1)
-	return c.Store.Update(ctx, id, fn)
-}
-
-func (c *countingStore) Delete(ctx context.Context, id string) error {
-	c.writes.Add(1)
-	return c.Store.Delete(ctx, id)
-}
-
-func (c *countingStore) Touch(ctx context.Context, id string, expiry time.Time) error {
-	c.writes.Add(1)
-	return c.Store.Touch(ctx, id, expiry)
-}
-
-// A request that only reads its session costs exactly one Load and no write.
-func TestReadOnlyRequestCost(t *testing.T) {
-	cs := &countingStore{Store: newStore(t, newClient(t))}
-	m := newManager(t, cs)
-	cookie := put(t, m, nil, "user", "Ana")
-	cs.loads.Store(0)
-	cs.writes.Store(0)
-	if got := get(t, m, cookie, "user"); got != "Ana" {
-		t.Fatalf("read %q", got)
-	}
-	if l, w := cs.loads.Load(), cs.writes.Load(); l != 1 || w != 0 {
-		t.Errorf("read-only request: %d loads, %d writes; want 1 load and no write", l, w)
-	}
-}
-
-// Regenerate through the Manager (no Move: delete, then create): the new
-// cookie carries the data, the old one no longer loads it.
-func TestManagerRegenerate(t *testing.T) {
-	st := newStore(t, newClient(t))
+// The manager-level checks: 200 concurrent requests on one session lose no
+// update, a read-only request costs one Load and no write, Regenerate (no
+// Move here: delete, then create) makes the old ID stop loading, and a slow
+// request does not bring back a destroyed session.
+func TestManager(t *testing.T) {
+	c := newClient(t)
+	st := newStore(t, c)
 	if _, ok := any(st).(session.Mover); ok {
 		t.Fatal("memcachedstore implements Mover, which memcached cannot do atomically")
 	}
-	m := newManager(t, st)
-	old := put(t, m, nil, "cart", "apple")
-	code, _, fresh := do(t.Context(), m, old, func(s *session.Session) string {
-		if err := s.Regenerate(); err != nil {
-			t.Errorf("Regenerate: %v", err)
-		}
-		return ""
-	})
-	if code != http.StatusOK || fresh == nil || fresh.Value == old.Value {
-		t.Fatalf("regenerate: status %d, cookie %v", code, fresh)
-	}
-	if got := get(t, m, fresh, "cart"); got != "apple" {
-		t.Errorf("new ID holds %q", got)
-	}
-	if got := get(t, m, old, "cart"); got != "" {
-		t.Errorf("old ID still loads %q", got)
-	}
+	storetest.RunManager(t, func(t *testing.T) session.Store { return newStore(t, c) })
 }
