@@ -18,6 +18,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/redisstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // newManager returns a Manager over st that never sweeps and logs nothing.
@@ -90,44 +91,15 @@ func requestThrough(t *testing.T, st session.Store) (int, time.Duration) {
 	return code, time.Since(start)
 }
 
-// 200 concurrent requests on one session through the middleware, each
-// putting its own key: every key is there afterwards (no lost update), on a
-// single server and on a Cluster.
-func TestManagerConcurrentRequests(t *testing.T) {
-	for _, topo := range topologies[:2] {
+// The manager-level checks (200 concurrent requests on one session lose no
+// update, read-only cost, Regenerate, Destroy) on every topology.
+func TestManager(t *testing.T) {
+	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
-			st := redisstore.New(topo.client(t), redisstore.Options{Prefix: freshPrefix()})
-			m := newManager(t, st)
-			cookie := put(t, m, nil, "start", "yes")
-			const n = 200
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range n {
-				wg.Go(func() {
-					<-start
-					code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string {
-						s.Put(fmt.Sprintf("k%03d", i), i)
-						return ""
-					})
-					if code != http.StatusOK {
-						t.Errorf("request %d: status %d %q", i, code, body)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
-			code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string {
-				missing := 0
-				for i := range n {
-					if v, ok := s.Get(fmt.Sprintf("k%03d", i)).(int); !ok || v != i {
-						missing++
-					}
-				}
-				return strconv.Itoa(missing)
+			c := topo.client(t)
+			storetest.RunManager(t, func(t *testing.T) session.Store {
+				return redisstore.New(c, redisstore.Options{Prefix: freshPrefix()})
 			})
-			if code != http.StatusOK || body != "0" {
-				t.Errorf("after %d concurrent requests: status %d, %s keys lost", n, code, body)
-			}
 		})
 	}
 }
