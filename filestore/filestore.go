@@ -85,7 +85,7 @@ type lockShard struct {
 }
 
 // Store is a session store keeping one file per session in a directory. It
-// implements session.Store and session.Sweeper. Create one with New and
+// implements session.Store, session.Sweeper and session.Lister. Create one with New and
 // release its lock files with Close. A Store is safe for concurrent use, and
 // several Stores, in one process or many, may share a directory.
 type Store struct {

@@ -31,8 +31,8 @@ type shard struct {
 	m  map[string]record
 }
 
-// Store is an in-memory session store. It implements session.Store and
-// session.Sweeper. Create one with New; the zero value is not usable. A Store
+// Store is an in-memory session store. It implements session.Store,
+// session.Sweeper and session.Lister. Create one with New; the zero value is not usable. A Store
 // is safe for concurrent use.
 type Store struct {
 	shards [shardCount]shard
