@@ -85,6 +85,7 @@ func TestConformance(t *testing.T) {
 			}
 			storetest.Run(t, newStore)
 			storetest.RunMover(t, newStore)
+			storetest.RunLister(t, newStore)
 		})
 	}
 	t.Run("sentinel", func(t *testing.T) {

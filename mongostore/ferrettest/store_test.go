@@ -32,6 +32,7 @@ const testSecret = "ferrettest secret: not for production use"
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) session.Store { return newStore(t) })
+	storetest.RunLister(t, func(t *testing.T) session.Store { return newStore(t) })
 }
 
 func put(t testing.TB, st *mongostore.Store, id string, data []byte, exp time.Time) {
