@@ -34,7 +34,7 @@ func Register(name string, d Driver) {
 	if name == "" || d == nil {
 		panic("session: Register with an empty name or a nil driver")
 	}
-	if _, dup := drivers[name]; dup {
+	if _, dup := drivers[name]; dup || name == "cookie" {
 		panic("session: Register called twice for driver " + name)
 	}
 	drivers[name] = d
@@ -44,7 +44,8 @@ func Register(name string, d Driver) {
 func Drivers() []string {
 	driversMu.RLock()
 	defer driversMu.RUnlock()
-	names := make([]string, 0, len(drivers))
+	names := make([]string, 0, len(drivers)+1)
+	names = append(names, "cookie") // built into the Manager: it has no Store
 	for name := range drivers {
 		names = append(names, name)
 	}

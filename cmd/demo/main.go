@@ -11,11 +11,19 @@
 // Flags:
 //
 //	-addr      address to listen on (default 127.0.0.1:8080)
-//	-driver    session store: file, memory, null, ... (default file)
+//	-driver      session store: file, memory, null, cookie, database, redis,
+//	             memcached, mongodb (default file)
+//	-connection  URL of the store's server, e.g. sqlite://./sessions.db or
+//	             redis://127.0.0.1:6379/0
 //	-files     directory of the file store (default ./sessions)
 //	-lifetime  idle lifetime of a session (default 30m)
 //	-encrypt   encrypt the stored session payload (AES-256-GCM)
 //	-secret    secret that signs cookies and derives the encryption key
+//
+// Every flag defaults to its SESSION_* environment variable
+// (session.ConfigFromEnv), so the demo shares its configuration with
+// sessionctl and with twelve-factor applications; the other SESSION_*
+// variables (cookie name, lottery, ...) apply too.
 //
 // The secret comes from -secret or, failing that, the SESSION_SECRET
 // environment variable. Without either, the demo creates a random secret,
@@ -44,6 +52,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	_ "github.com/sessionkit/session/drivers" // every driver name for -driver
 )
 
 func main() {
@@ -55,26 +64,36 @@ func main() {
 }
 
 func run(logger *slog.Logger) error {
-	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
-	driver := flag.String("driver", "file", fmt.Sprintf("session store, one of %s", strings.Join(session.Drivers(), ", ")))
-	files := flag.String("files", "./sessions", "directory of the file store (also holds .demo-secret)")
-	lifetime := flag.Duration("lifetime", 30*time.Minute, "idle lifetime of a session")
-	encrypt := flag.Bool("encrypt", false, "encrypt the stored session payload")
-	secretFlag := flag.String("secret", "", "secret that signs cookies (default $SESSION_SECRET, else a saved random one)")
-	flag.Parse()
-
-	secret, err := demoSecret(*secretFlag, os.Getenv("SESSION_SECRET"), *files, logger)
+	env, err := session.ConfigFromEnv()
 	if err != nil {
 		return err
 	}
-	cfg := session.Config{
-		Secret:   secret,
-		Driver:   *driver,
-		Files:    *files,
-		Lifetime: *lifetime,
-		Encrypt:  *encrypt,
-		Logger:   logger,
+	or := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
 	}
+	envLifetime := env.Lifetime
+	if envLifetime == 0 {
+		envLifetime = 30 * time.Minute
+	}
+	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on")
+	driver := flag.String("driver", or(env.Driver, "file"), fmt.Sprintf("session store, one of %s", strings.Join(session.Drivers(), ", ")))
+	connection := flag.String("connection", env.Connection, "URL of the store's server (database, redis, memcached, mongodb drivers)")
+	files := flag.String("files", or(env.Files, "./sessions"), "directory of the file store (also holds .demo-secret)")
+	lifetime := flag.Duration("lifetime", envLifetime, "idle lifetime of a session")
+	encrypt := flag.Bool("encrypt", env.Encrypt, "encrypt the stored session payload")
+	secretFlag := flag.String("secret", "", "secret that signs cookies (default $SESSION_SECRET, else a saved random one)")
+	flag.Parse()
+
+	secret, err := demoSecret(*secretFlag, env.Secret, *files, logger)
+	if err != nil {
+		return err
+	}
+	cfg := env // the rest of SESSION_* (cookie, lottery, ...) as ConfigFromEnv read it
+	cfg.Secret, cfg.Driver, cfg.Connection, cfg.Files = secret, *driver, *connection, *files
+	cfg.Lifetime, cfg.Encrypt, cfg.Logger = *lifetime, *encrypt, logger
 	m, err := session.New(cfg)
 	if err != nil {
 		return err

@@ -1,0 +1,98 @@
+package session
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ConfigFromEnv returns a Config read from the environment, for twelve-factor
+// applications, the demo and sessionctl alike. An unset or empty variable
+// leaves its field zero, so New applies the same default as for Config:
+//
+//	SESSION_SECRET            Secret
+//	SESSION_PREVIOUS_SECRETS  PreviousSecrets, comma-separated
+//	SESSION_DRIVER            Driver
+//	SESSION_LIFETIME          Lifetime, a Go duration such as 30m or 2h
+//	SESSION_EXPIRE_ON_CLOSE   ExpireOnClose, a boolean (true, 1, false, 0)
+//	SESSION_FILES             Files
+//	SESSION_CONNECTION        Connection
+//	SESSION_TABLE             Table
+//	SESSION_LOTTERY           Lottery, as "2/100"
+//	SESSION_COOKIE            Cookie
+//	SESSION_PATH              Path
+//	SESSION_DOMAIN            Domain
+//	SESSION_SECURE            Secure, a boolean
+//	SESSION_SAME_SITE         SameSite: lax, strict or none
+//	SESSION_ENCRYPT           Encrypt, a boolean
+//
+// A value that does not parse is an error wrapping ErrConfig that names the
+// variable.
+func ConfigFromEnv() (Config, error) { return configFrom(os.Getenv) }
+
+func configFrom(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		Secret:     getenv("SESSION_SECRET"),
+		Driver:     getenv("SESSION_DRIVER"),
+		Files:      getenv("SESSION_FILES"),
+		Connection: getenv("SESSION_CONNECTION"),
+		Table:      getenv("SESSION_TABLE"),
+		Cookie:     getenv("SESSION_COOKIE"),
+		Path:       getenv("SESSION_PATH"),
+		Domain:     getenv("SESSION_DOMAIN"),
+	}
+	if v := getenv("SESSION_PREVIOUS_SECRETS"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				cfg.PreviousSecrets = append(cfg.PreviousSecrets, s)
+			}
+		}
+	}
+	bad := func(name, v, want string) error {
+		return fmt.Errorf("%w: %s=%q: want %s", ErrConfig, name, v, want)
+	}
+	if v := getenv("SESSION_LIFETIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return cfg, bad("SESSION_LIFETIME", v, "a Go duration such as 30m or 2h")
+		}
+		cfg.Lifetime = d
+	}
+	for name, field := range map[string]*bool{
+		"SESSION_EXPIRE_ON_CLOSE": &cfg.ExpireOnClose,
+		"SESSION_SECURE":          &cfg.Secure,
+		"SESSION_ENCRYPT":         &cfg.Encrypt,
+	} {
+		if v := getenv(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return cfg, bad(name, v, "true or false")
+			}
+			*field = b
+		}
+	}
+	if v := getenv("SESSION_LOTTERY"); v != "" {
+		n, d, ok := strings.Cut(v, "/")
+		nn, err1 := strconv.Atoi(strings.TrimSpace(n))
+		dd, err2 := strconv.Atoi(strings.TrimSpace(d))
+		if !ok || err1 != nil || err2 != nil {
+			return cfg, bad("SESSION_LOTTERY", v, "n/d, such as 2/100")
+		}
+		cfg.Lottery = [2]int{nn, dd}
+	}
+	switch v := strings.ToLower(getenv("SESSION_SAME_SITE")); v {
+	case "":
+	case "lax":
+		cfg.SameSite = http.SameSiteLaxMode
+	case "strict":
+		cfg.SameSite = http.SameSiteStrictMode
+	case "none":
+		cfg.SameSite = http.SameSiteNoneMode
+	default:
+		return cfg, bad("SESSION_SAME_SITE", v, "lax, strict or none")
+	}
+	return cfg, nil
+}
