@@ -337,6 +337,23 @@ func TestSentinelFailover(t *testing.T) {
 				t.Error("no request failed while the master was down: the failure path was not exercised")
 			}
 
+			// SENTINEL FAILOVER ends when the Sentinel has turned the old
+			// master into a replica of the new one; connections to it fail
+			// until then (seen: a READONLY answer, a 500, right after traffic
+			// recovered). Wait for that before the checks below.
+			if mode == "SENTINEL-FAILOVER" {
+				for {
+					v, _ := testserver.RedisDo(g.MasterAddr, time.Second, "ROLE")
+					if a, _ := v.([]any); len(a) > 0 && a[0] == "slave" {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("the old master did not become a replica within 30s of the failover")
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+
 			// Every session written before the failover is there after it.
 			for i, c := range cookies {
 				if got := get(t, m, c, "n"); got != strconv.Itoa(i) {
