@@ -6,6 +6,7 @@
 #
 # First it installs, from Debian's packages, the servers that the drivers'
 # tests start privately on loopback (PostgreSQL, MariaDB, Redis, memcached)
+# and Chromium for the end-to-end tests
 # when they are missing; the tests start and stop their own instances, so
 # nothing is left running. Installing needs root (or sudo) and apt.
 set -euo pipefail
@@ -16,7 +17,7 @@ command -v go >/dev/null || { echo "scripts/test.sh: Go is not installed (https:
 # package:program pairs: a package is installed when its program is missing.
 need=()
 have() { command -v "$1" >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/"$1" >/dev/null 2>&1; }
-for pair in postgresql:initdb mariadb-server:mariadbd redis-server:redis-server redis-tools:redis-cli memcached:memcached; do
+for pair in postgresql:initdb mariadb-server:mariadbd redis-server:redis-server redis-tools:redis-cli memcached:memcached chromium:chromium; do
   have "${pair#*:}" || need+=("${pair%%:*}")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -36,3 +37,6 @@ go test -race -count=1 ./...
 # process; they live in their own module so that FerretDB's large dependency
 # tree stays out of the library's go.mod.
 (cd mongostore/ferrettest && go test -race -count=1 ./...)
+# End-to-end tests: headless Chromium drives the demo as a person would. Own
+# module, so that chromedp stays out of the library's go.mod.
+(cd e2e && go test -race -count=1 ./...)
