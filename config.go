@@ -15,6 +15,10 @@ const (
 	DefaultTable    = "sessions"
 	DefaultCookie   = "session"
 	DefaultPath     = "/"
+
+	// DefaultStoreTimeout bounds each call to the store (see
+	// Config.StoreTimeout).
+	DefaultStoreTimeout = 5 * time.Second
 )
 
 // DefaultLottery is the default chance, per request, of a background sweep of
@@ -41,6 +45,13 @@ type Config struct {
 	SameSite        http.SameSite // default Lax
 	Encrypt         bool          // encrypt the stored payload
 	Store           Store         // a store built in code; when set, Driver and Connection are ignored
+
+	// StoreTimeout bounds each call a request makes to the store (load,
+	// save, destroy, regenerate, one-time token), on top of the request's
+	// own context, so that a store that hangs answers with ErrorHandler's
+	// response instead of holding the request; default 5 seconds. A
+	// negative value leaves only the request's context.
+	StoreTimeout time.Duration
 
 	// Logger receives the Manager's log records; default slog.Default().
 	Logger *slog.Logger
@@ -72,6 +83,9 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Lifetime = DefaultLifetime
 	case cfg.Lifetime < time.Second:
 		return cfg, fmt.Errorf("%w: Lifetime %v is shorter than one second", ErrConfig, cfg.Lifetime)
+	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = DefaultStoreTimeout
 	}
 	if cfg.Files == "" {
 		cfg.Files = DefaultFiles

@@ -28,12 +28,16 @@ import (
 //	SESSION_SECURE            Secure, a boolean
 //	SESSION_SAME_SITE         SameSite: lax, strict or none
 //	SESSION_ENCRYPT           Encrypt, a boolean
+//	SESSION_STORE_TIMEOUT     StoreTimeout, a Go duration such as 2s
 //
 // A value that does not parse is an error wrapping ErrConfig that names the
 // variable.
-func ConfigFromEnv() (Config, error) { return configFrom(os.Getenv) }
+func ConfigFromEnv() (Config, error) { return ConfigFromFunc(os.Getenv) }
 
-func configFrom(getenv func(string) string) (Config, error) {
+// ConfigFromFunc is ConfigFromEnv reading the variables through getenv
+// instead of os.Getenv: for tests, and for programs (such as sessionctl) that
+// take their environment as a parameter.
+func ConfigFromFunc(getenv func(string) string) (Config, error) {
 	cfg := Config{
 		Secret:     getenv("SESSION_SECRET"),
 		Driver:     getenv("SESSION_DRIVER"),
@@ -54,12 +58,17 @@ func configFrom(getenv func(string) string) (Config, error) {
 	bad := func(name, v, want string) error {
 		return fmt.Errorf("%w: %s=%q: want %s", ErrConfig, name, v, want)
 	}
-	if v := getenv("SESSION_LIFETIME"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return cfg, bad("SESSION_LIFETIME", v, "a Go duration such as 30m or 2h")
+	for name, field := range map[string]*time.Duration{
+		"SESSION_LIFETIME":      &cfg.Lifetime,
+		"SESSION_STORE_TIMEOUT": &cfg.StoreTimeout,
+	} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return cfg, bad(name, v, "a Go duration such as 30m or 2s")
+			}
+			*field = d
 		}
-		cfg.Lifetime = d
 	}
 	for name, field := range map[string]*bool{
 		"SESSION_EXPIRE_ON_CLOSE": &cfg.ExpireOnClose,

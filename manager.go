@@ -150,6 +150,14 @@ func (m *Manager) lottery() {
 	}()
 }
 
+// bound returns ctx limited by Config.StoreTimeout, for one store call.
+func (m *Manager) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.cfg.StoreTimeout < 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, m.cfg.StoreTimeout)
+}
+
 // fail answers a request whose session could not be loaded or saved.
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.log.LogAttrs(r.Context(), slog.LevelError, "session: request failed", slog.Any("error", err),

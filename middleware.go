@@ -72,7 +72,9 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
 		return s, nil
 	}
-	data, expiry, found, err := m.store.Load(ctx, id)
+	lctx, cancel := m.bound(ctx)
+	data, expiry, found, err := m.store.Load(lctx, id)
+	cancel()
 	if err != nil {
 		return nil, storeErr("load", err)
 	}

@@ -237,20 +237,22 @@ func (s *Session) Regenerate() error {
 		moved, raw = st, b
 		return nil
 	}
+	ctx, cancel := m.bound(s.ctx)
+	defer cancel()
 	var err error
 	if mv, ok := m.store.(Mover); ok {
-		err = mv.Move(s.ctx, s.id, id, func(data []byte, found bool) ([]byte, time.Time, error) {
+		err = mv.Move(ctx, s.id, id, func(data []byte, found bool) ([]byte, time.Time, error) {
 			if err := capture(data, found); err != nil {
 				return nil, time.Time{}, err
 			}
 			return raw, expiry, nil
 		})
 	} else {
-		err = m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
+		err = m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
 			return nil, time.Time{}, capture(data, found) // nil data: delete the old record
 		})
 		if err == nil {
-			err = m.store.Update(s.ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
+			err = m.store.Update(ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
 				if found {
 					return nil, time.Time{}, errTaken
 				}
@@ -286,7 +288,10 @@ func (s *Session) Destroy() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stored && !s.m.clientSide {
-		if err := s.m.store.Delete(s.ctx, s.id); err != nil {
+		ctx, cancel := s.m.bound(s.ctx)
+		err := s.m.store.Delete(ctx, s.id)
+		cancel()
+		if err != nil {
 			return storeErr("destroy", err)
 		}
 	}
@@ -351,19 +356,22 @@ func (s *Session) save(now time.Time) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		err = m.store.Update(s.ctx, s.id, func(_ []byte, found bool) ([]byte, time.Time, error) {
+		ctx, cancel := m.bound(s.ctx)
+		err = m.store.Update(ctx, s.id, func(_ []byte, found bool) ([]byte, time.Time, error) {
 			if found {
 				return nil, time.Time{}, errTaken
 			}
 			return raw, expiry, nil
 		})
+		cancel()
 		if err != nil {
 			return "", storeErr("save", err)
 		}
 		return m.cookie(s.id, now), nil
 
 	case len(s.ops) > 0 || s.st.needsAging() || s.resave:
-		err := m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
+		ctx, cancel := m.bound(s.ctx)
+		err := m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
 			if !found {
 				return nil, time.Time{}, errGone
 			}
@@ -375,6 +383,7 @@ func (s *Session) save(now time.Time) (string, error) {
 			raw, err := m.encode(s.id, &st)
 			return raw, expiry, err
 		})
+		cancel()
 		switch {
 		case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
 			m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
@@ -387,7 +396,10 @@ func (s *Session) save(now time.Time) (string, error) {
 		moved = true
 
 	case now.Sub(s.expiry.Add(-m.cfg.Lifetime)) >= m.touchGap:
-		if err := m.store.Touch(s.ctx, s.id, expiry); err != nil {
+		ctx, cancel := m.bound(s.ctx)
+		err := m.store.Touch(ctx, s.id, expiry)
+		cancel()
+		if err != nil {
 			// The request itself went well; the session may expire early.
 			m.log.LogAttrs(s.ctx, slog.LevelError, "session: touch failed", slog.Any("error", storeErr("touch", err)))
 		} else {
@@ -417,6 +429,26 @@ func (m *Manager) decode(id string, b []byte) (st state, rotated bool, err error
 	}
 	st, err = decodeState(b)
 	return st, rotated, err
+}
+
+// Open returns the JSON envelope of a payload that the Manager stored under
+// id, decrypting it when it is sealed (with the current secret or a previous
+// one), for operators' tools such as sessionctl. The envelope holds the
+// session's data under "data", its flash keys under "flash", its CSRF token
+// under "token" and its one-time tokens under "ott". A payload that does not
+// open or decode is an error wrapping ErrCorrupt.
+func (m *Manager) Open(id string, payload []byte) ([]byte, error) {
+	if isSealed(payload) {
+		b, _, err := m.sealer.open(id, payload)
+		if err != nil {
+			return nil, err
+		}
+		payload = b
+	}
+	if _, err := decodeState(payload); err != nil {
+		return nil, err
+	}
+	return payload, nil
 }
 
 // encode returns the stored form of st: JSON, sealed when Config.Encrypt.

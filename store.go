@@ -64,6 +64,17 @@ type Sweeper interface {
 	Sweep(ctx context.Context) (removed int, err error)
 }
 
+// BatchSweeper is implemented by Sweepers that can sweep in bounded steps,
+// so that a caller (sessionctl gc) can report the progress of a long sweep
+// and stop between steps.
+type BatchSweeper interface {
+	Sweeper
+	// SweepBatch removes at most limit records whose expiry is not after
+	// now and reports how many it removed; fewer than limit means that none
+	// was left when it looked.
+	SweepBatch(ctx context.Context, limit int) (removed int, err error)
+}
+
 // Mover is implemented by stores that can move a record to a new ID in one
 // atomic step (one transaction, one script). Session.Regenerate uses it when
 // the store has it; otherwise it deletes the old record in one Update and

@@ -73,7 +73,9 @@ func (s *Session) ValidateOneTimeToken(token string) bool {
 	if s.stored && !pending && !s.m.clientSide {
 		m := s.m
 		expiry := time.Now().Add(m.cfg.Lifetime)
-		err := m.store.Update(s.ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
+		ctx, cancel := m.bound(s.ctx)
+		defer cancel()
+		err := m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
 			if !found {
 				return nil, time.Time{}, errGone
 			}
