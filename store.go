@@ -75,6 +75,22 @@ type BatchSweeper interface {
 	SweepBatch(ctx context.Context, limit int) (removed int, err error)
 }
 
+// Swapper is implemented by stores that can write a record in one round trip
+// when it still holds what the caller read: a compare-and-swap on the
+// record's bytes. The Manager uses it to save a session that no other request
+// changed meanwhile, and to create a new session, in one round trip; when
+// Swap reports false it falls back to Update, which replays the request's
+// changes onto the record as it stands.
+type Swapper interface {
+	// Swap stores next with expiry under id, and reports true, when the
+	// record's data is byte for byte old and unexpired (old non-nil), or when
+	// there is no unexpired record (old nil). Otherwise it changes nothing
+	// and reports false. next is never nil. The store must not keep old or
+	// next. A context that has ended makes it return an error wrapping the
+	// context's error, having written nothing.
+	Swap(ctx context.Context, id string, old, next []byte, expiry time.Time) (swapped bool, err error)
+}
+
 // Mover is implemented by stores that can move a record to a new ID in one
 // atomic step (one transaction, one script). Session.Regenerate uses it when
 // the store has it; otherwise it deletes the old record in one Update and
