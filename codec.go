@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -15,6 +14,8 @@ const payloadVersion = 1
 
 // envelope is the stored form of a session: JSON, readable by operators and
 // other languages. User data has its own map, so no user key is reserved.
+// encodeClientState and decodeClientState write and read exactly this
+// struct's encoding/json form, by hand (see jsondecode.go, jsonencode.go).
 type envelope struct {
 	V     int            `json:"v"`
 	Data  map[string]any `json:"data,omitempty"`
@@ -39,17 +40,40 @@ func encodeState(st *state) ([]byte, error) {
 	return encodeClientState(st, clientFields{})
 }
 
-// encodeClientState is encodeState with the cookie driver's fields.
+// encodeClientState is encodeState with the cookie driver's fields. The
+// output is what encoding/json.Marshal writes for the envelope struct.
 func encodeClientState(st *state, cf clientFields) ([]byte, error) {
-	env := envelope{V: payloadVersion, Data: st.data, Token: st.token, OTT: st.ott, clientFields: cf}
+	b := make([]byte, 0, 256)
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, payloadVersion, 10)
+	if len(st.data) > 0 {
+		b = append(b, `,"data":`...)
+		var err error
+		if b, err = appendJSONObject(b, st.data); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrEncode, err)
+		}
+	}
 	if len(st.flashNow)+len(st.flashNext) > 0 {
-		env.Flash = slices.Concat(st.flashNow, st.flashNext)
+		b = append(b, `,"flash":`...)
+		b = appendJSONStrings(b, slices.Concat(st.flashNow, st.flashNext))
 	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrEncode, err)
+	if st.token != "" {
+		b = append(b, `,"token":`...)
+		b = appendJSONString(b, st.token)
 	}
-	return b, nil
+	if len(st.ott) > 0 {
+		b = append(b, `,"ott":`...)
+		b = appendJSONStrings(b, st.ott)
+	}
+	if cf.ID != "" {
+		b = append(b, `,"id":`...)
+		b = appendJSONString(b, cf.ID)
+	}
+	if cf.Exp != 0 {
+		b = append(b, `,"exp":`...)
+		b = strconv.AppendInt(b, cf.Exp, 10)
+	}
+	return append(b, '}'), nil
 }
 
 // decodeState decodes a JSON envelope. Every stored flash key is readable in
@@ -60,60 +84,63 @@ func decodeState(b []byte) (state, error) {
 }
 
 // decodeClientState is decodeState that also returns the cookie driver's
-// fields.
+// fields. Unknown envelope fields are ignored; a field of the wrong type is
+// an error.
 func decodeClientState(b []byte) (state, clientFields, error) {
-	var env envelope
-	if err := decodeJSON(b, &env); err != nil {
+	var (
+		st      state
+		cf      clientFields
+		version int64 = -1
+	)
+	d := jsonDecoder{b: b}
+	if d.peek() != '{' {
+		return state{}, clientFields{}, fmt.Errorf("%w: payload is not a JSON object", ErrCorrupt)
+	}
+	err := d.members(func(key string) error {
+		var err error
+		switch key {
+		case "v":
+			version, err = d.optInt()
+		case "data":
+			if d.peek() == 'n' {
+				st.data = nil
+				return d.literal("null")
+			}
+			if d.peek() != '{' {
+				return errWrongType
+			}
+			st.data, err = d.object()
+		case "flash":
+			st.flashNow, err = d.stringList()
+		case "token":
+			st.token, err = d.optString()
+		case "ott":
+			st.ott, err = d.stringList()
+		case "id":
+			cf.ID, err = d.optString()
+		case "exp":
+			cf.Exp, err = d.optInt()
+		default:
+			_, err = d.value()
+		}
+		if err == errWrongType {
+			err = fmt.Errorf("JSON: envelope field %q has the wrong type", key)
+		}
+		return err
+	})
+	if err == nil {
+		err = d.end()
+	}
+	if err != nil {
 		return state{}, clientFields{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if env.V != payloadVersion {
-		return state{}, clientFields{}, fmt.Errorf("%w: payload version %d, want %d", ErrCorrupt, env.V, payloadVersion)
+	if version != payloadVersion {
+		return state{}, clientFields{}, fmt.Errorf("%w: payload version %d, want %d", ErrCorrupt, version, payloadVersion)
 	}
-	if env.Data == nil {
-		env.Data = map[string]any{}
+	if st.data == nil {
+		st.data = map[string]any{}
 	}
-	return state{data: env.Data, flashNow: env.Flash, token: env.Token, ott: env.OTT}, env.clientFields, nil
-}
-
-// decodeJSON unmarshals b into v, turning JSON numbers into int where they
-// are integers that fit, float64 otherwise, so that an int put in one request
-// is an int in the next.
-func decodeJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return fmt.Errorf("trailing data after JSON value")
-	}
-	switch v := v.(type) {
-	case *envelope:
-		normalizeMap(v.Data)
-	case *map[string]any:
-		normalizeMap(*v)
-	}
-	return nil
-}
-
-func normalizeMap(m map[string]any) {
-	for k, e := range m {
-		m[k] = normalize(e)
-	}
-}
-
-func normalize(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		return number(v)
-	case map[string]any:
-		normalizeMap(v)
-	case []any:
-		for i, e := range v {
-			v[i] = normalize(e)
-		}
-	}
-	return v
+	return st, cf, nil
 }
 
 // number converts a JSON number: an integer that fits in int becomes int, any

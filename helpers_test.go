@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/filestore"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 const testSecret = "test secret: not for production"
@@ -27,6 +28,7 @@ var stores = []struct {
 	open func(t *testing.T) session.Store
 }{
 	{"memory", func(t *testing.T) session.Store { return memstore.New() }},
+	{"memory+swap", func(t *testing.T) session.Store { return swapStore{memstore.New()} }},
 	{"file", func(t *testing.T) session.Store {
 		st, err := filestore.New(t.TempDir())
 		if err != nil {
@@ -259,4 +261,30 @@ func copyRecord(t *testing.T, st session.Store, from, to string) {
 func sessionCookieValue(t *testing.T, m *session.Manager, id string) string {
 	t.Helper()
 	return session.SignForTest(m, id)
+}
+
+// swapStore gives a store the optional Swapper interface, built on its
+// Update, so that the behaviour tests cover the Manager's Swap paths.
+type swapStore struct{ session.Store }
+
+var errNoSwap = errors.New("no swap")
+
+func (s swapStore) Swap(ctx context.Context, id string, old, next []byte, expiry time.Time) (bool, error) {
+	err := s.Update(ctx, id, func(data []byte, found bool) ([]byte, time.Time, error) {
+		if old == nil && found || old != nil && (!found || !bytes.Equal(data, old)) {
+			return nil, time.Time{}, errNoSwap
+		}
+		return bytes.Clone(next), expiry, nil
+	})
+	if errors.Is(err, errNoSwap) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// TestSwapPathManager runs the Manager-level conformance suite (concurrent
+// requests on one session, read-only cost, Regenerate) over a store with
+// Swap, where saves take the one-round-trip path.
+func TestSwapPathManager(t *testing.T) {
+	storetest.RunManager(t, func(t *testing.T) session.Store { return swapStore{memstore.New()} })
 }

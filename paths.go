@@ -83,11 +83,12 @@ func asMap(v any) (map[string]any, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var m map[string]any
-	if decodeJSON(b, &m) != nil || m == nil {
+	m, err := decodeValue(b)
+	if err != nil {
 		return nil, false
 	}
-	return m, true
+	mm, ok := m.(map[string]any)
+	return mm, ok
 }
 
 // asList returns v as a []any when it is a list (any slice or array except

@@ -252,13 +252,7 @@ func (s *Session) Regenerate() error {
 			return nil, time.Time{}, capture(data, found) // nil data: delete the old record
 		})
 		if err == nil {
-			err = m.store.Update(ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
-				if found {
-					return nil, time.Time{}, errTaken
-				}
-				return raw, expiry, nil
-			})
-			if err != nil {
+			if err = m.create(ctx, id, raw, expiry); err != nil {
 				// The old record is gone and the new one could not be
 				// written: the session is lost, as after Destroy.
 				s.reset()
@@ -357,12 +351,7 @@ func (s *Session) save(now time.Time) (string, error) {
 			return "", err
 		}
 		ctx, cancel := m.bound(s.ctx)
-		err = m.store.Update(ctx, s.id, func(_ []byte, found bool) ([]byte, time.Time, error) {
-			if found {
-				return nil, time.Time{}, errTaken
-			}
-			return raw, expiry, nil
-		})
+		err = m.create(ctx, s.id, raw, expiry)
 		cancel()
 		if err != nil {
 			return "", storeErr("save", err)
@@ -371,6 +360,25 @@ func (s *Session) save(now time.Time) (string, error) {
 
 	case len(s.ops) > 0 || s.st.needsAging() || s.resave:
 		ctx, cancel := m.bound(s.ctx)
+		defer cancel()
+		if sw, ok := m.store.(Swapper); ok && s.raw != nil {
+			// One round trip when no other request changed the record since
+			// this one loaded it; otherwise Update replays this request's
+			// changes onto the record as it now stands.
+			s.st.age()
+			raw, err := m.encode(s.id, &s.st)
+			if err != nil {
+				return "", err
+			}
+			swapped, err := sw.Swap(ctx, s.id, s.raw, raw, expiry)
+			if err != nil {
+				return "", storeErr("save", err)
+			}
+			if swapped {
+				moved = true
+				break
+			}
+		}
 		err := m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
 			if !found {
 				return nil, time.Time{}, errGone
@@ -383,7 +391,6 @@ func (s *Session) save(now time.Time) (string, error) {
 			raw, err := m.encode(s.id, &st)
 			return raw, expiry, err
 		})
-		cancel()
 		switch {
 		case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
 			m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
@@ -410,6 +417,24 @@ func (s *Session) save(now time.Time) (string, error) {
 		return m.cookie(s.id, now), nil
 	}
 	return "", nil
+}
+
+// create stores a new record under id, failing with errTaken when an
+// unexpired one exists: in one round trip through Swap when the store has it.
+func (m *Manager) create(ctx context.Context, id string, raw []byte, expiry time.Time) error {
+	if sw, ok := m.store.(Swapper); ok {
+		swapped, err := sw.Swap(ctx, id, nil, raw, expiry)
+		if err == nil && !swapped {
+			err = errTaken
+		}
+		return err
+	}
+	return m.store.Update(ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
+		if found {
+			return nil, time.Time{}, errTaken
+		}
+		return raw, expiry, nil
+	})
 }
 
 func storeErr(op string, err error) error {
