@@ -1,10 +1,12 @@
 package session_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/filestore"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/storetest"
@@ -25,6 +27,14 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	})
 	b.Run("memory", func(b *testing.B) { storetest.BenchmarkRequests(b, memstore.New()) })
+	b.Run("cookie", func(b *testing.B) {
+		m, err := session.New(session.Config{Secret: "bench secret", Driver: "cookie", Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { m.Close() })
+		storetest.BenchmarkManager(b, m)
+	})
 	b.Run("file", func(b *testing.B) {
 		st, err := filestore.New(b.TempDir())
 		if err != nil {

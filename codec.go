@@ -96,20 +96,28 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 	if d.peek() != '{' {
 		return state{}, clientFields{}, fmt.Errorf("%w: payload is not a JSON object", ErrCorrupt)
 	}
-	err := d.members(func(key string) error {
-		var err error
+	err := d.open()
+	for first := true; err == nil; first = false {
+		var more bool
+		if more, err = d.more(first, '}'); err != nil || !more {
+			break
+		}
+		var key string
+		if key, err = d.key(); err != nil {
+			break
+		}
 		switch key {
 		case "v":
 			version, err = d.optInt()
 		case "data":
-			if d.peek() == 'n' {
-				st.data = nil
-				return d.literal("null")
+			switch d.peek() {
+			case 'n':
+				st.data, err = nil, d.literal("null")
+			case '{':
+				st.data, err = d.object()
+			default:
+				err = errWrongType
 			}
-			if d.peek() != '{' {
-				return errWrongType
-			}
-			st.data, err = d.object()
 		case "flash":
 			st.flashNow, err = d.stringList()
 		case "token":
@@ -126,8 +134,7 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 		if err == errWrongType {
 			err = fmt.Errorf("JSON: envelope field %q has the wrong type", key)
 		}
-		return err
-	})
+	}
 	if err == nil {
 		err = d.end()
 	}

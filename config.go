@@ -50,7 +50,8 @@ type Config struct {
 	// save, destroy, regenerate, one-time token), on top of the request's
 	// own context, so that a store that hangs answers with ErrorHandler's
 	// response instead of holding the request; default 5 seconds. A
-	// negative value leaves only the request's context.
+	// negative value leaves only the request's context. The memory and
+	// null stores, which never wait, are not bounded.
 	StoreTimeout time.Duration
 
 	// Logger receives the Manager's log records; default slog.Default().

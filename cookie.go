@@ -4,7 +4,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -18,22 +20,46 @@ var strictBase64 = base64.RawURLEncoding.Strict()
 
 // signer signs and verifies cookie values; keys[0] signs, every key verifies.
 type signer struct {
-	keys [][]byte
+	keys  [][]byte
+	pools []*sync.Pool // per key, of *macState: HMAC costs no allocation per request
 }
 
-func (s signer) mac(key []byte, id string) []byte {
-	h := hmac.New(sha256.New, key)
-	h.Write([]byte(id))
-	return h.Sum(nil)
+// macState is a reusable HMAC-SHA256 under one key.
+type macState struct {
+	h       hash.Hash
+	in, out []byte
+}
+
+func newSigner(keys [][]byte) signer {
+	s := signer{keys: keys}
+	for _, key := range keys {
+		s.pools = append(s.pools, &sync.Pool{New: func() any {
+			return &macState{h: hmac.New(sha256.New, key), in: make([]byte, 0, idLen), out: make([]byte, 0, sha256.Size)}
+		}})
+	}
+	return s
+}
+
+// mac returns the HMAC of id under key i.
+func (s signer) mac(i int, id string) (sum [sha256.Size]byte) {
+	ms := s.pools[i].Get().(*macState)
+	ms.h.Reset()
+	ms.in = append(ms.in[:0], id...)
+	ms.h.Write(ms.in)
+	ms.out = ms.h.Sum(ms.out[:0])
+	copy(sum[:], ms.out)
+	s.pools[i].Put(ms)
+	return sum
 }
 
 // sign returns the cookie value for id.
 func (s signer) sign(id string) string {
-	b := make([]byte, 0, cookieValueLen)
-	b = append(b, id...)
-	b = append(b, '.')
-	b = base64.RawURLEncoding.AppendEncode(b, s.mac(s.keys[0], id))
-	return string(b)
+	var b [cookieValueLen]byte
+	n := copy(b[:], id)
+	b[n] = '.'
+	sum := s.mac(0, id)
+	base64.RawURLEncoding.Encode(b[n+1:], sum[:])
+	return string(b[:n+1+base64.RawURLEncoding.EncodedLen(len(sum))])
 }
 
 // verify returns the session ID that value carries when its signature
@@ -48,13 +74,15 @@ func (s signer) verify(value string) (id string, rotated, ok bool) {
 	if !validID(id) {
 		return "", false, false
 	}
-	var sum [32]byte
-	n, err := strictBase64.Decode(sum[:], []byte(value[idLen+1:]))
+	var enc [cookieValueLen - idLen - 1]byte
+	copy(enc[:], value[idLen+1:])
+	var sum [sha256.Size]byte
+	n, err := strictBase64.Decode(sum[:], enc[:])
 	if err != nil || n != len(sum) {
 		return "", false, false
 	}
-	for i, key := range s.keys {
-		if hmac.Equal(sum[:], s.mac(key, id)) {
+	for i := range s.keys {
+		if want := s.mac(i, id); hmac.Equal(sum[:], want[:]) {
 			return id, i > 0, true
 		}
 	}

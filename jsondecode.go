@@ -117,110 +117,88 @@ func (d *jsonDecoder) literal(word string) error {
 	return nil
 }
 
-// nest enters one level of nesting.
-func (d *jsonDecoder) nest() error {
-	if d.depth++; d.depth > maxDepth {
-		return d.syntaxError("nesting too deep")
-	}
-	return nil
-}
-
 // object decodes an object; the decoder is at its '{'.
 func (d *jsonDecoder) object() (map[string]any, error) {
-	m := map[string]any{}
-	err := d.members(func(key string) error {
-		v, err := d.value()
-		m[key] = v
-		return err
-	})
-	if err != nil {
+	if err := d.open(); err != nil {
 		return nil, err
 	}
-	return m, nil
-}
-
-// members walks the members of an object (the decoder is at its '{'),
-// calling member with each key, the decoder at the key's value, which
-// member must consume.
-func (d *jsonDecoder) members(member func(key string) error) error {
-	if err := d.nest(); err != nil {
-		return err
-	}
-	d.i++ // '{'
-	if d.peek() == '}' {
-		d.i++
-		d.depth--
-		return nil
-	}
-	for {
-		if d.peek() != '"' {
-			return d.syntaxError("want an object key")
+	m := map[string]any{}
+	for first := true; ; first = false {
+		more, err := d.more(first, '}')
+		if err != nil || !more {
+			return m, err
 		}
-		key, err := d.str()
+		key, err := d.key()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if err := d.expect(':'); err != nil {
-			return err
+		v, err := d.value()
+		if err != nil {
+			return nil, err
 		}
-		if err := member(key); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case '}':
-			d.i++
-			d.depth--
-			return nil
-		default:
-			return d.syntaxError("want ',' or '}' in an object")
-		}
+		m[key] = v
 	}
 }
 
 // array decodes an array; the decoder is at its '['.
 func (d *jsonDecoder) array() ([]any, error) {
-	l := []any{}
-	err := d.elements(func() error {
-		v, err := d.value()
-		l = append(l, v)
-		return err
-	})
-	if err != nil {
+	if err := d.open(); err != nil {
 		return nil, err
 	}
-	return l, nil
+	l := []any{}
+	for first := true; ; first = false {
+		more, err := d.more(first, ']')
+		if err != nil || !more {
+			return l, err
+		}
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		l = append(l, v)
+	}
 }
 
-// elements walks the elements of an array (the decoder is at its '['),
-// calling element with the decoder at each element, which element must
-// consume.
-func (d *jsonDecoder) elements(element func() error) error {
-	if err := d.nest(); err != nil {
-		return err
+// open consumes the '{' or '[' that starts an object or array.
+func (d *jsonDecoder) open() error {
+	if d.depth++; d.depth > maxDepth {
+		return d.syntaxError("nesting too deep")
 	}
-	d.i++ // '['
-	if d.peek() == ']' {
+	d.i++
+	return nil
+}
+
+// more reports whether another member or element follows in the object or
+// array that end closes, consuming the comma before it or end; first is true
+// for the first call after open.
+func (d *jsonDecoder) more(first bool, end byte) (bool, error) {
+	switch c := d.peek(); {
+	case c == end:
 		d.i++
 		d.depth--
-		return nil
+		return false, nil
+	case first:
+		return true, nil
+	case c == ',':
+		d.i++
+		return true, nil
+	case end == '}':
+		return false, d.syntaxError("want ',' or '}' in an object")
+	default:
+		return false, d.syntaxError("want ',' or ']' in an array")
 	}
-	for {
-		if err := element(); err != nil {
-			return err
-		}
-		switch d.peek() {
-		case ',':
-			d.i++
-		case ']':
-			d.i++
-			d.depth--
-			return nil
-		default:
-			return d.syntaxError("want ',' or ']' in an array")
-		}
+}
+
+// key reads an object member's key and the colon after it.
+func (d *jsonDecoder) key() (string, error) {
+	if d.peek() != '"' {
+		return "", d.syntaxError("want an object key")
 	}
+	key, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	return key, d.expect(':')
 }
 
 // str decodes a string; the decoder is at its opening quote.
@@ -433,16 +411,24 @@ func (d *jsonDecoder) stringList() ([]string, error) {
 	default:
 		return nil, errWrongType
 	}
+	if err := d.open(); err != nil {
+		return nil, err
+	}
 	var l []string
-	err := d.elements(func() error {
+	for first := true; ; first = false {
+		more, err := d.more(first, ']')
+		if err != nil || !more {
+			return l, err
+		}
 		if d.peek() != '"' {
-			return errWrongType
+			return nil, errWrongType
 		}
 		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
 		l = append(l, s)
-		return err
-	})
-	return l, err
+	}
 }
 
 // optString decodes a string, or null as "".

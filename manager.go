@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/nullstore"
 )
 
 // A Manager loads, exposes and saves sessions for the requests that pass its
@@ -27,6 +30,7 @@ type Manager struct {
 	log          *slog.Logger
 	onError      func(http.ResponseWriter, *http.Request, error)
 	touchGap     time.Duration // an unchanged session's expiry moves only when it is at least this old
+	inProcess    bool          // the store never waits (memory, null): StoreTimeout needs no timer
 
 	mu       sync.Mutex // guards closed and sweeps.Add
 	closed   bool
@@ -60,8 +64,12 @@ func New(cfg Config) (*Manager, error) {
 		}
 		m.ownStore = true
 	}
+	switch m.store.(type) {
+	case *memstore.Store, nullstore.Store:
+		m.inProcess = true
+	}
 	secrets := append([]string{cfg.Secret}, cfg.PreviousSecrets...)
-	m.signer = signer{keys: deriveKeys(secrets, purposeCookie)}
+	m.signer = newSigner(deriveKeys(secrets, purposeCookie))
 	m.sealer = newSealer(deriveKeys(secrets, purposeSeal))
 	if m.clientSide {
 		m.cookieSealer = newSealer(deriveKeys(secrets, purposeCookieStore))
@@ -152,7 +160,7 @@ func (m *Manager) lottery() {
 
 // bound returns ctx limited by Config.StoreTimeout, for one store call.
 func (m *Manager) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if m.cfg.StoreTimeout < 0 {
+	if m.cfg.StoreTimeout < 0 || m.inProcess {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, m.cfg.StoreTimeout)

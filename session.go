@@ -46,12 +46,17 @@ type Session struct {
 	late       bool // changed after commit
 }
 
+// newSession returns an empty session; its data map is made on the first
+// change (most requests load theirs, or change nothing).
 func newSession(m *Manager, ctx context.Context) *Session {
-	return &Session{m: m, ctx: ctx, st: state{data: map[string]any{}}}
+	return &Session{m: m, ctx: ctx}
 }
 
 // change applies o now and records it for the save.
 func (s *Session) change(o op) {
+	if s.st.data == nil {
+		s.st.data = map[string]any{}
+	}
 	s.st.apply(o)
 	s.ops = append(s.ops, o)
 	if s.committed {

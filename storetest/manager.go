@@ -38,7 +38,12 @@ func RunManager(t *testing.T, newStore func(t *testing.T) session.Store) {
 // new visitor whose handler puts a value (new), an existing session read
 // (read), written (write), and not touched (untouched).
 func BenchmarkRequests(b *testing.B, st session.Store) {
-	m := newManager(b, st)
+	BenchmarkManager(b, newManager(b, st))
+}
+
+// BenchmarkManager is BenchmarkRequests through a Manager of the caller's,
+// such as one on the cookie driver, which has no Store.
+func BenchmarkManager(b *testing.B, m *session.Manager) {
 	c := &client{m: m}
 	c.do(context.Background(), func(s *session.Session) {
 		s.Put("user.id", 42)
