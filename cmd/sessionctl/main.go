@@ -42,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/session"
 	_ "github.com/sessionkit/session/drivers"
 	"github.com/sessionkit/session/sqlstore"
@@ -61,7 +62,14 @@ const sealedPrefix = "sk1."
 // when stderr is not a terminal.
 const defaultProgressEvery = 3 * time.Second
 
+// quietRedis drops go-redis's own log lines (a refused dial logs one per
+// attempt): sessionctl reports the error the command ends with.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
 func main() {
+	redis.SetLogger(quietRedis{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first interrupt ends ctx, which commands honour at their next
 	// step (gc finishes its batch); a second one kills the process.
