@@ -275,8 +275,8 @@ func fail(e *env, format string, a ...any) int {
 // config is the library configuration sessionctl opens the store with.
 type config struct {
 	session.Config
-	// secretSet reports that a secret was configured; without one, sealed
-	// payloads cannot be shown.
+	// secretSet reports that a secret (current or previous) was
+	// configured; without one, sealed payloads cannot be shown.
 	secretSet bool
 }
 
@@ -332,16 +332,17 @@ func (cfg *config) load(getenv func(string) string, applyFlags func(*session.Con
 		c.Table = session.DefaultTable
 	}
 	cfg.Config = c
-	cfg.secretSet = c.Secret != ""
+	cfg.secretSet = c.Secret != "" || len(c.PreviousSecrets) > 0
 	return nil
 }
 
 // open builds a Manager on the configured store; it never sweeps in the
-// background. Without a configured secret, the Manager gets a random one:
-// it then opens plain payloads only, which need no key.
+// background. Without a configured secret, the Manager gets a random one
+// (New requires a secret): it then opens plain payloads only, which need no
+// key, and payloads sealed under SESSION_PREVIOUS_SECRETS if any.
 func (cfg *config) open(e *env) (*session.Manager, error) {
 	c := cfg.Config
-	if !cfg.secretSet {
+	if c.Secret == "" {
 		c.Secret = rand.Text()
 	}
 	c.Lottery = [2]int{0, 1}

@@ -274,6 +274,7 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 		for _, o := range []opts{
 			{env: map[string]string{"SESSION_SECRET": testSecret}},
 			{env: map[string]string{"SESSION_SECRET": "the new secret", "SESSION_PREVIOUS_SECRETS": "older," + testSecret}},
+			{env: map[string]string{"SESSION_PREVIOUS_SECRETS": testSecret}},
 		} {
 			r := ctlWith(t, o, with("show", sealed)...)
 			if r.code != exitOK || !strings.Contains(r.stdout, `"card": "4111-secret-value"`) || !json.Valid([]byte(r.stdout)) {
