@@ -97,7 +97,7 @@ type env struct {
 // command is one subcommand.
 type command struct {
 	name, args, summary string
-	// flags adds the command's own flags to fs, returning a function that runs
+	// setup adds the command's own flags to fs, returning a function that runs
 	// the command with the parsed configuration and positional arguments.
 	setup func(fs *flag.FlagSet, cfg *config) func(e *env, args []string) int
 }
