@@ -282,12 +282,8 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	for {
 		cutoff := s.cutoff()
 		var args []any
-		switch {
-		case s.batch < 0:
-		case s.dialect == MySQL:
-			args = []any{cutoff, s.batch}
-		default:
-			args = []any{cutoff, s.batch, cutoff}
+		if s.batch >= 0 {
+			args = s.sweepArgs(cutoff, s.batch)
 		}
 		n, err := s.sweepOnce(ctx, cutoff, args)
 		total += n
@@ -298,6 +294,31 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// SweepBatch deletes at most limit expired rows in one statement (one
+// transaction) through the index on lastActivity, and reports how many it
+// deleted; fewer than limit means that none was left. It implements
+// session.BatchSweeper, for callers that report the progress of a long
+// sweep. A limit below 1 is an error.
+func (s *Store) SweepBatch(ctx context.Context, limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("sqlstore: sweep: batch limit %d is not positive", limit)
+	}
+	cutoff := s.cutoff()
+	n, err := s.sweepOnce(ctx, cutoff, s.sweepArgs(cutoff, limit))
+	if err != nil {
+		return n, fmt.Errorf("sqlstore: sweep: %w", err)
+	}
+	return n, nil
+}
+
+// sweepArgs returns the arguments of the batch statement s.q.sweep.
+func (s *Store) sweepArgs(cutoff int64, limit int) []any {
+	if s.dialect == MySQL {
+		return []any{cutoff, limit}
+	}
+	return []any{cutoff, limit, cutoff}
 }
 
 func (s *Store) sweepOnce(ctx context.Context, cutoff int64, args []any) (int, error) {

@@ -1,8 +1,9 @@
 // Command sessionctl is an operator's tool for the session store of an
 // application using github.com/sessionkit/session. It is configured like the
-// library: flags, or the environment variables SESSION_DRIVER,
-// SESSION_CONNECTION, SESSION_FILES, SESSION_TABLE, SESSION_SECRET and
-// SESSION_LIFETIME, with the defaults of session.Config.
+// library, from the SESSION_* environment variables that
+// session.ConfigFromEnv reads (SESSION_DRIVER, SESSION_CONNECTION,
+// SESSION_FILES, SESSION_TABLE, SESSION_SECRET, SESSION_PREVIOUS_SECRETS,
+// ...), with flags overriding them and the defaults of session.Config.
 //
 // Usage:
 //
@@ -12,10 +13,12 @@
 //
 //	migrate        create the database driver's table and index (idempotent),
 //	               or print the DDL with --print --dialect D
-//	gc             remove expired sessions now
+//	gc             remove expired sessions now, in batches with a progress
+//	               line where the store can sweep in batches
 //	list           list the live sessions and their expiries
 //	count          count the live sessions
-//	show ID        print a session's payload as JSON
+//	show ID        print a session's payload as JSON, decrypting it with the
+//	               secret when the application sets Encrypt
 //	destroy ID     remove one session
 //	destroy --all  remove every session (asks for confirmation unless --yes)
 //
@@ -26,6 +29,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -38,6 +42,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/session"
 	_ "github.com/sessionkit/session/drivers"
 	"github.com/sessionkit/session/sqlstore"
@@ -49,12 +54,26 @@ const (
 	exitUsage = 2
 )
 
-// placeholderSecret lets New build a store when no secret is configured. It
-// decodes nothing: sessionctl never opens a sealed payload.
-const placeholderSecret = "sessionctl placeholder secret: decodes nothing"
+// sealedPrefix starts a payload that the session package sealed
+// (Config.Encrypt); a plain payload is a JSON object.
+const sealedPrefix = "sk1."
+
+// defaultProgressEvery is the least time between two progress lines of gc
+// when stderr is not a terminal.
+const defaultProgressEvery = 3 * time.Second
+
+// quietRedis drops go-redis's own log lines (a refused dial logs one per
+// attempt): sessionctl reports the error the command ends with.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 func main() {
+	redis.SetLogger(quietRedis{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first interrupt ends ctx, which commands honour at their next
+	// step (gc finishes its batch); a second one kills the process.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -63,15 +82,22 @@ func main() {
 // env is what a command runs with.
 type env struct {
 	ctx    context.Context
+	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// terminal reports that stderr is a terminal: gc's progress line is
+	// rewritten in place (with \r) after every batch.
+	terminal bool
+	// progressEvery is the least time between two of gc's progress lines
+	// when stderr is not a terminal.
+	progressEvery time.Duration
 }
 
 // command is one subcommand.
 type command struct {
 	name, args, summary string
-	// flags adds the command's own flags to fs, returning a function that runs
+	// setup adds the command's own flags to fs, returning a function that runs
 	// the command with the parsed configuration and positional arguments.
 	setup func(fs *flag.FlagSet, cfg *config) func(e *env, args []string) int
 }
@@ -82,7 +108,7 @@ func init() {
 	commands = []command{
 		{"migrate", "", "create the database table and index, or print the DDL", setupMigrate},
 		{"gc", "", "remove expired sessions now", setupGC},
-		{"list", "", "list live sessions with their expiry", setupList},
+		{"list", "", "list live sessions with their last activity and expiry", setupList},
 		{"count", "", "count live sessions", setupCount},
 		{"show", "ID", "print a session's payload as indented JSON", setupShow},
 		{"destroy", "ID | --all [--yes]", "remove one session, or all of them", setupDestroy},
@@ -95,21 +121,52 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'sessionctl <command> --help' for a command's flags.\n"+
-		"Configuration flags default to SESSION_DRIVER, SESSION_CONNECTION, SESSION_FILES,\n"+
-		"SESSION_TABLE, SESSION_SECRET and SESSION_LIFETIME.\n")
+		"The configuration comes from the application's SESSION_* environment variables\n"+
+		"(SESSION_DRIVER, SESSION_CONNECTION, SESSION_SECRET, ...); flags override them.\n")
 }
 
 // run runs sessionctl with args (without the program name) and returns the
 // exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{
+		ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr,
+		terminal: isTerminal(stderr), progressEvery: defaultProgressEvery,
+	}
+	return e.run(args)
+}
+
+// isTerminal reports whether w is a terminal (a character device).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// run runs sessionctl with args and returns the exit status.
+func (e *env) run(args []string) int {
+	stderr := e.stderr
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	case "-h", "-help", "--help":
 		usage(stderr)
 		return exitOK
+	case "help":
+		if len(args) == 1 {
+			usage(stderr)
+			return exitOK
+		}
+		if len(args) > 2 {
+			fmt.Fprintf(stderr, "sessionctl: help takes one command\n\n")
+			usage(stderr)
+			return exitUsage
+		}
+		args = []string{args[1], "--help"} // "help gc" is "gc --help"
 	}
 	var cmd *command
 	for i := range commands {
@@ -124,11 +181,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	fs := flag.NewFlagSet("sessionctl "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg, err := configFlags(fs, getenv)
-	if err != nil {
-		fmt.Fprintf(stderr, "sessionctl: %v\n", err)
-		return exitUsage
-	}
+	cfg := &config{}
+	applyFlags := configFlags(fs)
 	runCmd := cmd.setup(fs, cfg)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: sessionctl %s [flags]", cmd.name)
@@ -145,7 +199,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return exitUsage // the flag package has printed the error and usage
 	}
-	return runCmd(&env{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}, pos)
+	if err := cfg.load(e.getenv, applyFlags); err != nil {
+		fmt.Fprintf(stderr, "sessionctl: %v\n", err)
+		return exitUsage
+	}
+	return runCmd(e, pos)
 }
 
 // parseInterleaved parses flags wherever they are among the positional
@@ -216,55 +274,80 @@ func fail(e *env, format string, a ...any) int {
 
 // config is the library configuration sessionctl opens the store with.
 type config struct {
-	driver, connection, files, table, secret string
-	lifetime                                 time.Duration
+	session.Config
+	// secretSet reports that a secret (current or previous) was
+	// configured; without one, sealed payloads cannot be shown.
+	secretSet bool
 }
 
-func configFlags(fs *flag.FlagSet, getenv func(string) string) (*config, error) {
-	def := func(name, fallback string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return fallback
+// configFlags adds the configuration flags to fs, and returns a function
+// that copies the flags given on the command line into cfg. Flags have no
+// defaults of their own: an absent flag leaves the environment's value, and
+// the environment's absence leaves session.Config's default (so --help shows
+// no secret or connection URL from the environment).
+func configFlags(fs *flag.FlagSet) func(cfg *session.Config) {
+	var (
+		driver, connection, files, table, secret string
+		lifetime                                 time.Duration
+	)
+	fs.StringVar(&driver, "driver", "", fmt.Sprintf("session driver: %s (default $SESSION_DRIVER, else %s)", strings.Join(session.Drivers(), ", "), session.DefaultDriver))
+	fs.StringVar(&connection, "connection", "", "URL of the back end of the database, redis, memcached or mongodb driver (default $SESSION_CONNECTION)")
+	fs.StringVar(&files, "files", "", fmt.Sprintf("file driver directory (default $SESSION_FILES, else %s)", session.DefaultFiles))
+	fs.StringVar(&table, "table", "", fmt.Sprintf("database driver table (default $SESSION_TABLE, else %s)", session.DefaultTable))
+	fs.StringVar(&secret, "secret", "", "the application's secret, to decrypt sealed payloads (default $SESSION_SECRET; prefer the variable: other users can read a command line)")
+	fs.DurationVar(&lifetime, "lifetime", 0, fmt.Sprintf("idle lifetime of a session, from which list tells the last activity (default $SESSION_LIFETIME, else %v)", session.DefaultLifetime))
+	return func(cfg *session.Config) {
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "driver":
+				cfg.Driver = driver
+			case "connection":
+				cfg.Connection = connection
+			case "files":
+				cfg.Files = files
+			case "table":
+				cfg.Table = table
+			case "secret":
+				cfg.Secret = secret
+			case "lifetime":
+				cfg.Lifetime = lifetime
+			}
+		})
 	}
-	lifetime := session.DefaultLifetime
-	if v := getenv("SESSION_LIFETIME"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return nil, fmt.Errorf("SESSION_LIFETIME=%q: want a duration such as 2h or 30m", v)
-		}
-		lifetime = d
-	}
-	cfg := &config{}
-	fs.StringVar(&cfg.driver, "driver", def("SESSION_DRIVER", session.DefaultDriver), "session driver: file, memory, database, redis, memcached, mongodb, cookie, null (SESSION_DRIVER)")
-	fs.StringVar(&cfg.connection, "connection", getenv("SESSION_CONNECTION"), "URL of the back end for database, redis, ... (SESSION_CONNECTION)")
-	fs.StringVar(&cfg.files, "files", def("SESSION_FILES", session.DefaultFiles), "file driver directory (SESSION_FILES)")
-	fs.StringVar(&cfg.table, "table", def("SESSION_TABLE", session.DefaultTable), "database driver table (SESSION_TABLE)")
-	fs.StringVar(&cfg.secret, "secret", getenv("SESSION_SECRET"), "the application's secret (SESSION_SECRET)")
-	fs.DurationVar(&cfg.lifetime, "lifetime", lifetime, "idle lifetime of a session (SESSION_LIFETIME)")
-	return cfg, nil
 }
 
-// open builds a Manager on the configured store; it never sweeps.
-func (cfg *config) open(e *env) (*session.Manager, error) {
-	secret := cfg.secret
-	if secret == "" {
-		secret = placeholderSecret
-	}
-	m, err := session.New(session.Config{
-		Secret:     secret,
-		Driver:     cfg.driver,
-		Connection: cfg.connection,
-		Files:      cfg.files,
-		Table:      cfg.table,
-		Lifetime:   cfg.lifetime,
-		Lottery:    [2]int{0, 1},
-		Logger:     slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+// load fills cfg from the environment, with session.ConfigFromFunc, and
+// then from the flags given (applyFlags), and fills in the defaults that
+// messages name.
+func (cfg *config) load(getenv func(string) string, applyFlags func(*session.Config)) error {
+	c, err := session.ConfigFromFunc(getenv)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return m, nil
+	applyFlags(&c)
+	if c.Driver == "" {
+		c.Driver = session.DefaultDriver
+	}
+	if c.Table == "" {
+		c.Table = session.DefaultTable
+	}
+	cfg.Config = c
+	cfg.secretSet = c.Secret != "" || len(c.PreviousSecrets) > 0
+	return nil
+}
+
+// open builds a Manager on the configured store; it never sweeps in the
+// background. Without a configured secret, the Manager gets a random one
+// (New requires a secret): it then opens plain payloads only, which need no
+// key, and payloads sealed under SESSION_PREVIOUS_SECRETS if any.
+func (cfg *config) open(e *env) (*session.Manager, error) {
+	c := cfg.Config
+	if c.Secret == "" {
+		c.Secret = rand.Text()
+	}
+	c.Lottery = [2]int{0, 1}
+	c.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return session.New(c)
 }
 
 // withStore opens the store and runs f with it, closing the Manager after.
@@ -284,11 +367,11 @@ func withStore(e *env, cfg *config, f func(m *session.Manager) int) int {
 func lister(cfg *config, m *session.Manager) (session.Lister, error) {
 	st := m.Store()
 	if st == nil {
-		return nil, fmt.Errorf("the %s driver keeps sessions in the browser's cookies: there are none in a store to enumerate", cfg.driver)
+		return nil, fmt.Errorf("the %s driver keeps sessions in the browser's cookies: there are none in a store to enumerate", cfg.Driver)
 	}
 	l, ok := st.(session.Lister)
 	if !ok {
-		return nil, fmt.Errorf("the %s driver cannot enumerate its sessions", cfg.driver)
+		return nil, fmt.Errorf("the %s driver cannot enumerate its sessions", cfg.Driver)
 	}
 	return l, nil
 }
@@ -305,12 +388,12 @@ func setupMigrate(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		if *printDDL {
 			d := *dialect
 			if d == "" {
-				d = dialectOf(cfg.connection)
+				d = dialectOf(cfg.Connection)
 			}
 			if d == "" {
 				return usageError(fs, "migrate --print needs --dialect sqlite|postgres|mysql (or a --connection URL to take it from)")
 			}
-			stmts, err := sqlstore.Schema(sqlstore.Dialect(d), cfg.table)
+			stmts, err := sqlstore.Schema(sqlstore.Dialect(d), cfg.Table)
 			if err != nil {
 				return usageError(fs, "%v", err)
 			}
@@ -322,12 +405,12 @@ func setupMigrate(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		if *dialect != "" {
 			return usageError(fs, "--dialect goes with --print")
 		}
-		if cfg.driver != "database" {
-			return fail(e, "migrate: the %s driver has no table to create (only the database driver has)", cfg.driver)
+		if cfg.Driver != "database" {
+			return fail(e, "migrate: the %s driver has no table to create (only the database driver has)", cfg.Driver)
 		}
 		return withStore(e, cfg, func(m *session.Manager) int {
 			// Opening the database driver creates the table and its index.
-			fmt.Fprintf(e.stdout, "table %s ready\n", cfg.table)
+			fmt.Fprintf(e.stdout, "table %s ready\n", cfg.Table)
 			return exitOK
 		})
 	}
@@ -352,23 +435,97 @@ func dialectOf(url string) string {
 
 // ---- gc ------------------------------------------------------------------
 
+// defaultBatch is how many expired sessions gc removes per batch.
+const defaultBatch = 10000
+
 func setupGC(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
+	batch := fs.Int("batch", defaultBatch, "remove expired sessions in batches of at most this many, with a progress line between batches (where the store sweeps in batches)")
 	return func(e *env, args []string) int {
 		if len(args) > 0 {
 			return usageError(fs, "gc takes no arguments")
 		}
+		if *batch < 1 {
+			return usageError(fs, "--batch %d: want at least 1", *batch)
+		}
 		return withStore(e, cfg, func(m *session.Manager) int {
-			if _, ok := m.Store().(session.Sweeper); !ok {
-				fmt.Fprintf(e.stdout, "the %s driver's back end expires sessions itself: nothing to sweep\n", cfg.driver)
+			st := m.Store()
+			if st == nil {
+				fmt.Fprintf(e.stdout, "the %s driver keeps sessions in the browser's cookies, which expire there: nothing to sweep\n", cfg.Driver)
 				return exitOK
 			}
-			n, err := m.Sweep(e.ctx)
-			if err != nil {
-				return fail(e, "gc: %v (removed %d expired sessions before the error)", err, n)
+			if _, ok := st.(session.Sweeper); !ok {
+				fmt.Fprintf(e.stdout, "the %s driver's back end expires sessions itself: nothing to sweep\n", cfg.Driver)
+				return exitOK
 			}
-			fmt.Fprintf(e.stdout, "removed %d expired sessions\n", n)
-			return exitOK
+			bs, ok := st.(session.BatchSweeper)
+			if !ok {
+				n, err := m.Sweep(e.ctx)
+				if err != nil {
+					return fail(e, "gc: %v (removed %d expired sessions before the error)", err, n)
+				}
+				fmt.Fprintf(e.stdout, "removed %d expired sessions\n", n)
+				return exitOK
+			}
+			return sweepBatches(e, bs, *batch)
 		})
+	}
+}
+
+// sweepBatches sweeps with bs in batches of at most limit, reporting
+// progress on stderr after each full batch and stopping between batches
+// once e.ctx has ended (an interrupt). A batch that has started runs to its
+// end, so that an interrupt never leaves one half done.
+func sweepBatches(e *env, bs session.BatchSweeper, limit int) int {
+	p := progress{e: e, last: time.Now()}
+	total := 0
+	for {
+		n, err := bs.SweepBatch(context.WithoutCancel(e.ctx), limit)
+		total += n
+		if err != nil {
+			p.clear()
+			return fail(e, "gc: %v (removed %d expired sessions before the error)", err, total)
+		}
+		if n < limit {
+			break
+		}
+		if e.ctx.Err() != nil {
+			p.clear()
+			return fail(e, "gc: interrupted after removing %d expired sessions; run gc again to remove the rest", total)
+		}
+		p.report(total)
+	}
+	p.clear()
+	fmt.Fprintf(e.stdout, "removed %d expired sessions\n", total)
+	return exitOK
+}
+
+// progress writes gc's progress lines to stderr: on a terminal one line,
+// rewritten after every batch; otherwise a line at most every
+// e.progressEvery, so that a log keeps a trace without a line per batch.
+type progress struct {
+	e     *env
+	last  time.Time // when the last line was written (or the sweep began)
+	shown int       // length of the line on the terminal, to clear it
+}
+
+func (p *progress) report(total int) {
+	msg := fmt.Sprintf("removed %d expired sessions so far...", total)
+	if p.e.terminal {
+		fmt.Fprintf(p.e.stderr, "\r%s", msg)
+		p.shown = len(msg)
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) >= p.e.progressEvery {
+		fmt.Fprintln(p.e.stderr, msg)
+		p.last = now
+	}
+}
+
+// clear removes the terminal's progress line, before the final message.
+func (p *progress) clear() {
+	if p.shown > 0 {
+		fmt.Fprintf(p.e.stderr, "\r%s\r", strings.Repeat(" ", p.shown))
+		p.shown = 0
 	}
 }
 
@@ -394,12 +551,19 @@ func setupList(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			if *full {
 				idWidth = 43
 			}
-			fmt.Fprintf(w, "%-*s  %s\n", idWidth, "ID", "EXPIRES")
+			// A request moves a session's expiry to its time plus the
+			// idle lifetime, so the last activity is expiry - lifetime.
+			lifetime := cfg.Lifetime
+			if lifetime == 0 {
+				lifetime = session.DefaultLifetime
+			}
+			const stamp = "2006-01-02T15:04:05Z"
+			fmt.Fprintf(w, "%-*s  %-*s  %s\n", idWidth, "ID", len(stamp), "LAST ACTIVITY", "EXPIRES")
 			err = l.List(e.ctx, func(id string, expiry time.Time) bool {
 				if !*full && len(id) > shortID {
 					id = id[:shortID] + "..."
 				}
-				fmt.Fprintf(w, "%-*s  %s\n", idWidth, id, expiry.UTC().Format(time.RFC3339))
+				fmt.Fprintf(w, "%-*s  %s  %s\n", idWidth, id, expiry.Add(-lifetime).UTC().Format(stamp), expiry.UTC().Format(stamp))
 				return true
 			})
 			if err != nil {
@@ -442,7 +606,7 @@ func setupShow(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		return withStore(e, cfg, func(m *session.Manager) int {
 			st := m.Store()
 			if st == nil {
-				return fail(e, "show: the %s driver keeps sessions in the browser's cookies, not in a store", cfg.driver)
+				return fail(e, "show: the %s driver keeps sessions in the browser's cookies, not in a store", cfg.Driver)
 			}
 			data, _, found, err := st.Load(e.ctx, id)
 			if err != nil {
@@ -451,15 +615,25 @@ func setupShow(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			if !found {
 				return fail(e, "show: no session %s (missing or expired)", id)
 			}
-			if bytes.HasPrefix(data, []byte("sk1.")) {
-				return fail(e, "show: session %s is sealed (the application sets Encrypt): sessionctl cannot decrypt it, since the session package exports no way to open a sealed payload", id)
+			sealed := bytes.HasPrefix(data, []byte(sealedPrefix))
+			if sealed && !cfg.secretSet {
+				return fail(e, "show: session %s: payload is encrypted; set SESSION_SECRET (or --secret) to the application's secret to decrypt it", id)
+			}
+			plain, err := m.Open(id, data)
+			switch {
+			case err != nil && sealed:
+				return fail(e, "show: session %s: payload does not decrypt with the configured secret (SESSION_SECRET, SESSION_PREVIOUS_SECRETS): %v", id, err)
+			case err != nil:
+				return fail(e, "show: session %s: %v", id, err)
 			}
 			var out bytes.Buffer
-			if err := json.Indent(&out, data, "", "  "); err != nil {
+			if err := json.Indent(&out, plain, "", "  "); err != nil {
 				return fail(e, "show: session %s is not JSON: %v", id, err)
 			}
 			out.WriteByte('\n')
-			e.stdout.Write(out.Bytes())
+			if _, err := e.stdout.Write(out.Bytes()); err != nil {
+				return fail(e, "show: %v", err)
+			}
 			return exitOK
 		})
 	}
@@ -482,7 +656,7 @@ func setupDestroy(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		return withStore(e, cfg, func(m *session.Manager) int {
 			st := m.Store()
 			if st == nil {
-				return fail(e, "destroy: the %s driver keeps sessions in the browser's cookies, not in a store", cfg.driver)
+				return fail(e, "destroy: the %s driver keeps sessions in the browser's cookies, not in a store", cfg.Driver)
 			}
 			if !*all {
 				id := args[0]
@@ -514,7 +688,7 @@ func setupDestroy(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 				return exitOK
 			}
 			if !*yes {
-				fmt.Fprintf(e.stderr, "This destroys all %d sessions in the %s store: everyone is logged out.\nType yes to continue: ", len(ids), cfg.driver)
+				fmt.Fprintf(e.stderr, "This destroys all %d sessions in the %s store: everyone is logged out.\nType yes to continue: ", len(ids), cfg.Driver)
 				line, _ := bufio.NewReader(e.stdin).ReadString('\n')
 				if strings.TrimSpace(line) != "yes" {
 					return fail(e, "destroy --all: not confirmed; nothing destroyed")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,27 +18,49 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/testserver"
+	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/storetest"
 )
 
-const testSecret = "sessionctl test secret: not for production"
-
-// target is a store configuration sessionctl and the test's Manager share.
-type target struct {
-	name  string
-	flags []string
-	cfg   session.Config
+// TestMain stops the private servers once every test of the binary is done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testserver.StopPostgres()
+	testserver.StopRedis()
+	os.Exit(code)
 }
 
-func targets(t *testing.T) []target {
-	fileDir := filepath.Join(t.TempDir(), "sessions")
-	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
-	return []target{
-		{"file", []string{"--driver", "file", "--files", fileDir},
-			session.Config{Driver: "file", Files: fileDir}},
-		{"sqlite", []string{"--driver", "database", "--connection", dbURL},
-			session.Config{Driver: "database", Connection: dbURL}},
-	}
+const testSecret = "sessionctl test secret: not for production"
+
+// A target is a kind of store that the command scenarios run against.
+type target struct {
+	name string
+	sql  bool // the database driver: migrate creates its table
+	// open returns sessionctl's flags and the application's Config for a
+	// new, empty store of this kind.
+	open func(t *testing.T) (flags []string, cfg session.Config)
+}
+
+var targets = []target{
+	{"file", false, func(t *testing.T) ([]string, session.Config) {
+		dir := filepath.Join(t.TempDir(), "sessions")
+		return []string{"--driver", "file", "--files", dir}, session.Config{Driver: "file", Files: dir}
+	}},
+	{"sqlite", true, func(t *testing.T) ([]string, session.Config) {
+		u := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
+		return []string{"--driver", "database", "--connection", u}, session.Config{Driver: "database", Connection: u}
+	}},
+	{"postgres", true, func(t *testing.T) ([]string, session.Config) {
+		u := testserver.Postgres(t)
+		return []string{"--driver", "database", "--connection", u}, session.Config{Driver: "database", Connection: u}
+	}},
+	{"redis", false, func(t *testing.T) ([]string, session.Config) {
+		// A prefix of its own keeps the test's keys apart from other
+		// tests on the shared server.
+		u := fmt.Sprintf("redis://%s/0?prefix=sessionctl-%s:", testserver.Redis(t), rand.Text()[:10])
+		return []string{"--driver", "redis", "--connection", u}, session.Config{Driver: "redis", Connection: u}
+	}},
 }
 
 // result is one run of sessionctl.
@@ -46,16 +69,39 @@ type result struct {
 	stdout, stderr string
 }
 
-// ctl runs sessionctl in-process with an empty environment.
-func ctl(t *testing.T, stdin string, args ...string) result {
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+}
+
+// opts are the surroundings of one run of sessionctl.
+type opts struct {
+	stdin    string
+	env      map[string]string // the environment; empty by default
+	terminal bool              // stderr is a terminal
+	ctx      context.Context   // default context.Background()
+}
+
+// ctlWith runs sessionctl in-process; progress lines are never held back.
+func ctlWith(t *testing.T, o opts, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(stdin), &out, &errOut)
+	ctx := o.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	e := &env{
+		ctx: ctx, getenv: func(k string) string { return o.env[k] },
+		stdin: strings.NewReader(o.stdin), stdout: &out, stderr: &errOut,
+		terminal: o.terminal, progressEvery: 0,
+	}
+	code := e.run(args)
 	return result{code, out.String(), errOut.String()}
 }
 
-func (r result) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+// ctl runs sessionctl in-process with an empty environment.
+func ctl(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	return ctlWith(t, opts{stdin: stdin}, args...)
 }
 
 // mustRun runs sessionctl and fails the test unless it exits 0.
@@ -68,10 +114,9 @@ func mustRun(t *testing.T, args ...string) result {
 	return r
 }
 
-// newManager opens a Manager on tg's store, as the application would.
-func newManager(t *testing.T, tg target) *session.Manager {
+// newManager opens a Manager on cfg's store, as the application would.
+func newManager(t *testing.T, cfg session.Config) *session.Manager {
 	t.Helper()
-	cfg := tg.cfg
 	cfg.Secret = testSecret
 	cfg.Lottery = [2]int{0, 1}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -104,6 +149,19 @@ func newSession(t *testing.T, m *session.Manager, key, value string) string {
 	return id
 }
 
+// putExpired writes n records whose expiry has passed, straight to st.
+func putExpired(t *testing.T, st session.Store, n int) {
+	t.Helper()
+	for range n {
+		err := st.Update(context.Background(), storetest.NewID(), func([]byte, bool) ([]byte, time.Time, error) {
+			return []byte(`{"v":1,"data":{}}`), time.Now().Add(-time.Hour), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func count(t *testing.T, flags []string) int {
 	t.Helper()
 	r := mustRun(t, append([]string{"count"}, flags...)...)
@@ -114,161 +172,270 @@ func count(t *testing.T, flags []string) int {
 	return n
 }
 
+// TestCommands runs every command against each kind of store, with
+// sessions written by a real Manager.
 func TestCommands(t *testing.T) {
-	for _, tg := range targets(t) {
+	for _, tg := range targets {
 		t.Run(tg.name, func(t *testing.T) {
-			m := newManager(t, tg)
-			ids := make([]string, 3)
-			for i := range ids {
-				ids[i] = newSession(t, m, "user", fmt.Sprintf("user-%d-%s", i, tg.name))
-			}
-
-			if n := count(t, tg.flags); n != 3 {
-				t.Errorf("count = %d, want 3", n)
-			}
-
-			// list: a header and one line per session; IDs abbreviated
-			// unless --full.
-			r := mustRun(t, append([]string{"list"}, tg.flags...)...)
-			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-			if len(lines) != 4 || !strings.HasPrefix(lines[0], "ID") {
-				t.Fatalf("list printed %d lines, want a header and 3:\n%s", len(lines), r.stdout)
-			}
-			for _, id := range ids {
-				if !strings.Contains(r.stdout, id[:shortID]+"...") || strings.Contains(r.stdout, id) {
-					t.Errorf("list does not show %s abbreviated:\n%s", id, r.stdout)
-				}
-			}
-			r = mustRun(t, append([]string{"list", "--full"}, tg.flags...)...)
-			for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
-				f := strings.Fields(line)
-				if len(f) != 2 {
-					t.Fatalf("list --full line %q", line)
-				}
-				exp, err := time.Parse(time.RFC3339, f[1])
-				if err != nil {
-					t.Errorf("list --full expiry %q: %v", f[1], err)
-				} else if d := time.Until(exp); d < session.DefaultLifetime-time.Minute || d > session.DefaultLifetime+time.Second {
-					t.Errorf("list --full: %s expires in %v, want about %v", f[0], d, session.DefaultLifetime)
-				}
-			}
-			for _, id := range ids {
-				if !strings.Contains(r.stdout, id+" ") {
-					t.Errorf("list --full does not show %s:\n%s", id, r.stdout)
-				}
-			}
-
-			// show: the payload as indented JSON, holding the value put.
-			r = mustRun(t, append([]string{"show", ids[1]}, tg.flags...)...)
-			want := fmt.Sprintf("user-1-%s", tg.name)
-			if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "\n  ") || !json.Valid([]byte(r.stdout)) {
-				t.Errorf("show printed no indented JSON with %q:\n%s", want, r.stdout)
-			}
-			// Flags may follow the ID.
-			mustRun(t, append(append([]string{"show"}, tg.flags...), ids[1])...)
-			if r := ctl(t, "", append([]string{"show", storetest.NewID()}, tg.flags...)...); r.code != exitError || !strings.Contains(r.stderr, "sessionctl: show: no session") {
-				t.Errorf("show of a missing ID: %v", r)
-			}
-
-			// destroy ID
-			r = mustRun(t, append([]string{"destroy", ids[0]}, tg.flags...)...)
-			if _, _, found, _ := m.Store().Load(context.Background(), ids[0]); found {
-				t.Errorf("session %s still loads after destroy", ids[0])
-			}
-			if n := count(t, tg.flags); n != 2 {
-				t.Errorf("count after destroy ID = %d, want 2", n)
-			}
-			if r := ctl(t, "", append([]string{"destroy", ids[0]}, tg.flags...)...); r.code != exitError {
-				t.Errorf("destroy of a destroyed ID: %v", r)
-			}
-
-			// destroy --all: refused without confirmation, done with "yes"
-			// on stdin or --yes.
-			r = ctl(t, "no\n", append([]string{"destroy", "--all"}, tg.flags...)...)
-			if r.code != exitError || !strings.Contains(r.stderr, "Type yes") || !strings.Contains(r.stderr, "not confirmed") {
-				t.Errorf("destroy --all answered no: %v", r)
-			}
-			if n := count(t, tg.flags); n != 2 {
-				t.Errorf("count after an unconfirmed destroy --all = %d, want 2", n)
-			}
-			r = ctl(t, "yes\n", append([]string{"destroy", "--all"}, tg.flags...)...)
-			if r.code != exitOK || !strings.Contains(r.stdout, "destroyed 2 sessions") {
-				t.Errorf("destroy --all answered yes: %v", r)
-			}
-			newSession(t, m, "user", "again")
-			newSession(t, m, "user", "again")
-			r = mustRun(t, append([]string{"destroy", "--all", "--yes"}, tg.flags...)...)
-			if !strings.Contains(r.stdout, "destroyed 2 sessions") {
-				t.Errorf("destroy --all --yes: %v", r)
-			}
-			if n := count(t, tg.flags); n != 0 {
-				t.Errorf("count after destroy --all --yes = %d, want 0", n)
-			}
-
-			// gc removes an expired record and leaves a live one.
-			live := newSession(t, m, "user", "live")
-			dead := storetest.NewID()
-			err := m.Store().Update(context.Background(), dead, func([]byte, bool) ([]byte, time.Time, error) {
-				return []byte(`{"data":{}}`), time.Now().Add(-time.Hour), nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r = mustRun(t, append([]string{"gc"}, tg.flags...)...)
-			if strings.TrimSpace(r.stdout) != "removed 1 expired sessions" {
-				t.Errorf("gc printed %q, want \"removed 1 expired sessions\"", r.stdout)
-			}
-			if _, _, found, _ := m.Store().Load(context.Background(), live); !found {
-				t.Error("gc removed a live session")
-			}
-			r = mustRun(t, append([]string{"gc"}, tg.flags...)...)
-			if strings.TrimSpace(r.stdout) != "removed 0 expired sessions" {
-				t.Errorf("second gc printed %q", r.stdout)
-			}
+			flags, cfg := tg.open(t)
+			commandScenarios(t, tg, flags, cfg)
 		})
+	}
+}
+
+// commandScenarios is the table of command scenarios TestCommands runs on
+// one store: sessionctl's flags and the application's Config name the same
+// new, empty store.
+func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Config) {
+	with := func(args ...string) []string { return append(args, flags...) }
+
+	// migrate: idempotent on the database driver, refused elsewhere.
+	for range 2 {
+		r := ctl(t, "", with("migrate")...)
+		switch {
+		case tg.sql && (r.code != exitOK || strings.TrimSpace(r.stdout) != "table sessions ready"):
+			t.Errorf("migrate: %v", r)
+		case !tg.sql && (r.code != exitError || !strings.Contains(r.stderr, "no table")):
+			t.Errorf("migrate on the %s driver: %v", tg.name, r)
+		}
+	}
+
+	m := newManager(t, cfg)
+	ids := make([]string, 3)
+	for i := range ids {
+		ids[i] = newSession(t, m, "user", fmt.Sprintf("user-%d-%s", i, tg.name))
+	}
+
+	t.Run("count and list", func(t *testing.T) {
+		if n := count(t, flags); n != 3 {
+			t.Errorf("count = %d, want 3", n)
+		}
+		// list: a header and one line per session; IDs abbreviated
+		// unless --full.
+		r := mustRun(t, with("list")...)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if len(lines) != 4 || !strings.HasPrefix(lines[0], "ID") || !strings.Contains(lines[0], "LAST ACTIVITY") {
+			t.Fatalf("list printed %d lines, want a header and 3:\n%s", len(lines), r.stdout)
+		}
+		for _, id := range ids {
+			if !strings.Contains(r.stdout, id[:shortID]+"...") || strings.Contains(r.stdout, id) {
+				t.Errorf("list does not show %s abbreviated:\n%s", id, r.stdout)
+			}
+		}
+		r = mustRun(t, with("list", "--full")...)
+		for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) != 3 {
+				t.Fatalf("list --full line %q", line)
+			}
+			last, err1 := time.Parse(time.RFC3339, f[1])
+			exp, err2 := time.Parse(time.RFC3339, f[2])
+			if err1 != nil || err2 != nil {
+				t.Errorf("list --full line %q: %v, %v", line, err1, err2)
+				continue
+			}
+			// The sessions were written moments ago, with the default
+			// lifetime, which is also sessionctl's.
+			if d := time.Since(last); d < -time.Second || d > time.Minute {
+				t.Errorf("list --full: %s last active %v ago, want just now", f[0], d)
+			}
+			if d := exp.Sub(last); d != session.DefaultLifetime {
+				t.Errorf("list --full: %s expires %v after its last activity, want %v", f[0], d, session.DefaultLifetime)
+			}
+		}
+		for _, id := range ids {
+			if !strings.Contains(r.stdout, id+" ") {
+				t.Errorf("list --full does not show %s:\n%s", id, r.stdout)
+			}
+		}
+	})
+
+	t.Run("show", func(t *testing.T) {
+		// A plain payload needs no secret.
+		r := mustRun(t, with("show", ids[1])...)
+		want := fmt.Sprintf("user-1-%s", tg.name)
+		if !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "\n  ") || !json.Valid([]byte(r.stdout)) {
+			t.Errorf("show printed no indented JSON with %q:\n%s", want, r.stdout)
+		}
+		// Flags may follow the ID.
+		mustRun(t, append(append([]string{"show"}, flags...), ids[1])...)
+		if r := ctl(t, "", with("show", storetest.NewID())...); r.code != exitError || !strings.Contains(r.stderr, "sessionctl: show: no session") {
+			t.Errorf("show of a missing ID: %v", r)
+		}
+
+		// A sealed payload (Encrypt) opens with the application's secret,
+		// from the flag, SESSION_SECRET, or SESSION_PREVIOUS_SECRETS.
+		enc := cfg
+		enc.Encrypt = true
+		sealed := newSession(t, newManager(t, enc), "card", "4111-secret-value")
+		if data, _, _, _ := m.Store().Load(context.Background(), sealed); !bytes.HasPrefix(data, []byte(sealedPrefix)) || bytes.Contains(data, []byte("4111")) {
+			t.Fatalf("the Encrypt session is stored as %q, not sealed", data)
+		}
+		for _, o := range []opts{
+			{env: map[string]string{"SESSION_SECRET": testSecret}},
+			{env: map[string]string{"SESSION_SECRET": "the new secret", "SESSION_PREVIOUS_SECRETS": "older," + testSecret}},
+			{env: map[string]string{"SESSION_PREVIOUS_SECRETS": testSecret}},
+		} {
+			r := ctlWith(t, o, with("show", sealed)...)
+			if r.code != exitOK || !strings.Contains(r.stdout, `"card": "4111-secret-value"`) || !json.Valid([]byte(r.stdout)) {
+				t.Errorf("show of a sealed session with %v: %v", o.env, r)
+			}
+		}
+		r = ctl(t, "", with("show", "--secret", testSecret, sealed)...)
+		if r.code != exitOK || !strings.Contains(r.stdout, "4111-secret-value") {
+			t.Errorf("show --secret of a sealed session: %v", r)
+		}
+		r = ctl(t, "", with("show", sealed)...)
+		if r.code != exitError || !strings.Contains(r.stderr, "payload is encrypted; set SESSION_SECRET") || strings.Contains(r.stdout+r.stderr, "4111") {
+			t.Errorf("show of a sealed session without a secret: %v", r)
+		}
+		r = ctl(t, "", with("show", "--secret", "not the secret", sealed)...)
+		if r.code != exitError || !strings.Contains(r.stderr, "does not decrypt") || strings.Contains(r.stdout+r.stderr, "4111") {
+			t.Errorf("show of a sealed session with a wrong secret: %v", r)
+		}
+		mustRun(t, with("destroy", sealed)...)
+	})
+
+	t.Run("destroy", func(t *testing.T) {
+		mustRun(t, with("destroy", ids[0])...)
+		if _, _, found, _ := m.Store().Load(context.Background(), ids[0]); found {
+			t.Errorf("session %s still loads after destroy", ids[0])
+		}
+		if n := count(t, flags); n != 2 {
+			t.Errorf("count after destroy ID = %d, want 2", n)
+		}
+		if r := ctl(t, "", with("destroy", ids[0])...); r.code != exitError || !strings.Contains(r.stderr, "no session") {
+			t.Errorf("destroy of a destroyed ID: %v", r)
+		}
+
+		// destroy --all: refused unless confirmed with "yes" on stdin or
+		// --yes.
+		for _, answer := range []string{"no\n", "", "y\n"} {
+			r := ctl(t, answer, with("destroy", "--all")...)
+			if r.code != exitError || !strings.Contains(r.stderr, "Type yes") || !strings.Contains(r.stderr, "not confirmed") {
+				t.Errorf("destroy --all answered %q: %v", answer, r)
+			}
+		}
+		if n := count(t, flags); n != 2 {
+			t.Errorf("count after an unconfirmed destroy --all = %d, want 2", n)
+		}
+		r := ctl(t, "yes\n", with("destroy", "--all")...)
+		if r.code != exitOK || !strings.Contains(r.stdout, "destroyed 2 sessions") {
+			t.Errorf("destroy --all answered yes: %v", r)
+		}
+		newSession(t, m, "user", "again")
+		newSession(t, m, "user", "again")
+		r = mustRun(t, with("destroy", "--all", "--yes")...)
+		if !strings.Contains(r.stdout, "destroyed 2 sessions") {
+			t.Errorf("destroy --all --yes: %v", r)
+		}
+		if n := count(t, flags); n != 0 {
+			t.Errorf("count after destroy --all --yes = %d, want 0", n)
+		}
+		r = mustRun(t, with("destroy", "--all")...)
+		if !strings.Contains(r.stdout, "no sessions to destroy") {
+			t.Errorf("destroy --all of an empty store: %v", r)
+		}
+	})
+
+	t.Run("gc", func(t *testing.T) {
+		st := m.Store()
+		live := newSession(t, m, "user", "live")
+		putExpired(t, st, 5)
+		r := ctl(t, "", with("gc", "--batch", "2")...)
+		if _, ok := st.(session.Sweeper); !ok {
+			if r.code != exitOK || !strings.Contains(r.stdout, "the "+cfg.Driver+" driver's back end expires sessions itself") {
+				t.Errorf("gc on the %s driver: %v", cfg.Driver, r)
+			}
+			if n := count(t, flags); n != 1 {
+				t.Errorf("count with 5 expired and 1 live = %d, want 1", n)
+			}
+			return
+		}
+		if r.code != exitOK || strings.TrimSpace(r.stdout) != "removed 5 expired sessions" {
+			t.Errorf("gc --batch 2 with 5 expired: %v", r)
+		}
+		if _, ok := st.(session.BatchSweeper); ok {
+			// A line after each full batch (never held back here).
+			want := "removed 2 expired sessions so far...\nremoved 4 expired sessions so far...\n"
+			if r.stderr != want {
+				t.Errorf("gc --batch 2 progress = %q, want %q", r.stderr, want)
+			}
+		} else if r.stderr != "" {
+			t.Errorf("gc on a store without SweepBatch wrote %q", r.stderr)
+		}
+		if _, _, found, _ := st.Load(context.Background(), live); !found {
+			t.Error("gc removed a live session")
+		}
+		r = mustRun(t, with("gc")...)
+		if strings.TrimSpace(r.stdout) != "removed 0 expired sessions" {
+			t.Errorf("second gc printed %q", r.stdout)
+		}
+
+		// On a terminal the progress line is rewritten, then cleared.
+		putExpired(t, st, 3)
+		r = ctlWith(t, opts{terminal: true}, with("gc", "--batch", "2")...)
+		if r.code != exitOK || strings.TrimSpace(r.stdout) != "removed 3 expired sessions" {
+			t.Errorf("gc on a terminal: %v", r)
+		}
+		if _, ok := st.(session.BatchSweeper); ok {
+			msg := "removed 2 expired sessions so far..."
+			if want := "\r" + msg + "\r" + strings.Repeat(" ", len(msg)) + "\r"; r.stderr != want {
+				t.Errorf("gc on a terminal wrote %q to stderr, want %q", r.stderr, want)
+			}
+		}
+		if n := count(t, flags); n != 1 {
+			t.Errorf("count after gc = %d, want the 1 live session", n)
+		}
+	})
+}
+
+// An interrupt (the context ending) stops gc between batches: the batch
+// under way completes, the next does not start, and the exit status is 1.
+func TestGCInterrupted(t *testing.T) {
+	st := memstore.New()
+	putExpired(t, st, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	e := &env{ctx: ctx, getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}
+	code := sweepBatches(e, st, 2)
+	if code != exitError || out.Len() != 0 || !strings.Contains(errOut.String(), "interrupted after removing 2 expired sessions") {
+		t.Errorf("gc interrupted: exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	if n, err := st.Sweep(context.Background()); n != 3 || err != nil {
+		t.Errorf("after the interrupted gc, Sweep removed (%d, %v), want the 3 left", n, err)
 	}
 }
 
 // IDs are URL-safe base64: one in 64 starts with "-", and must still work as
 // an argument, before or after flags, and after "--".
 func TestDashID(t *testing.T) {
-	tg := targets(t)[0]
-	m := newManager(t, tg)
+	flags, cfg := targets[0].open(t)
+	m := newManager(t, cfg)
 	var id string
 	for id == "" || id[0] != '-' {
 		id = storetest.NewID()
 		id = "-" + id[1:]
 	}
 	err := m.Store().Update(context.Background(), id, func([]byte, bool) ([]byte, time.Time, error) {
-		return []byte(`{"data":{"k":"dash"}}`), time.Now().Add(time.Hour), nil
+		return []byte(`{"v":1,"data":{"k":"dash"}}`), time.Now().Add(time.Hour), nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		append([]string{"show", id}, tg.flags...),
-		append(append([]string{"show"}, tg.flags...), id),
-		append(append([]string{"show"}, tg.flags...), "--", id),
+		append([]string{"show", id}, flags...),
+		append(append([]string{"show"}, flags...), id),
+		append(append([]string{"show"}, flags...), "--", id),
 	} {
 		if r := mustRun(t, args...); !strings.Contains(r.stdout, "dash") {
 			t.Errorf("sessionctl %s: %v", strings.Join(args, " "), r)
 		}
 	}
-	mustRun(t, append([]string{"destroy", id}, tg.flags...)...)
+	mustRun(t, append([]string{"destroy", id}, flags...)...)
 	if _, _, found, _ := m.Store().Load(context.Background(), id); found {
 		t.Error("destroy of an ID starting with - left it")
-	}
-}
-
-// A sealed payload is reported as such, not printed.
-func TestShowSealed(t *testing.T) {
-	tg := targets(t)[0]
-	tg.cfg.Encrypt = true
-	m := newManager(t, tg)
-	id := newSession(t, m, "user", "secret-value")
-	r := ctl(t, "", append([]string{"show", "--secret", testSecret, id}, tg.flags...)...)
-	if r.code != exitError || !strings.Contains(r.stderr, "sealed") || strings.Contains(r.stdout+r.stderr, "secret-value") {
-		t.Errorf("show of a sealed session: %v", r)
 	}
 }
 
@@ -291,63 +458,86 @@ func TestMigrate(t *testing.T) {
 	if !strings.Contains(r.stdout, `"sessions"`) {
 		t.Errorf("migrate --print with a postgres URL:\n%s", r.stdout)
 	}
-	if r := ctl(t, "", "migrate", "--driver", "file", "--files", t.TempDir()); r.code != exitError || !strings.Contains(r.stderr, "no table") {
-		t.Errorf("migrate on the file driver: %v", r)
-	}
 }
 
-func TestCannotEnumerate(t *testing.T) {
+// The cookie driver keeps sessions in browsers: there is nothing to
+// enumerate, show or sweep, and sessionctl says so.
+func TestCookieDriver(t *testing.T) {
 	for _, args := range [][]string{
 		{"list", "--driver", "cookie"},
 		{"count", "--driver", "cookie"},
 		{"destroy", "--all", "--yes", "--driver", "cookie"},
+		{"show", "--driver", "cookie", storetest.NewID()},
+		{"destroy", "--driver", "cookie", storetest.NewID()},
 	} {
 		r := ctl(t, "", args...)
-		if r.code != exitError || !strings.HasPrefix(r.stderr, "sessionctl: ") || !strings.Contains(r.stderr, "cookie") {
+		if r.code != exitError || !strings.HasPrefix(r.stderr, "sessionctl: ") || !strings.Contains(r.stderr, "cookie driver keeps sessions in the browser's cookies") {
 			t.Errorf("sessionctl %s: %v", strings.Join(args, " "), r)
 		}
+	}
+	r := mustRun(t, "gc", "--driver", "cookie")
+	if !strings.Contains(r.stdout, "nothing to sweep") {
+		t.Errorf("gc on the cookie driver: %v", r)
 	}
 	// The memory driver's store is not shared, but it does enumerate.
 	if n := count(t, []string{"--driver", "memory"}); n != 0 {
 		t.Errorf("count on a new memory store = %d", n)
-	}
-	// A back end that expires sessions itself has nothing to sweep.
-	r := mustRun(t, "gc", "--driver", "cookie")
-	if !strings.Contains(r.stdout, "expires sessions itself") {
-		t.Errorf("gc on the cookie driver: %v", r)
 	}
 }
 
 func TestUsage(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{
-		{},
 		{"frobnicate"},
 		{"list", "--no-such-flag"},
 		{"list", "extra"},
 		{"count", "extra"},
 		{"gc", "extra"},
+		{"gc", "--batch", "0"},
 		{"show"},
 		{"show", "a", "b"},
 		{"destroy"},
 		{"destroy", "a", "--all"},
 		{"destroy", "a", "--yes"},
+		{"migrate", "extra"},
 		{"migrate", "--print"},
 		{"migrate", "--print", "--dialect", "oracle"},
+		{"migrate", "--dialect", "sqlite"},
 		{"list", "--lifetime", "soon"},
 	} {
 		r := ctl(t, "", append(args, "--files", dir)...)
-		if len(args) == 0 {
-			r = ctl(t, "")
-		}
 		if r.code != exitUsage || !strings.Contains(r.stderr, "Usage: sessionctl") || r.stdout != "" {
 			t.Errorf("sessionctl %s: %v", strings.Join(args, " "), r)
 		}
 	}
-	for _, args := range [][]string{{"--help"}, {"list", "--help"}, {"destroy", "-h"}, {"migrate", "--help"}} {
-		r := ctl(t, "", args...)
-		if r.code != exitOK || !strings.Contains(r.stderr, "Usage: sessionctl") {
+	for _, args := range [][]string{{}, {"help", "gc", "list"}} {
+		if r := ctl(t, "", args...); r.code != exitUsage || !strings.Contains(r.stderr, "Usage: sessionctl <command>") {
 			t.Errorf("sessionctl %s: %v", strings.Join(args, " "), r)
+		}
+	}
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}} {
+		r := ctl(t, "", args...)
+		if r.code != exitOK || !strings.Contains(r.stderr, "Usage: sessionctl <command>") {
+			t.Errorf("sessionctl %s: %v", strings.Join(args, " "), r)
+		}
+		for _, c := range commands {
+			if !strings.Contains(r.stderr, "  "+c.name+" ") {
+				t.Errorf("sessionctl %s does not list %s:\n%s", strings.Join(args, " "), c.name, r.stderr)
+			}
+		}
+	}
+	// Every command has --help (and -h, and "help CMD"), naming its flags
+	// and never the secret or connection from the environment.
+	env := map[string]string{"SESSION_SECRET": "do-not-print-me", "SESSION_CONNECTION": "redis://:hunter2@example.com/0"}
+	for _, c := range commands {
+		for _, args := range [][]string{{c.name, "--help"}, {c.name, "-h"}, {"help", c.name}} {
+			r := ctlWith(t, opts{env: env}, args...)
+			if r.code != exitOK || !strings.Contains(r.stderr, "Usage: sessionctl "+c.name) || !strings.Contains(r.stderr, "-driver") || r.stdout != "" {
+				t.Errorf("sessionctl %s: %v", strings.Join(args, " "), r)
+			}
+			if strings.Contains(r.stderr, "do-not-print-me") || strings.Contains(r.stderr, "hunter2") {
+				t.Errorf("sessionctl %s shows the environment's secrets:\n%s", strings.Join(args, " "), r.stderr)
+			}
 		}
 	}
 	// Nothing was created for a usage error: the store was never opened.
@@ -356,26 +546,46 @@ func TestUsage(t *testing.T) {
 	}
 }
 
-// The environment supplies the defaults; flags override it.
+// The environment supplies the configuration, read by
+// session.ConfigFromFunc; flags override it.
 func TestEnvironment(t *testing.T) {
 	dir := t.TempDir()
-	m := newManager(t, target{cfg: session.Config{Driver: "file", Files: dir}})
+	m := newManager(t, session.Config{Driver: "file", Files: dir})
 	newSession(t, m, "k", "v")
 	env := map[string]string{"SESSION_DRIVER": "file", "SESSION_FILES": dir, "SESSION_LIFETIME": "2h"}
+	getenv := func(k string) string { return env[k] }
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"count"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
+	code := run(context.Background(), []string{"count"}, getenv, strings.NewReader(""), &out, &errOut)
 	if code != exitOK || strings.TrimSpace(out.String()) != "1" {
 		t.Errorf("count from the environment: exit %d, %q, %q", code, out.String(), errOut.String())
 	}
+	// The list's last activity is the expiry less SESSION_LIFETIME, and
+	// --lifetime overrides it.
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{{[]string{"list"}, 2 * time.Hour}, {[]string{"list", "--lifetime", "30m"}, 30 * time.Minute}} {
+		out.Reset()
+		if code := run(context.Background(), tc.args, getenv, strings.NewReader(""), &out, &errOut); code != exitOK {
+			t.Fatalf("%v: exit %d, %q", tc.args, code, errOut.String())
+		}
+		f := strings.Fields(strings.Split(strings.TrimSpace(out.String()), "\n")[1])
+		last, _ := time.Parse(time.RFC3339, f[1])
+		exp, _ := time.Parse(time.RFC3339, f[2])
+		if exp.Sub(last) != tc.want {
+			t.Errorf("%v: last activity %v before the expiry, want %v", tc.args, exp.Sub(last), tc.want)
+		}
+	}
 	out.Reset()
-	code = run(context.Background(), []string{"count", "--files", t.TempDir()}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
+	code = run(context.Background(), []string{"count", "--files", t.TempDir()}, getenv, strings.NewReader(""), &out, &errOut)
 	if code != exitOK || strings.TrimSpace(out.String()) != "0" {
 		t.Errorf("count with --files over SESSION_FILES: exit %d, %q", code, out.String())
 	}
-	env["SESSION_LIFETIME"] = "forever"
-	errOut.Reset()
-	code = run(context.Background(), []string{"count"}, func(k string) string { return env[k] }, strings.NewReader(""), &out, &errOut)
-	if code != exitUsage || !strings.Contains(errOut.String(), "SESSION_LIFETIME") {
-		t.Errorf("bad SESSION_LIFETIME: exit %d, %q", code, errOut.String())
+	for k, v := range map[string]string{"SESSION_LIFETIME": "forever", "SESSION_ENCRYPT": "maybe"} {
+		bad := map[string]string{"SESSION_FILES": dir, k: v}
+		r := ctlWith(t, opts{env: bad}, "count")
+		if r.code != exitUsage || !strings.Contains(r.stderr, k) {
+			t.Errorf("%s=%s: %v", k, v, r)
+		}
 	}
 }
