@@ -45,7 +45,14 @@ func TestSwapOneConnection(t *testing.T) {
 		}
 		fromOpen := openStore(t, url, sqlstore.Options{Table: "one_conn_open"})
 		fromOpen.DB().SetMaxOpenConns(1)
-		for _, st := range []*sqlstore.Store{fromNew, fromOpen} {
+		stores := []*sqlstore.Store{fromNew, fromOpen}
+		if b.dialect == sqlstore.MySQL {
+			// Server-side prepared statements as well.
+			prepared := openStore(t, url+"?interpolateParams=false", sqlstore.Options{Table: "one_conn_prepared"})
+			prepared.DB().SetMaxOpenConns(1)
+			stores = append(stores, prepared)
+		}
+		for _, st := range stores {
 			id, id2 := storetest.NewID(), storetest.NewID()
 			exp := time.Now().Add(time.Hour)
 			steps := []struct {
