@@ -448,7 +448,7 @@ func redisStartCluster(own *[]*redisProc) ([]string, error) {
 			func(port int) []string {
 				return redisArgs(port, dir, "--cluster-enabled", "yes",
 					"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-					"--cluster-node-timeout", "2000", "--cluster-port", strconv.Itoa(busPort))
+					"--cluster-node-timeout", "15000", "--cluster-port", strconv.Itoa(busPort))
 			}, redisPing)
 		if err != nil {
 			return nil, err
