@@ -47,7 +47,7 @@ func run(o loadtest.Options) int {
 		defer os.RemoveAll(dir)
 		o.Files = dir
 	}
-	o.Log = os.Stdout
+	o.Log = os.Stderr // progress; the report goes to standard output
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	rep, err := loadtest.Run(ctx, o)
