@@ -139,7 +139,7 @@ func TestFaultOutageUnderTraffic(t *testing.T) {
 			for _, fault := range []faultproxy.Mode{faultproxy.Down, faultproxy.Hang} {
 				tr.Phase(fault.String())
 				p.Set(fault)
-				time.Sleep(time.Second)
+				time.Sleep(5 * faultStoreTimeout / 2) // longer than a store call may wait
 				tr.Phase("recover after " + fault.String())
 				p.Set(faultproxy.Up)
 				if !tr.WaitOK(50, 30*time.Second) {
