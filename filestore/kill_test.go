@@ -51,7 +51,7 @@ func killManager(dir string) (*session.Manager, *filestore.Store, error) {
 // starts (the test binary re-executed with envKillDir set); run directly, it
 // skips. The child rewrites killSlots sessions (their cookies kept in files
 // of the state directory, written through rename, so that every child
-// continues the same sessions) with payloads of 1 KiB to 128 KiB and their
+// continues the same sessions) with payloads of 1 KiB to 256 KiB and their
 // SHA-256, until it is killed.
 func TestKillWriterHelper(t *testing.T) {
 	dir := os.Getenv(envKillDir)
@@ -76,7 +76,7 @@ func TestKillWriterHelper(t *testing.T) {
 	first := rand.IntN(killSlots) // each child starts at another session
 	for i := 0; ; i++ {
 		slot := filepath.Join(stateDir, fmt.Sprintf("cookie-%02d", (first+i)%killSlots))
-		r := httptest.NewRequest("GET", fmt.Sprintf("/?n=%d", 1024+rand.IntN(127*1024)), nil)
+		r := httptest.NewRequest("GET", fmt.Sprintf("/?n=%d", 1024+rand.IntN(255*1024)), nil)
 		if v, err := os.ReadFile(slot); err == nil {
 			r.AddCookie(&http.Cookie{Name: session.DefaultCookie, Value: string(v)})
 		}
@@ -106,7 +106,7 @@ func TestKillWriterHelper(t *testing.T) {
 }
 
 // A writer killed with SIGKILL, many times, at random moments of its
-// writes: afterwards every session file decodes through the Manager (with
+// writes (every other time as soon as a write's temporary file shows): afterwards every session file decodes through the Manager (with
 // a payload matching its checksum) or is absent, never torn, and whatever
 // temporary files the kills left behind are not sessions.
 func TestKillMidWrite(t *testing.T) {
@@ -126,7 +126,9 @@ func TestKillMidWrite(t *testing.T) {
 	defer st.Close()
 	defer m.Close()
 
-	var checked, others, leftovers int
+	var checked, leftovers, sawTemp int
+	var others []string
+	seen := map[string]bool{}
 	start := time.Now()
 	for k := range kills {
 		os.Remove(filepath.Join(stateDir, "started"))
@@ -156,7 +158,16 @@ func TestKillMidWrite(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
+		if k%2 == 0 {
+			// At a random moment.
+			time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
+		} else {
+			// As soon as a write's temporary file shows (the store's own
+			// names start with "."): inside a write, whatever the layout.
+			if waitForTemp(dir, seen, time.Second) {
+				sawTemp++
+			}
+		}
 		if err := cmd.Process.Kill(); err != nil { // SIGKILL
 			t.Fatal(err)
 		}
@@ -165,12 +176,17 @@ func TestKillMidWrite(t *testing.T) {
 			t.Fatalf("kill %d: the writer was not killed but ended: %v\n%s", k, err, out.String())
 		}
 		checked, others = checkSessions(t, m, st, dir)
-		if others > 1 { // more than the lock directory: the kill hit a write
+		hit := false
+		for _, name := range others {
+			hit = hit || !seen[name] // a new temporary file: the kill hit a write
+			seen[name] = true
+		}
+		if hit && k > 0 {
 			leftovers++
 		}
 	}
-	t.Logf("%d kills in %v; %d of them left temporary files (killed mid-write); after the last, %d sessions decode and %d other names (temporary and lock files) are not sessions",
-		kills, time.Since(start).Round(time.Millisecond), leftovers, checked, others)
+	t.Logf("%d kills in %v (%d as soon as a temporary file showed); %d of them left a new temporary file (killed mid-write); after the last, %d sessions decode and %d other names (temporary and lock files) are not sessions",
+		kills, time.Since(start).Round(time.Millisecond), sawTemp, leftovers, checked, len(others))
 	if checked == 0 {
 		t.Error("no session was written: the writers wrote nothing")
 	}
@@ -179,11 +195,25 @@ func TestKillMidWrite(t *testing.T) {
 	}
 }
 
+// waitForTemp polls dir until a file whose name starts with "." and is not
+// in old (the leftovers of earlier kills) appears, or timeout passes, and reports whether one did.
+func waitForTemp(dir string, old map[string]bool, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") && !e.IsDir() && !old[e.Name()] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // checkSessions checks every name in dir: a session (a name the store lists)
 // loads and decodes with its checksum, or is absent; any other name is not
 // loadable as a session. It returns the number of sessions that decoded
 // and of other names (the store's temporary and lock files).
-func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir string) (decoded, others int) {
+func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir string) (decoded int, others []string) {
 	t.Helper()
 	ctx := context.Background()
 	listed := map[string]bool{}
@@ -202,7 +232,7 @@ func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir st
 			continue
 		}
 		if !listed[name] {
-			others++
+			others = append(others, name)
 			if found {
 				t.Errorf("%q is not listed as a session but loads as one", name)
 			}
