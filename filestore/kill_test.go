@@ -1,0 +1,285 @@
+package filestore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/filestore"
+	"github.com/sessionkit/session/internal/leakcheck"
+)
+
+// The SIGKILL test (issue 7): a child process writes sessions through a
+// Manager on a filestore, and is killed with SIGKILL at random moments; after
+// every kill, every session in the directory decodes or is absent.
+const (
+	envKillDir   = "FILESTORE_KILL_WRITER_DIR" // set in the writer child: the store's directory
+	envKillState = "FILESTORE_KILL_WRITER_STATE"
+	killSecret   = "filestore kill test secret"
+	killSlots    = 12 // sessions the writers keep rewriting, across kills
+)
+
+// killManager returns a Manager on a filestore in dir that never sweeps.
+func killManager(dir string) (*session.Manager, *filestore.Store, error) {
+	st, err := filestore.New(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := session.New(session.Config{Secret: killSecret, Store: st, Lottery: [2]int{0, 1}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return m, st, nil
+}
+
+// TestKillWriterHelper is the body of the writer child that TestKillMidWrite
+// starts (the test binary re-executed with envKillDir set); run directly, it
+// skips. The child rewrites killSlots sessions (their cookies kept in files
+// of the state directory, written through rename, so that every child
+// continues the same sessions) with payloads of 1 KiB to 256 KiB and their
+// SHA-256, until it is killed.
+func TestKillWriterHelper(t *testing.T) {
+	dir := os.Getenv(envKillDir)
+	if dir == "" {
+		t.Skip("the writer child of TestKillMidWrite; runs only in that child process")
+	}
+	stateDir := os.Getenv(envKillState)
+	m, _, err := killManager(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		blob := strings.Repeat(fmt.Sprintf("%016x", rand.Uint64()), n/16+1)[:n]
+		sum := sha256.Sum256([]byte(blob))
+		s.Put("blob", blob)
+		s.Put("sum", hex.EncodeToString(sum[:]))
+		writes, _ := s.Get("writes", 0).(int)
+		s.Put("writes", writes+1)
+	}))
+	first := rand.IntN(killSlots) // each child starts at another session
+	for i := 0; ; i++ {
+		slot := filepath.Join(stateDir, fmt.Sprintf("cookie-%02d", (first+i)%killSlots))
+		r := httptest.NewRequest("GET", fmt.Sprintf("/?n=%d", 1024+rand.IntN(255*1024)), nil)
+		if v, err := os.ReadFile(slot); err == nil {
+			r.AddCookie(&http.Cookie{Name: session.DefaultCookie, Value: string(v)})
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			t.Fatalf("write %d: status %d %s", i, w.Code, w.Body)
+		}
+		for _, c := range w.Result().Cookies() {
+			if c.Name == session.DefaultCookie && c.Value != "" {
+				tmp := slot + ".tmp"
+				if err := os.WriteFile(tmp, []byte(c.Value), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(tmp, slot); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if i == 0 {
+			// Tell the parent that writing has begun.
+			if err := os.WriteFile(filepath.Join(stateDir, "started"), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// A writer killed with SIGKILL, many times, at random moments of its
+// writes (every other time as soon as a write's temporary file shows): afterwards every session file decodes through the Manager (with
+// a payload matching its checksum) or is absent, never torn, and whatever
+// temporary files the kills left behind are not sessions.
+func TestKillMidWrite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills child processes")
+	}
+	leakcheck.Check(t)
+	dir, stateDir := t.TempDir(), t.TempDir()
+	kills := 30
+	if v, err := strconv.Atoi(os.Getenv("FILESTORE_KILLS")); err == nil && v > 0 {
+		kills = v
+	}
+	m, st, err := killManager(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	defer m.Close()
+
+	var checked, leftovers, sawTemp int
+	var others []string
+	seen := map[string]bool{}
+	start := time.Now()
+	for k := range kills {
+		os.Remove(filepath.Join(stateDir, "started"))
+		cmd := exec.Command(os.Args[0], "-test.run=^TestKillWriterHelper$", "-test.count=1")
+		cmd.Env = append(os.Environ(), envKillDir+"="+dir, envKillState+"="+stateDir)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(stateDir, "started")); err == nil {
+				break
+			}
+			select {
+			case err := <-exited:
+				t.Fatalf("kill %d: the writer ended before it was killed: %v\n%s", k, err, out.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				<-exited
+				t.Fatalf("kill %d: the writer did not start within 30s:\n%s", k, out.String())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		if k%2 == 0 {
+			// At a random moment.
+			time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
+		} else {
+			// As soon as a write's temporary file shows (the store's own
+			// names start with "."): inside a write, whatever the layout.
+			if waitForTemp(dir, seen, time.Second) {
+				sawTemp++
+			}
+		}
+		if err := cmd.Process.Kill(); err != nil { // SIGKILL
+			t.Fatal(err)
+		}
+		err := <-exited
+		if ws, ok := cmd.ProcessState.Sys().(interface{ Signaled() bool }); !ok || !ws.Signaled() {
+			t.Fatalf("kill %d: the writer was not killed but ended: %v\n%s", k, err, out.String())
+		}
+		checked, others = checkSessions(t, m, st, dir)
+		hit := false
+		for _, name := range others {
+			if fi, err := os.Lstat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() {
+				hit = hit || !seen[name] // a new temporary file: the kill hit a write
+			}
+			seen[name] = true
+		}
+		if hit {
+			leftovers++
+		}
+	}
+	t.Logf("%d kills in %v (%d as soon as a temporary file showed); %d of them left a new temporary file (killed mid-write); after the last, %d sessions decode and %d other names (temporary and lock files) are not sessions",
+		kills, time.Since(start).Round(time.Millisecond), sawTemp, leftovers, checked, len(others))
+	if checked == 0 {
+		t.Error("no session was written: the writers wrote nothing")
+	}
+	if _, err := st.Sweep(context.Background()); err != nil {
+		t.Errorf("Sweep after the kills: %v", err)
+	}
+}
+
+// waitForTemp polls dir until a file whose name starts with "." and is not
+// in old (the leftovers of earlier kills) appears, or timeout passes, and
+// reports whether one did.
+func waitForTemp(dir string, old map[string]bool, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") && !e.IsDir() && !old[e.Name()] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkSessions checks every name in dir: a session (a name the store lists)
+// loads and decodes with its checksum, or is absent; any other name is not
+// loadable as a session. It returns the number of sessions that decoded
+// and of other names (the store's temporary and lock files).
+func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir string) (decoded int, others []string) {
+	t.Helper()
+	ctx := context.Background()
+	listed := map[string]bool{}
+	if err := st.List(ctx, func(id string, _ time.Time) bool { listed[id] = true; return true }); err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		data, _, found, err := st.Load(ctx, name)
+		if err != nil {
+			t.Errorf("Load(%q): %v", name, err)
+			continue
+		}
+		if !listed[name] {
+			others = append(others, name)
+			if found {
+				t.Errorf("%q is not listed as a session but loads as one", name)
+			}
+			continue
+		}
+		if !found {
+			continue // removed or expired since List: absent is fine
+		}
+		if err := checkPayload(m, name, data); err != nil {
+			t.Errorf("session %s (%d bytes) is torn: %v", name, len(data), err)
+			continue
+		}
+		decoded++
+	}
+	for id := range listed {
+		if _, err := os.Stat(filepath.Join(dir, id)); err != nil && !os.IsNotExist(err) {
+			t.Errorf("listed session %s: %v", id, err)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return decoded, others
+}
+
+// checkPayload decodes a stored payload through the Manager and checks its
+// blob against its checksum.
+func checkPayload(m *session.Manager, id string, data []byte) error {
+	env, err := m.Open(id, data)
+	if err != nil {
+		return err
+	}
+	var v struct {
+		Data struct {
+			Blob string `json:"blob"`
+			Sum  string `json:"sum"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(env, &v); err != nil {
+		return fmt.Errorf("envelope: %w", err)
+	}
+	sum := sha256.Sum256([]byte(v.Data.Blob))
+	if hex.EncodeToString(sum[:]) != v.Data.Sum {
+		return fmt.Errorf("blob of %d bytes does not match its checksum", len(v.Data.Blob))
+	}
+	return nil
+}
