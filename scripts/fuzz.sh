@@ -19,7 +19,7 @@ case $fuzztime in *[0-9]) [[ $fuzztime == *x ]] || fuzztime=${fuzztime}s ;; esac
 targets=()
 # (Nested modules such as e2e/ are not this module's packages.)
 for file in $(find . -name fuzz_test.go -not -path './e2e/*' -not -path './mongostore/ferrettest/*' | sort); do
-  pkg=./$(dirname "$file")
+  pkg=$(dirname "$file")
   for t in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$file"); do
     targets+=("$pkg:$t")
   done
