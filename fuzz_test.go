@@ -643,18 +643,23 @@ func canonStrings(l []string) []string {
 
 // canonValue is v as it reads after a store and a load, by the library's
 // number rule, written out independently of codec.go: encoding/json writes
-// a float64 that is an integer below 1e21 without a fraction or exponent,
-// and such a number is read back as an int when it fits (as
-// json.Number beyond); every other float64 stays a float64. It reports false
+// a float64 that is an integer below 1e21 in its shortest decimal form,
+// without a fraction or exponent, and such a number is read back as an int
+// when it fits (as json.Number beyond); every other float64 stays a
+// float64. It reports false
 // when two keys of a map become one.
 func canonValue(v any) (any, bool) {
 	switch v := v.(type) {
 	case float64:
 		if math.Trunc(v) == v && math.Abs(v) < 1e21 {
-			if v >= -(1<<63) && v < 1<<63 {
-				return int(int64(v)), true
+			// The integer that the shortest decimal form names: beyond
+			// 2^53 it may differ from v's exact value (40973926021566848
+			// is written, and read back, as 40973926021566850).
+			text := strconv.FormatFloat(v, 'f', -1, 64)
+			if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+				return int(i), true
 			}
-			return json.Number(strconv.FormatFloat(v, 'f', -1, 64)), true
+			return json.Number(text), true
 		}
 		return v, true
 	case string:
