@@ -205,7 +205,8 @@ func FuzzCookieTamper(f *testing.F) {
 	})
 }
 
-// fuzzRequest returns a GET request whose Cookie header is header.
+// fuzzRequest returns a request with method and body whose Cookie header is
+// header (none when empty).
 func fuzzRequest(method, header string, body io.Reader) *http.Request {
 	r := httptest.NewRequest(method, "/", body)
 	if header != "" {
@@ -340,7 +341,7 @@ func fuzzSealRaw(tb testing.TB, secret string, ad, plain []byte, nonce byte) str
 }
 
 // fuzzCookieDriverSeeds returns cookie driver values and the ID each one
-// must load (""for a value that must start a fresh session).
+// must load ("" for a value that must start a fresh session).
 func fuzzCookieDriverSeeds(tb testing.TB) map[string]string {
 	tb.Helper()
 	seeds := map[string]string{
