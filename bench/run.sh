@@ -80,7 +80,7 @@ for round in $(seq "$COUNT"); do
 done
 go tool benchstat -table /store -row /case,/cookie -col /lib results/seq.txt >results/benchstat-seq.txt
 if [[ $PARALLEL != 0 ]]; then
-	go tool benchstat -row /store -col /lib results/par.txt >results/benchstat-par.txt
+	go tool benchstat -table /store -row .name -col /lib results/par.txt >results/benchstat-par.txt
 fi
 elapsed=$(($(date +%s) - start))
 
