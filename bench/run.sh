@@ -17,9 +17,9 @@
 #              the run instead of being skipped (CI=false skips it)
 #
 # Each of COUNT rounds runs BenchmarkRequest at -cpu 1 (far less noisy on 2
-# cores), then BenchmarkParallelRead at the default GOMAXPROCS. On the 2-core
-# machines, shared, COUNT=2 took 9 minutes: the full run takes about 30. The raw output goes to
-# bench/results/seq.txt and par.txt, benchstat's tables to
+# cores), then BenchmarkParallelRead at the default GOMAXPROCS. On the shared
+# 2-core machines COUNT=2 took 8 minutes: the full run takes about 25. The raw
+# output goes to bench/results/seq.txt and par.txt, benchstat's tables to
 # bench/results/benchstat-seq.txt and benchstat-par.txt; commit them, so that
 # readers can run benchstat on them themselves.
 set -euo pipefail
