@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// input builds go test output: for each benchmark name, six runs at the
+// given ns/op (varied by ±1, 2, 3 ns so the median is exact) and allocs/op.
+func input(rows ...row) string {
+	var b strings.Builder
+	b.WriteString("goos: linux\ngoarch: amd64\npkg: github.com/sessionkit/session/bench\ncpu: Test CPU   \n")
+	for _, r := range rows {
+		for _, d := range []float64{-3, -2, -1, 1, 2, 3} {
+			fmt.Fprintf(&b, "Benchmark%s \t 1000\t %.1f ns/op\t 100 B/op\t %d allocs/op\n", r.name, r.ns+d, r.allocs)
+		}
+	}
+	b.WriteString("PASS\nok  \tgithub.com/sessionkit/session/bench\t1.0s\n")
+	return b.String()
+}
+
+type row = struct {
+	name   string
+	ns     float64
+	allocs int
+}
+
+func TestRender(t *testing.T) {
+	in := input(
+		row{"Request/store=none/cookie=yes/case=floor/lib=bare", 1000, 10},
+		row{"Request/store=none/cookie=no/case=floor/lib=bare", 1000, 10},
+		row{"Request/store=memory/cookie=yes/case=read/lib=sessionkit", 2000, 20},
+		row{"Request/store=memory/cookie=yes/case=read/lib=scs", 5000, 70}, // sk: 1000/4000 = 0.25, 10/60
+		row{"Request/store=memory/cookie=yes/case=write/lib=sessionkit", 3000, 30},
+		row{"Request/store=memory/cookie=yes/case=write/lib=scs", 4000, 100}, // sk: 2000/3000 = 0.67 fails time
+		row{"Request/store=redis/cookie=yes/case=read/lib=sessionkit", 3000, 50},
+		row{"Request/store=redis/cookie=yes/case=read/lib=scs", 5000, 60}, // sk: 2000/4000 = 0.5 meets ½; allocs unbounded
+		row{"ParallelRead/store=none/lib=bare-2", 500, 10},
+		row{"ParallelRead/store=memory/lib=sessionkit-2", 1500, 20},
+		row{"ParallelRead/store=memory/lib=scs-2", 2500, 70},
+	)
+	rs := newResults()
+	if err := rs.read(strings.NewReader(in), "in.txt"); err != nil {
+		t.Fatal(err)
+	}
+	out := render(rs, "run info")
+	for _, want := range []string{
+		"run info",
+		"`cpu: Test CPU`",
+		"Floor (bare handler, GOMAXPROCS=1, the samples with and without a cookie together): 1.00 µs ± 0%, 100 B, 10 allocs.",
+		"**Targets met: 2 of 3.**",
+		"| memory | scs | 1 of 2 | write · cookie |",
+		"| redis | scs | 1 of 1 |  |",
+		"| read · cookie | sessionkit | 2.00 µs ± 0% | 100 B | 20 | 1.00 µs | 10 |  |  |  |",
+		"|  | scs | 5.00 µs ± 0% | 100 B | 70 | 4.00 µs | 60 | 0.25 | 0.17 | ✓ time ≤ ⅓, allocs ≤ ⅓ |",
+		"|  | scs | 4.00 µs ± 0% | 100 B | 100 | 3.00 µs | 90 | 0.67 | 0.22 | ✗ time (time ≤ ⅓, allocs ≤ ⅓) |",
+		"|  | scs | 5.00 µs ± 0% | 100 B | 60 | 4.00 µs | 50 | 0.50 | 0.80 | ✓ time ≤ ½ |",
+		"### Parallel reads (GOMAXPROCS=2)",
+		"| memory | sessionkit | 1.50 µs ± 0% | 100 B | 20 | 1.00 µs | 10 |  |  |",
+		"|  | scs | 2.50 µs ± 0% | 100 B | 70 | 2.00 µs | 60 | 0.50 | 0.17 |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\n%s", want, out)
+		}
+	}
+}
+
+func TestJudgeCompetitorAtFloor(t *testing.T) {
+	sk := stat{secOver: 1e-6, allocsOver: 5}
+	c := stat{secOver: -1e-8, allocsOver: 0}
+	timeCell, allocCell, v, ok := judge(sk, c, third)
+	if !ok || v.met || timeCell != "— (it ≈ floor)" || allocCell != "— (it ≈ floor)" {
+		t.Errorf("judge = %q, %q, %+v, %v; want dashes and not met", timeCell, allocCell, v, ok)
+	}
+	if _, _, v, _ := judge(stat{secOver: -1e-9}, c, half); !v.met {
+		t.Errorf("no overhead against no overhead: %+v, want met", v)
+	}
+}
+
+func TestParseName(t *testing.T) {
+	rs := newResults()
+	err := rs.read(strings.NewReader("BenchmarkRequest/store=memory/oops-2 \t 10\t 5 ns/op\n"), "bad.txt")
+	if err == nil || !strings.Contains(err.Error(), "bad.txt:1") || !strings.Contains(err.Error(), "not key=value") {
+		t.Errorf("read of a name without key=value: %v", err)
+	}
+	err = newResults().read(strings.NewReader("BenchmarkRequest/store=memory/size=3 \t 10\t 5 ns/op\n"), "bad.txt")
+	if err == nil || !strings.Contains(err.Error(), `unknown key "size"`) {
+		t.Errorf("read of an unknown key: %v", err)
+	}
+}
+
+func TestSplice(t *testing.T) {
+	doc := "# B\n\nintro\n\n" + beginMarker + "\nold\n" + endMarker + "\n\n## After\n"
+	got := string(splice([]byte(doc), "\nnew\n"))
+	want := "# B\n\nintro\n\n" + beginMarker + "\n\nnew\n" + endMarker + "\n\n## After\n"
+	if got != want {
+		t.Errorf("splice with markers:\n%s\nwant\n%s", got, want)
+	}
+	got = string(splice([]byte("# B"), "x\n"))
+	want = "# B\n\n" + beginMarker + "\nx\n" + endMarker + "\n"
+	if got != want {
+		t.Errorf("splice without markers: %q, want %q", got, want)
+	}
+}
+
+func TestFloorMergesCookieVariants(t *testing.T) {
+	in := input(
+		row{"Request/store=none/cookie=yes/case=floor/lib=bare", 1000, 10},
+		row{"Request/store=none/cookie=no/case=floor/lib=bare", 3000, 10},
+	)
+	rs := newResults()
+	if err := rs.read(strings.NewReader(in), "in.txt"); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := rs.floor("Request", 1)
+	if !ok || st.n != 12 || math.Abs(st.sec.Center-2000e-9) > 1e-15 {
+		t.Errorf("floor = %+v, %v; want the median of all 12 samples, 2 µs", st, ok)
+	}
+}

@@ -1,0 +1,15 @@
+// Package bench measures one HTTP request through sessionkit, through
+// github.com/alexedwards/scs/v2 and through github.com/gorilla/sessions, side
+// by side, on stores that correspond: the same session contents, the same
+// handler bodies, the same httptest request and recorder.
+//
+// It is a module of its own, so that sessionkit never depends on its
+// competitors. Everything is in the tests:
+//
+//	go test -run '^$' -bench . -benchmem -cpu 1 -count 6   # the benchmarks
+//	go test -run Correct                                    # they measure real work
+//
+// bash run.sh runs both passes (sequential at -cpu 1, parallel reads at the
+// default GOMAXPROCS), keeps the raw output in results/, and rewrites the
+// marked section of ../BENCHMARKS.md with cmd/report.
+package bench
