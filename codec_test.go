@@ -150,13 +150,3 @@ func TestEnvelopeMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("null data and an unknown field: %+v, %v", st, err)
 	}
 }
-
-// FuzzJSONCodec checks the hand-written JSON codec against encoding/json on
-// arbitrary input: the same values decoded, the same errors, the same bytes
-// encoded.
-func FuzzJSONCodec(f *testing.F) {
-	for _, s := range jsonSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, in []byte) { checkDecode(t, in) })
-}

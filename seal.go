@@ -51,7 +51,7 @@ func (s sealer) seal(id string, plain []byte) []byte {
 // open reverses seal; rotated reports that only a previous secret's key
 // opened it.
 func (s sealer) open(id string, sealed []byte) (plain []byte, rotated bool, err error) {
-	raw, err := base64.RawURLEncoding.AppendDecode(nil, sealed[len(sealPrefix):])
+	raw, err := strictBase64.AppendDecode(nil, sealed[len(sealPrefix):])
 	if err != nil {
 		return nil, false, fmt.Errorf("%w: sealed payload is not base64", ErrCorrupt)
 	}

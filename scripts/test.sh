@@ -40,3 +40,7 @@ go test -race -count=1 ./...
 # End-to-end tests: headless Chromium drives the demo as a person would. Own
 # module, so that chromedp stays out of the library's go.mod.
 (cd e2e && go test -race -count=1 ./...)
+# The side-by-side benchmark harness (own module, so that scs and
+# gorilla/sessions stay out of the library's go.mod): its tests check that
+# every library's handlers do the work they are measured doing.
+(cd bench && go test -race -count=1 ./...)
