@@ -15,7 +15,7 @@ import (
 // countingStore counts the Store calls the Manager makes.
 type countingStore struct {
 	*sqlstore.Store
-	mu                                      sync.Mutex
+	mu                                             sync.Mutex
 	loads, updates, deletes, touches, moves, swaps int
 }
 
