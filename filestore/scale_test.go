@@ -69,12 +69,12 @@ func fillStore(b *testing.B, s *filestore.Store, n int, from time.Time, span tim
 // one Sweep that removes the 1% of N that expired (Sweep1pct; N/100 expired
 // sessions are written, untimed, before each). Live sessions expire in one
 // to three hours, expired ones expired over the last hour, so the index
-// spans 180 minutes. Sessions are written with Update from several
+// has some 180 minutes. Sessions are written with Update from several
 // goroutines. N is 10,000, and also 1,000,000 with SESSION_SCALE=1m (that
 // writes about 5 GB into the temporary directory and takes minutes):
 //
-//	go test -run '^$' -bench Scale -benchtime 3x ./filestore/
-//	SESSION_SCALE=1m go test -run '^$' -bench Scale -benchtime 3x -timeout 60m ./filestore/
+//	go test -run '^$' -bench Scale ./filestore/
+//	SESSION_SCALE=1m go test -run '^$' -bench 'Scale/N=1000000' -timeout 80m ./filestore/
 func BenchmarkScale(b *testing.B) {
 	for _, n := range scaleSizes() {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {

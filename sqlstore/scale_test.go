@@ -53,8 +53,8 @@ func scaleFill(b *testing.B, st *sqlstore.Store, n int, prefix, payload string, 
 // each). Rows are inserted by one INSERT ... SELECT that the server runs.
 // N is 10,000, and also 1,000,000 with SESSION_SCALE=1m:
 //
-//	go test -run '^$' -bench Scale -benchtime 3x ./sqlstore/
-//	SESSION_SCALE=1m go test -run '^$' -bench Scale -benchtime 3x -timeout 60m ./sqlstore/
+//	go test -run '^$' -bench Scale ./sqlstore/
+//	SESSION_SCALE=1m go test -run '^$' -bench 'Scale/.*/N=1000000' -timeout 80m ./sqlstore/
 func BenchmarkScale(b *testing.B) {
 	const lifetime = 2 * time.Hour
 	payload := `{"v":1,"data":{"user":{"id":42,"name":"Ana"},"cart":["apple","pear"]},"token":"` +
