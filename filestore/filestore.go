@@ -31,9 +31,10 @@
 //     without its session (dropped by the next sweep of that minute), never a
 //     session without a marker. A marker for an older expiry is left behind
 //     (and so is a deleted session's): Sweep drops it when its minute comes.
-//   - Sweep lists the minute directories of .expiry (one per minute of the
-//     sessions' lifetime, whatever their number), and visits only those whose
-//     minute has ended. For each marker it removes the session, under the
+//   - Sweep (and SweepBatch, which stops after a given number of removals)
+//     lists the minute directories of .expiry (about one per minute of the
+//     sessions' lifetime, however many sessions there are), and visits only
+//     those whose minute has ended. For each marker it removes the session, under the
 //     ID's lock, if the session's mtime has passed, then the marker, then the
 //     minute's directory once empty. Its cost follows the number of markers
 //     that fell due: the expired sessions plus the expiry changes made a
