@@ -6,26 +6,53 @@
 //
 //   - <dir>/<id> holds exactly the session's data bytes, with mode 0600. The
 //     file's modification time is the session's expiry deadline: Load treats
-//     a file whose mtime is not after the current time as missing, Touch is a
-//     single os.Chtimes that never rewrites the data, and Sweep removes files
-//     whose mtime has passed.
+//     a file whose mtime is not after the current time as missing, and Touch
+//     is a single os.Chtimes that never rewrites the data.
 //   - Only IDs of 1 to 128 characters from [A-Za-z0-9_-] are stored (the
 //     Manager's IDs are 43 characters of that alphabet). Load reports any
-//     other ID as not found; Update, Delete and Touch reject it with an error
-//     wrapping ErrInvalidID. No path is ever built from an unchecked ID.
-//   - Writes go to a temporary file in the same directory, named
-//     ".tmp-<shard>-*", which gets its data, then its mtime, and is then
-//     renamed over <id>. A reader sees the old file or the new one, never
-//     part of one, and a crash of the writing process (even SIGKILL) never
-//     leaves a torn session file. A crash can leave a temporary file behind;
-//     Sweep removes those once their mtime is an hour old (for a write that
-//     crashed after setting the expiry, an hour after that expiry).
-//   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete, Touch
-//     and Sweep lock the ID's shard (chosen by a hash of the ID) with an
-//     in-process mutex plus flock(2) on the shard's lock file, which the Store
-//     opens on first use and keeps open until Close, so an Update is atomic
-//     across goroutines and across processes sharing the directory. Load takes
-//     no lock.
+//     other ID as not found; Update, Delete, Touch and Swap reject it with an
+//     error wrapping ErrInvalidID. No path is ever built from an unchecked ID.
+//   - Writes go to a temporary file <dir>/.tmp/<shard>-*, which gets its
+//     data, then its mtime, and is then renamed over <dir>/<id>. A reader sees
+//     the old file or the new one, never part of one, and a crash of the
+//     writing process (even SIGKILL) never leaves a torn session file. A crash
+//     can leave a temporary file behind; Sweep removes those once their mtime
+//     is an hour old (for a write that crashed after setting the expiry, an
+//     hour after that expiry).
+//   - <dir>/.expiry/ is an index of expiries, so that a sweep visits the
+//     sessions that fell due and not the whole directory. It holds one
+//     directory per minute in which some expiry falls, named by the minute's
+//     start in Unix seconds, zero-padded to 12 digits
+//     (".expiry/001764000000/"), and in it an empty marker file per session
+//     whose expiry was set in that minute, named by the ID. A write (Update,
+//     Touch, Swap) first creates the marker in the minute of the new expiry,
+//     unless the session's current expiry falls in the same minute, and only
+//     then writes the session, so a crash between the two leaves a marker
+//     without its session (dropped by the next sweep of that minute), never a
+//     session without a marker. A marker for an older expiry is left behind
+//     (and so is a deleted session's): Sweep drops it when its minute comes.
+//   - Sweep (and SweepBatch, which stops after a given number of removals)
+//     lists the minute directories of .expiry (about one per minute of the
+//     sessions' lifetime, however many sessions there are), and visits only
+//     those whose minute has ended. For each marker it removes the session, under the
+//     ID's lock, if the session's mtime has passed, then the marker, then the
+//     minute's directory once empty. Its cost follows the number of markers
+//     that fell due: the expired sessions plus the expiry changes made a
+//     lifetime ago, not the number of stored sessions.
+//   - A directory written by an earlier version of this package has no index.
+//     Its sessions load as before; the first Sweep on it (recognized by a
+//     missing .expiry/.complete) scans the whole directory once, as that
+//     version did, removing expired files and old ".tmp-*" leftovers and
+//     adding a marker for each live session, and then creates
+//     .expiry/.complete. Until then writes always add markers. All processes
+//     sharing a directory must run this version: an older one writes no
+//     markers, so its sessions would be swept only by a full scan.
+//   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete,
+//     Touch, Swap and Sweep lock the ID's shard (chosen by a hash of the ID)
+//     with an in-process mutex plus flock(2) on the shard's lock file, which
+//     the Store opens on first use and keeps open until Close, so an Update
+//     is atomic across goroutines and across processes sharing the
+//     directory. Load takes no lock.
 //
 // Names starting with "." are never sessions, and Sweep leaves alone any name
 // that is not a valid ID, so the directory can hold other files.
@@ -42,6 +69,7 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,14 +77,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// ErrInvalidID is wrapped by the errors Update, Delete and Touch return for an
-// ID outside the store's alphabet ([A-Za-z0-9_-], 1 to 128 characters).
+// ErrInvalidID is wrapped by the errors Update, Delete, Touch and Swap return
+// for an ID outside the store's alphabet ([A-Za-z0-9_-], 1 to 128
+// characters).
 var ErrInvalidID = errors.New("filestore: invalid session ID")
 
 // ErrClosed is returned by a Store's methods after Close.
@@ -66,10 +94,25 @@ const (
 	maxIDLen   = 128
 	shardCount = 256
 	lockDir    = ".locks"
-	tmpPrefix  = ".tmp-"
+	tempDir    = ".tmp"
+	indexDir   = ".expiry"
+	// completeName, in indexDir, records that every session file has its
+	// marker (see the package documentation).
+	completeName = ".complete"
+	// legacyTempPrefix starts the temporary files of the earlier layout,
+	// which wrote them in the store's directory itself.
+	legacyTempPrefix = ".tmp-"
+	// bucketWidth is the span of expiries one index directory covers.
+	bucketWidth = 60 // seconds
+	// bucketDigits is the width of an index directory's name.
+	bucketDigits = 12
 	// staleTemp is the age after which Sweep treats a temporary file as a
 	// leftover of a crashed write.
 	staleTemp = time.Hour
+	// markerTries bounds the attempts to create a marker while sweeps keep
+	// removing the (empty) directory it goes into, which only happens for
+	// expiries already in the past.
+	markerTries = 100
 )
 
 // Expiries are stored as file times in nanoseconds since 1970, so clamp them
@@ -85,13 +128,18 @@ type lockShard struct {
 }
 
 // Store is a session store keeping one file per session in a directory. It
-// implements session.Store, session.Sweeper and session.Lister. Create one with New and
-// release its lock files with Close. A Store is safe for concurrent use, and
-// several Stores, in one process or many, may share a directory.
+// implements session.Store, session.Sweeper, session.BatchSweeper,
+// session.Swapper and session.Lister. Create one with New and release its
+// lock files with Close. A Store is safe for concurrent use, and several
+// Stores, in one process or many, may share a directory.
 type Store struct {
 	dir    string
 	closed atomic.Bool
-	shards [shardCount]lockShard
+	// indexed is set once .expiry/.complete was seen: every session file
+	// has a marker in the minute of its mtime, so a write that keeps the
+	// expiry's minute need not add one.
+	indexed atomic.Bool
+	shards  [shardCount]lockShard
 }
 
 // New returns a store keeping its files in dir. It creates dir (mode 0700,
@@ -116,17 +164,21 @@ func New(dir string) (*Store, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("filestore: %s is not a directory", abs)
 	}
-	if err := os.MkdirAll(filepath.Join(abs, lockDir), 0o700); err != nil {
-		return nil, fmt.Errorf("filestore: %w", err)
+	for _, sub := range []string{lockDir, tempDir, indexDir} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("filestore: %w", err)
+		}
 	}
 	// Check that dir is writable the way Update will write to it.
-	probe, err := os.CreateTemp(abs, tmpPrefix+"probe-*")
+	probe, err := os.CreateTemp(filepath.Join(abs, tempDir), "probe-*")
 	if err != nil {
 		return nil, fmt.Errorf("filestore: directory is not writable: %w", err)
 	}
 	probe.Close()
 	os.Remove(probe.Name())
-	return &Store{dir: abs}, nil
+	s := &Store{dir: abs}
+	s.indexed.Store(s.indexComplete())
+	return s, nil
 }
 
 // Dir returns the absolute path of the store's directory.
@@ -166,6 +218,78 @@ func clampTime(t time.Time) time.Time {
 		return maxTime
 	}
 	return t
+}
+
+// bucketOf returns the start, in Unix seconds, of the index minute that
+// holds expiry t (clamped, so never negative).
+func bucketOf(t time.Time) int64 {
+	u := clampTime(t).Unix()
+	return u - u%bucketWidth
+}
+
+// bucketDir returns the index directory of bucket b.
+func (s *Store) bucketDir(b int64) string {
+	return filepath.Join(s.dir, indexDir, fmt.Sprintf("%0*d", bucketDigits, b))
+}
+
+// parseBucket returns the bucket an index directory name stands for.
+func parseBucket(name string) (int64, bool) {
+	if len(name) != bucketDigits {
+		return 0, false
+	}
+	var b int64
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		b = b*10 + int64(c-'0')
+	}
+	return b, b%bucketWidth == 0
+}
+
+// indexComplete reports whether .expiry/.complete exists.
+func (s *Store) indexComplete() bool {
+	_, err := os.Lstat(filepath.Join(s.dir, indexDir, completeName))
+	return err == nil
+}
+
+// addMarker creates the marker of id in bucket b (an existing one is fine).
+// It creates the bucket's directory as needed, and tries again when a sweep
+// removes that directory, empty, in between.
+func (s *Store) addMarker(id string, b int64) error {
+	dir := s.bucketDir(b)
+	name := filepath.Join(dir, id)
+	var err error
+	for range markerTries {
+		var f *os.File
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o600)
+		if err == nil {
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("filestore: expiry marker: %w", err)
+			}
+			return nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if merr := os.MkdirAll(dir, 0o700); merr != nil {
+			err = merr
+			break
+		}
+	}
+	return fmt.Errorf("filestore: expiry marker: %w", err)
+}
+
+// markFor adds the marker for a session getting expiry next, whose file
+// exists (with mtime cur) or not. The caller holds id's shard lock. Once the
+// index is complete, a file whose mtime is in next's minute has its marker
+// there already.
+func (s *Store) markFor(id string, exists bool, cur, next time.Time) error {
+	if exists && s.indexed.Load() && bucketOf(cur) == bucketOf(next) {
+		return nil
+	}
+	return s.addMarker(id, bucketOf(next))
 }
 
 func shardIndex(id string) int {
@@ -217,31 +341,44 @@ func (s *Store) lockShard(i int) (unlock func(), err error) {
 	}, nil
 }
 
-// read returns the data and mtime of the session file at path, or found ==
-// false if it is missing, not a regular file, or expired at now.
-func read(path string, now time.Time) (data []byte, mtime time.Time, found bool, err error) {
+// current is what read finds at a session's path.
+type current struct {
+	data   []byte    // the data, when found
+	found  bool      // a regular file, unexpired
+	exists bool      // a regular file, expired or not
+	mtime  time.Time // its mtime, when exists
+}
+
+// read returns what the session file at path holds at now: found == false
+// if it is missing, not a regular file, or expired (whose data it does not
+// read).
+func read(path string, now time.Time) (current, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, time.Time{}, false, nil
+			return current{}, nil
 		}
-		return nil, time.Time{}, false, fmt.Errorf("filestore: %w", err)
+		return current{}, fmt.Errorf("filestore: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("filestore: %w", err)
+		return current{}, fmt.Errorf("filestore: %w", err)
 	}
-	mtime = fi.ModTime()
-	if !fi.Mode().IsRegular() || expired(mtime, now) {
-		return nil, time.Time{}, false, nil
+	if !fi.Mode().IsRegular() {
+		return current{}, nil
+	}
+	c := current{exists: true, mtime: fi.ModTime()}
+	if expired(c.mtime, now) {
+		return c, nil
 	}
 	// Files are replaced, never written in place, so the size is final.
-	data = make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, time.Time{}, false, fmt.Errorf("filestore: reading %s: %w", path, err)
+	c.data = make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, c.data); err != nil {
+		return current{}, fmt.Errorf("filestore: reading %s: %w", path, err)
 	}
-	return data, mtime, true, nil
+	c.found = true
+	return c, nil
 }
 
 // Load returns the data of the session file for id and its expiry (the file's
@@ -257,39 +394,55 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if !validID(id) {
 		return nil, time.Time{}, false, nil
 	}
-	return read(s.path(id), time.Now())
+	c, err := read(s.path(id), time.Now())
+	if err != nil || !c.found {
+		return nil, time.Time{}, false, err
+	}
+	return c.data, c.mtime, true, nil
+}
+
+// lockValid checks ctx and id and takes id's shard lock. It rechecks ctx
+// once the lock is held, since it may have ended while the call waited.
+func (s *Store) lockValid(ctx context.Context, id string) (unlock func(), err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !validID(id) {
+		return nil, invalidID(id)
+	}
+	unlock, err = s.lock(id)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		unlock()
+		return nil, err
+	}
+	return unlock, nil
 }
 
 // Update calls fn with the current record under id (nil, false when there is
 // none or it has expired) while holding id's shard lock, then writes what fn
-// returns (temporary file, mtime set to the expiry, rename over the session
-// file), or removes the file when fn returns nil data. If fn returns an error,
-// nothing is written and Update returns that error as is. fn must not call
-// the store for an ID in the same shard (that would deadlock).
+// returns (expiry marker, temporary file, mtime set to the expiry, rename
+// over the session file), or removes the file when fn returns nil data. If
+// fn returns an error, nothing is written and Update returns that error as
+// is. fn must not call the store for an ID in the same shard (that would
+// deadlock).
 //
 // Expiries are clamped to the years 1970 to 2200.
 func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, found bool) (next []byte, expiry time.Time, err error)) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !validID(id) {
-		return invalidID(id)
-	}
-	unlock, err := s.lock(id)
+	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := ctx.Err(); err != nil { // it may have ended while we waited
-		return err
-	}
 
 	path := s.path(id)
-	cur, _, found, err := read(path, time.Now())
+	cur, err := read(path, time.Now())
 	if err != nil {
 		return err
 	}
-	next, expiry, err := fn(cur, found)
+	next, expiry, err := fn(cur.data, cur.found)
 	if err != nil {
 		return err
 	}
@@ -297,15 +450,49 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("filestore: %w", err)
 		}
-		return nil
+		return nil // the marker goes when its minute is swept
 	}
-	return s.write(id, next, expiry)
+	return s.write(id, cur, next, expiry)
 }
 
-// write replaces the file for id with data and expiry via a temporary file.
-// The caller holds id's shard lock, which covers the temporary file too.
-func (s *Store) write(id string, data []byte, expiry time.Time) (err error) {
-	f, err := os.CreateTemp(s.dir, fmt.Sprintf("%s%02x-*", tmpPrefix, shardIndex(id))) // mode 0600
+// Swap stores next with expiry under id, and reports true, when the current
+// record is unexpired and holds exactly old (old non-nil), or when there is
+// no unexpired record (old nil); otherwise it writes nothing and reports
+// false. It holds id's shard lock throughout, so no Update of any Store on
+// the directory comes in between. It implements session.Swapper. A nil next
+// is an error.
+func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry time.Time) (swapped bool, err error) {
+	if next == nil {
+		return false, errors.New("filestore: Swap with nil data (use Delete)")
+	}
+	unlock, err := s.lockValid(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	cur, err := read(s.path(id), time.Now())
+	if err != nil {
+		return false, err
+	}
+	if old == nil && cur.found || old != nil && (!cur.found || !bytes.Equal(cur.data, old)) {
+		return false, nil
+	}
+	if err := s.write(id, cur, next, expiry); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// write replaces the file for id, currently cur, with data and expiry: it
+// adds the expiry's marker first, then writes a temporary file and renames it
+// over the session file. The caller holds id's shard lock, which covers the
+// temporary file too.
+func (s *Store) write(id string, cur current, data []byte, expiry time.Time) (err error) {
+	expiry = clampTime(expiry)
+	if err := s.markFor(id, cur.exists, cur.mtime, expiry); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Join(s.dir, tempDir), fmt.Sprintf("%02x-*", shardIndex(id))) // mode 0600
 	if err != nil {
 		return fmt.Errorf("filestore: %w", err)
 	}
@@ -323,7 +510,7 @@ func (s *Store) write(id string, data []byte, expiry time.Time) (err error) {
 		return fmt.Errorf("filestore: %w", err)
 	}
 	// After the last write, which would set the mtime to now.
-	if err := os.Chtimes(tmp, time.Time{}, clampTime(expiry)); err != nil {
+	if err := os.Chtimes(tmp, time.Time{}, expiry); err != nil {
 		return fmt.Errorf("filestore: %w", err)
 	}
 	if err := os.Rename(tmp, s.path(id)); err != nil {
@@ -333,15 +520,9 @@ func (s *Store) write(id string, data []byte, expiry time.Time) (err error) {
 }
 
 // Delete removes the session file for id. Deleting a missing file is not an
-// error; an invalid ID is.
+// error; an invalid ID is. The session's marker is left for Sweep.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !validID(id) {
-		return invalidID(id)
-	}
-	unlock, err := s.lock(id)
+	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -353,16 +534,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 // Touch sets the mtime (the expiry) of the session file for id, if it exists
-// and has not expired, without rewriting its data. It does nothing for a
-// missing or expired file; an invalid ID is an error.
+// and has not expired, without rewriting its data (it adds the expiry's
+// marker first when the expiry moves to another minute). It does nothing for
+// a missing or expired file; an invalid ID is an error.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if !validID(id) {
-		return invalidID(id)
-	}
-	unlock, err := s.lock(id)
+	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -378,152 +554,14 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if !fi.Mode().IsRegular() || expired(fi.ModTime(), time.Now()) {
 		return nil // never revive an expired session
 	}
-	if err := os.Chtimes(path, time.Time{}, clampTime(expiry)); err != nil {
+	expiry = clampTime(expiry)
+	if err := s.markFor(id, true, fi.ModTime(), expiry); err != nil {
+		return err
+	}
+	if err := os.Chtimes(path, time.Time{}, expiry); err != nil {
 		return fmt.Errorf("filestore: %w", err)
 	}
 	return nil
-}
-
-// Sweep removes every session file whose expiry (mtime) has passed and reports
-// how many it removed. Each file is re-checked under its shard lock before
-// removal, so a session renewed meanwhile by an Update in any process stays.
-// Sweep also removes temporary files left by crashed writes once their mtime
-// is an hour old (they are not counted), under their shard's lock so that a
-// write in progress is never disturbed, and leaves every other name alone. It reads
-// the directory in batches, so memory use does not grow with the number of
-// sessions. On errors it carries on with the other files and returns the
-// first error with the count.
-func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if s.closed.Load() {
-		return 0, ErrClosed
-	}
-	d, err := os.Open(s.dir)
-	if err != nil {
-		return 0, fmt.Errorf("filestore: %w", err)
-	}
-	defer d.Close()
-
-	var firstErr error
-	note := func(err error) {
-		if firstErr == nil && err != nil && !errors.Is(err, fs.ErrNotExist) {
-			firstErr = fmt.Errorf("filestore: sweep: %w", err)
-		}
-	}
-	now := time.Now()
-	for {
-		entries, rerr := d.ReadDir(256)
-		for _, e := range entries {
-			if err := ctx.Err(); err != nil {
-				return removed, err
-			}
-			name := e.Name()
-			if strings.HasPrefix(name, tmpPrefix) {
-				if info, err := e.Info(); err == nil && info.Mode().IsRegular() && isStaleTemp(info, now) {
-					note(s.removeStaleTemp(name, now))
-				}
-				continue
-			}
-			if !validID(name) || !e.Type().IsRegular() {
-				continue
-			}
-			info, err := e.Info()
-			if err != nil {
-				note(err)
-				continue
-			}
-			if !expired(info.ModTime(), now) {
-				continue
-			}
-			ok, err := s.removeIfExpired(name, now)
-			note(err)
-			if ok {
-				removed++
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			note(rerr)
-			break
-		}
-	}
-	return removed, firstErr
-}
-
-// removeIfExpired removes the session file for id if, under id's shard lock,
-// it is still expired at now.
-func (s *Store) removeIfExpired(id string, now time.Time) (bool, error) {
-	unlock, err := s.lock(id)
-	if err != nil {
-		return false, err
-	}
-	defer unlock()
-	path := s.path(id)
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return false, err
-	}
-	if !fi.Mode().IsRegular() || !expired(fi.ModTime(), now) {
-		return false, nil
-	}
-	if err := os.Remove(path); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
-// isStaleTemp reports whether a temporary file is old enough to be treated as
-// a leftover of a crashed write.
-func isStaleTemp(fi os.FileInfo, now time.Time) bool {
-	return now.Sub(fi.ModTime()) > staleTemp
-}
-
-// removeStaleTemp removes the temporary file name if it is (still) stale. For
-// a name carrying a shard (".tmp-<xx>-..."), it holds that shard's lock, under
-// which no write of any Store on the directory can be in progress; a write
-// whose expiry is already in the past gives its temporary file an old mtime
-// just before the rename, and must not lose it.
-func (s *Store) removeStaleTemp(name string, now time.Time) error {
-	if i, ok := tempShard(name); ok {
-		unlock, err := s.lockShard(i)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	path := filepath.Join(s.dir, name)
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() || !isStaleTemp(fi, now) {
-		return nil
-	}
-	return os.Remove(path)
-}
-
-// tempShard returns the shard in a temporary file name ".tmp-<xx>-*".
-func tempShard(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, tmpPrefix)
-	if !ok || len(rest) < 3 || rest[2] != '-' {
-		return 0, false
-	}
-	i := 0
-	for _, c := range []byte(rest[:2]) {
-		switch {
-		case '0' <= c && c <= '9':
-			i = i<<4 | int(c-'0')
-		case 'a' <= c && c <= 'f':
-			i = i<<4 | int(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return i, true
 }
 
 // Close releases the store's lock files. The directory and its sessions stay.

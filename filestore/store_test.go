@@ -118,10 +118,9 @@ func TestNew(t *testing.T) {
 	if s.Dir() != dir {
 		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
 	}
-	// New leaves nothing behind but the lock directory.
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 || entries[0].Name() != ".locks" {
-		t.Errorf("a new store directory holds %v, want only .locks", entries)
+	// New leaves nothing behind but its own directories.
+	if got := dirNames(t, dir); !slices.Equal(got, []string{".expiry", ".locks", ".tmp"}) {
+		t.Errorf("a new store directory holds %q, want only .expiry, .locks and .tmp", got)
 	}
 
 	if _, err := filestore.New(""); err == nil {
@@ -199,16 +198,11 @@ func TestFileLayout(t *testing.T) {
 	if os.SameFile(fi2, fi3) {
 		t.Error("Update wrote the session file in place; it should rename a new file over it")
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
+	if names := dirNames(t, dir); !slices.Equal(names, []string{".expiry", ".locks", ".tmp", id}) {
+		t.Errorf("store directory holds %q, want only .expiry, .locks, .tmp and the session", names)
 	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	if !slices.Equal(names, []string{".locks", id}) {
-		t.Errorf("store directory holds %q, want only .locks and the session", names)
+	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
+		t.Errorf(".tmp holds %q after the writes, want nothing", names)
 	}
 
 	// Nil data removes the file.
@@ -324,6 +318,7 @@ func TestPathInjection(t *testing.T) {
 	// Everything under root is the store's skeleton or the planted secret.
 	want := map[string]bool{
 		"x": true, "x/secret": true, "x/y": true, "x/y/store": true, "x/y/store/.locks": true,
+		"x/y/store/.tmp": true, "x/y/store/.expiry": true, "x/y/store/.expiry/.complete": true,
 	}
 	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -367,10 +362,10 @@ func TestSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mk(".tmp-00-crashed", old)            // crash leftover: removed, not counted
-	mk(".tmp-3f-crashed-late", old)       // also
-	mk(".tmp-probe-crashed", old)         // New's probe: removed without a lock
-	mk(".tmp-ab-in-progress", time.Now()) // a write in progress: kept
+	mk(".tmp/00-crashed", old)            // crash leftover: removed, not counted
+	mk(".tmp/3f-crashed-late", old)       // also
+	mk(".tmp/probe-crashed", old)         // New's probe: removed without a lock
+	mk(".tmp/ab-in-progress", time.Now()) // a write in progress: kept
 	mk(".hidden", old)                    // not ours: kept
 	mk("notes.txt", old)                  // not a session name: kept
 	subdir := filepath.Join(dir, storetest.NewID())
@@ -391,14 +386,19 @@ func TestSweep(t *testing.T) {
 		t.Errorf("Sweep removed %d, want 1 (temporary files are not counted)", n)
 	}
 	for name, want := range map[string]bool{
-		".tmp-00-crashed": false, ".tmp-3f-crashed-late": false, ".tmp-probe-crashed": false,
-		".tmp-ab-in-progress": true, ".hidden": true, "notes.txt": true,
+		".tmp/00-crashed": false, ".tmp/3f-crashed-late": false, ".tmp/probe-crashed": false,
+		".tmp/ab-in-progress": true, ".hidden": true, "notes.txt": true,
 		filepath.Base(subdir): true, dead: false, live: true, ".locks": true,
+		".expiry/.complete": true,
 	} {
 		_, err := os.Lstat(filepath.Join(dir, name))
 		if exists := err == nil; exists != want {
 			t.Errorf("after Sweep, %s exists = %v, want %v", name, exists, want)
 		}
+	}
+	// The dead session's minute is gone from the index; the live one's stays.
+	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+		t.Errorf("index after Sweep = %q, want %q", got, want)
 	}
 
 	// A canceled context stops a sweep.

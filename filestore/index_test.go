@@ -1,0 +1,467 @@
+package filestore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/filestore"
+	"github.com/sessionkit/session/storetest"
+)
+
+var (
+	_ session.BatchSweeper = (*filestore.Store)(nil)
+	_ session.Swapper      = (*filestore.Store)(nil)
+)
+
+// dirNames returns the sorted names in dir.
+func dirNames(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// minute returns the name of the index directory of expiry e.
+func minute(e time.Time) string {
+	u := e.Unix()
+	return fmt.Sprintf("%012d", u-u%60)
+}
+
+// markers returns the index entries of the store in dir as "minute/id",
+// sorted, leaving out .expiry/.complete.
+func markers(t testing.TB, dir string) []string {
+	t.Helper()
+	var got []string
+	for _, m := range dirNames(t, filepath.Join(dir, ".expiry")) {
+		if m == ".complete" {
+			continue
+		}
+		for _, id := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
+			got = append(got, m+"/"+id)
+		}
+	}
+	slices.Sort(got)
+	return got
+}
+
+// writeRaw writes a session file the way the store lays it out, without
+// the store (as an earlier version, or a crash, would leave it).
+func writeRaw(t testing.TB, dir, name, data string, mtime time.Time) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, time.Time{}, mtime); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// Each write puts a marker in the minute of the new expiry before the
+// session, unless the expiry stays in its minute; old markers stay until
+// their minute is swept.
+func TestIndexMarkers(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	if _, err := s.Sweep(ctx); err != nil { // completes the (empty) index
+		t.Fatal(err)
+	}
+	id := storetest.NewID()
+	base := time.Now().Add(time.Hour).Truncate(time.Minute)
+	e1, e1b, e2, e3 := base.Add(10*time.Second), base.Add(50*time.Second), base.Add(5*time.Minute), base.Add(9*time.Minute)
+
+	steps := []struct {
+		name string
+		do   func() error
+		want []string
+	}{
+		{"Update creates", func() error { put(t, s, id, "a", e1); return nil }, []string{minute(e1) + "/" + id}},
+		{"Update in the same minute", func() error { put(t, s, id, "b", e1b); return nil }, []string{minute(e1) + "/" + id}},
+		{"Touch to another minute", func() error { return s.Touch(ctx, id, e2) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id}},
+		{"Swap to another minute", func() error {
+			ok, err := s.Swap(ctx, id, []byte("b"), []byte("c"), e3)
+			if err == nil && !ok {
+				err = errors.New("Swap did not swap")
+			}
+			return err
+		}, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
+		{"Delete leaves the markers", func() error { return s.Delete(ctx, id) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
+		{"Touch of a missing session adds none", func() error { return s.Touch(ctx, id, base.Add(20*time.Minute)) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		want := slices.Clone(st.want)
+		slices.Sort(want)
+		if got := markers(t, dir); !slices.Equal(got, want) {
+			t.Errorf("%s: index = %q, want %q", st.name, got, want)
+		}
+	}
+}
+
+// Sweep visits the index, not the directory: it drops markers of sessions
+// that live on or are gone, removes sessions whose marker fell due, and
+// removes emptied minutes, and a crash between a marker and its session
+// leaves nothing that lives forever.
+func TestSweepFollowsIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	if _, err := s.Sweep(ctx); err != nil { // completes the (empty) index
+		t.Fatal(err)
+	}
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+
+	dead := storetest.NewID()
+	put(t, s, dead, "dead", past)
+	renewed := storetest.NewID() // written with a past expiry, then renewed
+	put(t, s, renewed, "old", past.Add(-10*time.Minute))
+	put(t, s, renewed, "new", future)
+	deleted := storetest.NewID()
+	put(t, s, deleted, "x", past)
+	if err := s.Delete(ctx, deleted); err != nil {
+		t.Fatal(err)
+	}
+	// A process killed after writing a marker and before the session file.
+	crashed := storetest.NewID()
+	if err := os.MkdirAll(filepath.Join(dir, ".expiry", minute(past)), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeRaw(t, filepath.Join(dir, ".expiry", minute(past)), crashed, "", time.Now())
+	// A file in the directory that the index does not know: an index-based
+	// sweep does not look at it.
+	stray := storetest.NewID()
+	writeRaw(t, dir, stray, "stray", past)
+
+	n, err := s.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("Sweep removed %d, want 1 (only %q was due and still there)", n, "dead")
+	}
+	for name, want := range map[string]bool{dead: false, renewed: true, stray: true} {
+		if got := exists(filepath.Join(dir, name)); got != want {
+			t.Errorf("after Sweep, session %s exists = %v, want %v", name, got, want)
+		}
+	}
+	if got, want := markers(t, dir), []string{minute(future) + "/" + renewed}; !slices.Equal(got, want) {
+		t.Errorf("index after Sweep = %q, want %q", got, want)
+	}
+	for _, m := range []time.Time{past, past.Add(-10 * time.Minute)} {
+		if exists(filepath.Join(dir, ".expiry", minute(m))) {
+			t.Errorf("swept minute %s still has a directory", minute(m))
+		}
+	}
+	if d, _, found, err := s.Load(ctx, renewed); !found || err != nil || string(d) != "new" {
+		t.Errorf("Load(renewed) = (%q, %v, %v)", d, found, err)
+	}
+	// Nothing is left to do.
+	if n, err := s.Sweep(ctx); n != 0 || err != nil {
+		t.Errorf("second Sweep = (%d, %v), want (0, nil)", n, err)
+	}
+}
+
+// A directory written by the earlier layout (no index, temporary files in
+// the directory itself) loads as before; its first sweep scans it once,
+// indexing the live sessions, and later sweeps use the index.
+func TestSweepLegacyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	past, future := time.Now().Add(-2*time.Hour), time.Now().Add(time.Hour)
+	live, dead := storetest.NewID(), storetest.NewID()
+	writeRaw(t, dir, live, "live", future)
+	writeRaw(t, dir, dead, "dead", past)
+	writeRaw(t, dir, ".tmp-00-crashed", "junk", past)
+	writeRaw(t, dir, ".tmp-ab-in-progress", "junk", time.Now())
+	if err := os.MkdirAll(filepath.Join(dir, ".locks"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	s := newStore(t, dir)
+	ctx := context.Background()
+	if d, _, found, err := s.Load(ctx, live); !found || err != nil || string(d) != "live" {
+		t.Fatalf("Load of an earlier layout's session = (%q, %v, %v)", d, found, err)
+	}
+	n, err := s.Sweep(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("first Sweep = (%d, %v), want (1, nil)", n, err)
+	}
+	for name, want := range map[string]bool{
+		live: true, dead: false, ".tmp-00-crashed": false, ".tmp-ab-in-progress": true, ".expiry/.complete": true,
+	} {
+		if got := exists(filepath.Join(dir, name)); got != want {
+			t.Errorf("after the first Sweep, %s exists = %v, want %v", name, got, want)
+		}
+	}
+	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+		t.Errorf("index after the first Sweep = %q, want %q", got, want)
+	}
+	// Now that the index is complete, a file it does not know is not seen.
+	stray := storetest.NewID()
+	writeRaw(t, dir, stray, "stray", past)
+	if n, err := s.Sweep(ctx); n != 0 || err != nil || !exists(filepath.Join(dir, stray)) {
+		t.Errorf("Sweep after the index was built = (%d, %v), want (0, nil) without a directory scan", n, err)
+	}
+	// Removing the index makes the next sweep scan again.
+	if err := os.RemoveAll(filepath.Join(dir, ".expiry")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(filepath.Join(dir, stray)) {
+		t.Errorf("Sweep without an index = (%d, %v), want (1, nil) and the stray file gone", n, err)
+	}
+	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+		t.Errorf("rebuilt index = %q, want %q", got, want)
+	}
+}
+
+func TestSweepBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		legacy        bool // sessions written without an index
+		expired, live int
+		limit         int
+	}{
+		{"nothing due", false, 0, 3, 5},
+		{"one batch, not full", false, 4, 3, 5},
+		{"exactly one batch", false, 5, 3, 5},
+		{"several batches", false, 12, 3, 5},
+		{"limit one", false, 3, 2, 1},
+		{"legacy directory, several batches", true, 7, 3, 3},
+		{"legacy directory, one batch", true, 2, 3, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := newStore(t, dir)
+			ctx := context.Background()
+			past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+			var dead, live []string
+			for i := range tc.expired + tc.live {
+				id := storetest.NewID()
+				exp, list := past.Add(-time.Duration(i)*time.Minute), &dead // spread over minutes
+				if i >= tc.expired {
+					exp, list = future, &live
+				}
+				*list = append(*list, id)
+				if tc.legacy {
+					writeRaw(t, dir, id, "x", exp)
+				} else {
+					put(t, s, id, "x", exp)
+				}
+			}
+			var got []int
+			total := 0
+			for range tc.expired/tc.limit + 2 {
+				n, err := s.SweepBatch(ctx, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n > tc.limit {
+					t.Fatalf("SweepBatch(%d) removed %d", tc.limit, n)
+				}
+				got = append(got, n)
+				total += n
+				if n < tc.limit {
+					break
+				}
+			}
+			// Every batch but the last is full, and the last is not.
+			var want []int
+			for left := tc.expired; ; left -= tc.limit {
+				want = append(want, min(left, tc.limit))
+				if left < tc.limit {
+					break
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("SweepBatch(%d) removed %v in turn, want %v", tc.limit, got, want)
+			}
+			for _, id := range dead {
+				if exists(filepath.Join(dir, id)) {
+					t.Errorf("expired session %s is still there", id)
+				}
+			}
+			for _, id := range live {
+				if _, _, found, err := s.Load(ctx, id); !found || err != nil {
+					t.Errorf("live session %s: found=%v err=%v", id, found, err)
+				}
+			}
+			if !exists(filepath.Join(dir, ".expiry", ".complete")) {
+				t.Error("the index is not marked complete after the batches")
+			}
+		})
+	}
+}
+
+func TestSweepBatchBadLimit(t *testing.T) {
+	s := newStore(t, t.TempDir())
+	for _, limit := range []int{0, -1} {
+		if n, err := s.SweepBatch(context.Background(), limit); err == nil || n != 0 || !strings.HasPrefix(err.Error(), "filestore: ") {
+			t.Errorf("SweepBatch(%d) = (%d, %v), want a filestore error", limit, n, err)
+		}
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := s.SweepBatch(cctx, 10); !errors.Is(err, context.Canceled) {
+		t.Errorf("SweepBatch with a canceled context = %v", err)
+	}
+}
+
+func TestSwap(t *testing.T) {
+	past, future, later := time.Now().Add(-time.Hour), time.Now().Add(time.Hour), time.Now().Add(2*time.Hour).Round(time.Millisecond)
+	type rec struct {
+		data string
+		exp  time.Time
+	}
+	for _, tc := range []struct {
+		name      string
+		cur       *rec // nil: no record
+		old, next []byte
+		want      bool
+	}{
+		{"create when missing", nil, nil, []byte("new"), true},
+		{"create over an expired record", &rec{"old", past}, nil, []byte("new"), true},
+		{"no create over a live record", &rec{"old", future}, nil, []byte("new"), false},
+		{"swap when equal", &rec{"old", future}, []byte("old"), []byte("new"), true},
+		{"no swap when different", &rec{"old", future}, []byte("olD"), []byte("new"), false},
+		{"no swap on a prefix", &rec{"old", future}, []byte("ol"), []byte("new"), false},
+		{"no swap when missing", nil, []byte("old"), []byte("new"), false},
+		{"no swap when expired", &rec{"old", past}, []byte("old"), []byte("new"), false},
+		{"empty record swaps for empty old", &rec{"", future}, []byte{}, []byte("new"), true},
+		{"empty old is not missing", nil, []byte{}, []byte("new"), false},
+		{"empty next is stored", &rec{"old", future}, []byte("old"), []byte{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t, t.TempDir())
+			ctx := context.Background()
+			id := storetest.NewID()
+			if tc.cur != nil {
+				put(t, s, id, tc.cur.data, tc.cur.exp)
+			}
+			got, err := s.Swap(ctx, id, tc.old, tc.next, later)
+			if err != nil || got != tc.want {
+				t.Fatalf("Swap = (%v, %v), want (%v, nil)", got, err, tc.want)
+			}
+			d, e, found, err := s.Load(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want:
+				if !found || string(d) != string(tc.next) || !e.Equal(later) {
+					t.Errorf("after a swap, Load = (%q, %v, %v), want (%q, %v, true)", d, e, found, tc.next, later)
+				}
+			case tc.cur != nil && tc.cur.exp.After(time.Now()):
+				if !found || string(d) != tc.cur.data {
+					t.Errorf("after a refused swap, Load = (%q, %v), want the record %q unchanged", d, found, tc.cur.data)
+				}
+			default:
+				if found {
+					t.Errorf("after a refused swap, Load found %q, want nothing", d)
+				}
+			}
+		})
+	}
+}
+
+func TestSwapErrors(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	id := storetest.NewID()
+	exp := time.Now().Add(time.Hour)
+
+	if ok, err := s.Swap(ctx, id, nil, nil, exp); ok || err == nil || !strings.HasPrefix(err.Error(), "filestore: ") {
+		t.Errorf("Swap with nil next = (%v, %v), want a filestore error", ok, err)
+	}
+	for _, bad := range []string{"", "../escape", ".locks", "a/b", strings.Repeat("a", 129)} {
+		if ok, err := s.Swap(ctx, bad, nil, []byte("x"), exp); ok || !errors.Is(err, filestore.ErrInvalidID) {
+			t.Errorf("Swap(%q) = (%v, %v), want ErrInvalidID", bad, ok, err)
+		}
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if ok, err := s.Swap(cctx, id, nil, []byte("x"), exp); ok || !errors.Is(err, context.Canceled) {
+		t.Errorf("Swap with a canceled context = (%v, %v), want context.Canceled", ok, err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, id)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a failed Swap wrote the session file: %v", err)
+	}
+	if got := markers(t, dir); len(got) != 0 {
+		t.Errorf("a failed Swap wrote markers %q", got)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Swap(ctx, id, nil, []byte("x"), exp); !errors.Is(err, filestore.ErrClosed) {
+		t.Errorf("Swap after Close = %v, want ErrClosed", err)
+	}
+}
+
+// Concurrent Swaps from two Stores on one directory (separate locks, as two
+// processes) each read-compare-write under the lock: every swap that reports
+// true builds on the previous one, so the counter counts them all.
+func TestSwapConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	stores := []*filestore.Store{newStore(t, dir), newStore(t, dir)}
+	ctx := context.Background()
+	id := storetest.NewID()
+	exp := time.Now().Add(time.Hour)
+	put(t, stores[0], id, "0", exp)
+	const workers, perWorker = 8, 25
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			st := stores[w%2]
+			done := 0
+			for done < perWorker {
+				cur, _, found, err := st.Load(ctx, id)
+				if err != nil || !found {
+					errs <- fmt.Errorf("Load: found=%v err=%v", found, err)
+					return
+				}
+				var n int
+				fmt.Sscan(string(cur), &n)
+				ok, err := st.Swap(ctx, id, cur, []byte(fmt.Sprint(n+1)), exp)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok {
+					done++
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, _, _, _ := stores[0].Load(ctx, id)
+	if want := fmt.Sprint(workers * perWorker); string(d) != want {
+		t.Errorf("counter = %s after %s successful swaps: some were lost", d, want)
+	}
+}
