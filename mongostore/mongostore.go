@@ -75,7 +75,8 @@ type Options struct {
 }
 
 // Store is a session store in a MongoDB collection. It implements
-// session.Store, session.Sweeper and session.Lister, and is safe for
+// session.Store, session.Sweeper, session.BatchSweeper, session.Swapper
+// and session.Lister, and is safe for
 // concurrent use. Create one with New or Open.
 type Store struct {
 	coll       *mongo.Collection

@@ -45,8 +45,8 @@ type Options struct {
 	Prefix string
 }
 
-// Store keeps sessions in Redis. It implements session.Store, session.Mover
-// and session.Lister; it is safe for concurrent use. Create one with New or
+// Store keeps sessions in Redis. It implements session.Store,
+// session.Swapper, session.Mover and session.Lister; it is safe for concurrent use. Create one with New or
 // Open.
 type Store struct {
 	client redis.UniversalClient
@@ -58,9 +58,10 @@ type Store struct {
 }
 
 var (
-	_ session.Store  = (*Store)(nil)
-	_ session.Mover  = (*Store)(nil)
-	_ session.Lister = (*Store)(nil)
+	_ session.Store   = (*Store)(nil)
+	_ session.Mover   = (*Store)(nil)
+	_ session.Lister  = (*Store)(nil)
+	_ session.Swapper = (*Store)(nil)
 )
 
 func init() {

@@ -109,7 +109,8 @@ func (opts Options) withDefaults() (Options, error) {
 }
 
 // Store is a session.Store keeping sessions in one SQL table. It also
-// implements session.Sweeper, session.Mover and session.Lister. It is safe
+// implements session.Sweeper, session.BatchSweeper, session.Swapper,
+// session.Mover and session.Lister. It is safe
 // for concurrent use by any number of goroutines and processes sharing the
 // database.
 type Store struct {
@@ -140,6 +141,9 @@ var (
 	_ session.Sweeper = (*Store)(nil)
 	_ session.Mover   = (*Store)(nil)
 	_ session.Lister  = (*Store)(nil)
+	_ session.Swapper = (*Store)(nil)
+
+	_ session.BatchSweeper = (*Store)(nil)
 )
 
 // New returns a Store on a pool the application owns; the Store never closes

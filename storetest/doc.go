@@ -75,7 +75,8 @@
 // it: 200 concurrent requests on one session lose no update, a read-only
 // request costs one Load and no write, Regenerate makes the old ID stop
 // loading, and a slow request does not bring back a destroyed session.
-// RunMover checks the optional session.Mover, and RunLister the optional
+// RunMover checks the optional session.Mover, RunSwapper the optional
+// session.Swapper (one-round-trip saves), and RunLister the optional
 // session.Lister (used by sessionctl). BenchmarkRequests measures one
 // request through the middleware over a store (new, read, write, untouched).
 //
