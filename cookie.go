@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"hash"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -100,25 +102,54 @@ func (m *Manager) cookie(id string, now time.Time) string {
 }
 
 // cookieWithValue returns the Set-Cookie value carrying value (an empty value
-// expires the cookie).
+// expires the cookie). A persistent cookie carries Max-Age and Expires equal
+// to the lifetime; with ExpireOnClose it carries neither. The parts that do
+// not change were formatted by net/http once, in newCookieFormat; the result
+// is what http.Cookie.String returns.
 func (m *Manager) cookieWithValue(value string, now time.Time) string {
-	c := http.Cookie{
-		Value:    value,
-		Name:     m.cfg.Cookie,
-		Path:     m.cfg.Path,
-		Domain:   m.cfg.Domain,
-		Secure:   m.cfg.Secure,
-		HttpOnly: true,
-		SameSite: m.cfg.SameSite,
+	f := &m.cookieFmt
+	if value == "" {
+		return f.expired
 	}
-	switch {
-	case value == "":
-		c.MaxAge = -1
-		c.Expires = time.Unix(1, 0)
-	case m.cfg.ExpireOnClose:
-	default:
-		c.MaxAge = int((m.cfg.Lifetime + time.Second - 1) / time.Second)
-		c.Expires = now.Add(m.cfg.Lifetime)
+	b := make([]byte, 0, len(f.prefix)+len(value)+len(f.scope)+len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT")+len(f.maxAge)+len(f.flags))
+	b = append(b, f.prefix...)
+	b = append(b, value...)
+	b = append(b, f.scope...)
+	if !m.cfg.ExpireOnClose {
+		b = append(b, "; Expires="...)
+		b = now.Add(m.cfg.Lifetime).UTC().AppendFormat(b, http.TimeFormat)
+		b = append(b, f.maxAge...)
 	}
-	return c.String()
+	b = append(b, f.flags...)
+	return string(b)
+}
+
+// cookieFormat holds the parts of the session cookie's Set-Cookie value that
+// are the same in every response.
+type cookieFormat struct {
+	prefix  string // "name="
+	scope   string // "; Path=...; Domain=..."
+	maxAge  string // "; Max-Age=..."
+	flags   string // "; HttpOnly; Secure; SameSite=..."
+	expired string // the whole value that expires the cookie
+}
+
+// newCookieFormat formats the fixed parts of the cookie with net/http, so
+// that its rules (path sanitizing, domain checks, attribute order) apply.
+func newCookieFormat(cfg Config) cookieFormat {
+	part := func(c http.Cookie) string {
+		c.Name, c.Value = cfg.Cookie, "v"
+		return strings.TrimPrefix(c.String(), cfg.Cookie+"=v")
+	}
+	expired := http.Cookie{
+		Name: cfg.Cookie, Path: cfg.Path, Domain: cfg.Domain, MaxAge: -1, Expires: time.Unix(1, 0),
+		HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite,
+	}
+	return cookieFormat{
+		prefix:  cfg.Cookie + "=",
+		scope:   part(http.Cookie{Path: cfg.Path, Domain: cfg.Domain}),
+		maxAge:  "; Max-Age=" + strconv.Itoa(int((cfg.Lifetime+time.Second-1)/time.Second)),
+		flags:   part(http.Cookie{HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite}),
+		expired: expired.String(),
+	}
 }

@@ -19,11 +19,12 @@ import (
 // Middleware. It is safe for concurrent use; build one per application with
 // New and Close it on shutdown.
 type Manager struct {
-	cfg      Config
-	store    Store
-	ownStore bool // opened from cfg.Driver: Close closes it
-	signer   signer
-	sealer   sealer
+	cfg       Config
+	store     Store
+	ownStore  bool // opened from cfg.Driver: Close closes it
+	signer    signer
+	cookieFmt cookieFormat
+	sealer    sealer
 	// clientSide: the cookie driver keeps sessions in the client; store is nil.
 	clientSide   bool
 	cookieSealer sealer
@@ -69,6 +70,7 @@ func New(cfg Config) (*Manager, error) {
 		m.inProcess = true
 	}
 	secrets := append([]string{cfg.Secret}, cfg.PreviousSecrets...)
+	m.cookieFmt = newCookieFormat(cfg)
 	m.signer = newSigner(deriveKeys(secrets, purposeCookie))
 	m.sealer = newSealer(deriveKeys(secrets, purposeSeal))
 	if m.clientSide {

@@ -27,12 +27,15 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s, err := m.load(r)
-		if err != nil {
+		rq := new(request) // the session and its writer in one allocation
+		s := &rq.s
+		s.m, s.ctx = m, r.Context()
+		if err := m.load(s, r); err != nil {
 			m.fail(w, r, err)
 			return
 		}
-		rw := &responseWriter{ResponseWriter: w, m: m, r: r, s: s}
+		rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
+		rw := &rq.w
 		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
 		rw.finish()
 		m.lottery()
@@ -43,20 +46,25 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 // Middleware.
 func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
 
-// load reads the request's session: a new one when the request has no
-// cookie, or one that does not verify or names no live session. Only a store
-// failure is an error.
-func (m *Manager) load(r *http.Request) (*Session, error) {
+// request is what Middleware allocates per request.
+type request struct {
+	s Session
+	w responseWriter
+}
+
+// load reads the session of r into the empty session s: it stays a new one
+// when the request has no cookie, or one that does not verify or names no
+// live session. Only a store failure is an error.
+func (m *Manager) load(s *Session, r *http.Request) error {
 	ctx := r.Context()
-	s := newSession(m, ctx)
 	cookies := r.CookiesNamed(m.cfg.Cookie)
 	if len(cookies) == 0 {
-		return s, nil
+		return nil
 	}
 	s.dropCookie = true // unless it names a live session
 	if m.clientSide {
 		m.loadClient(r, s, cookies)
-		return s, nil
+		return nil
 	}
 	var (
 		id          string
@@ -70,27 +78,27 @@ func (m *Manager) load(r *http.Request) (*Session, error) {
 	if !ok {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
 			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
-		return s, nil
+		return nil
 	}
 	lctx, cancel := m.bound(ctx)
 	data, expiry, found, err := m.store.Load(lctx, id)
 	cancel()
 	if err != nil {
-		return nil, storeErr("load", err)
+		return storeErr("load", err)
 	}
 	if !found || !expiry.After(time.Now()) {
-		return s, nil // unknown, destroyed or expired: never adopted
+		return nil // unknown, destroyed or expired: never adopted
 	}
 	st, resealed, err := m.decode(id, data)
 	if err != nil {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: stored session is corrupt; starting a new session", slog.Any("error", err))
-		return s, nil
+		return nil
 	}
 	s.id, s.stored, s.raw, s.expiry, s.st = id, true, data, expiry, st
 	s.seen = st.flashNow
 	s.reissue, s.resave, s.dropCookie = rotated, resealed, false
 	s.ensureToken()
-	return s, nil
+	return nil
 }
 
 // responseWriter saves the session before the response starts.
