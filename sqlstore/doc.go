@@ -17,7 +17,11 @@
 //	postgres://user:pass@host:5432/app?sslmode=disable   (postgresql:// too)
 //	mysql://user:pass@host:3306/app                      (mariadb:// too)
 //
-// An empty Connection is an error: there is no default database. A store can
+// An empty Connection is an error: there is no default database. The driver
+// starts while a PostgreSQL or MySQL database cannot be reached (it sets
+// Options.DeferUnreachable): calls fail with an error wrapping ErrNotReady
+// until the database answers, and the first that reaches it creates and
+// checks the table; New and Open without that option fail at once. A store can
 // also be built in code on a pool the application owns (its own TLS
 // settings, its own limits), which the store never closes:
 //
