@@ -121,5 +121,8 @@
 // is safe to repeat (Load, Delete, Touch, a sweep batch, BEGIN) and fails on a
 // connection the server closed under it (a database restart leaves the pool
 // full of them) runs again on another, so the first request after the
-// database comes back works.
+// database comes back works. A pool from Open goes on setting up a
+// connection that a call gave up waiting for, and keeps it for the next
+// call, so that traffic recovers after an outage even when a connection
+// takes longer to set up than a call may wait.
 package sqlstore

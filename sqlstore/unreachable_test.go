@@ -112,7 +112,8 @@ type proxy struct {
 
 	mu    sync.Mutex
 	cond  *sync.Cond
-	state string // "up", "hang", "down"
+	state string        // "up", "hang", "down"
+	delay time.Duration // before a new connection reaches the backend
 	conns map[net.Conn]bool
 }
 
@@ -143,30 +144,50 @@ func (p *proxy) set(state string) {
 	p.cond.Broadcast()
 }
 
+// setDelay makes every new connection wait d before it reaches the
+// backend, so that setting one up takes at least d.
+func (p *proxy) setDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
+}
+
 func (p *proxy) serve() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
 			return
 		}
-		p.mu.Lock()
-		down := p.state == "down"
-		p.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.backend)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[s] = true, true
-		p.mu.Unlock()
-		go p.pipe(c, s)
-		go p.pipe(s, c)
+		go p.connect(c)
 	}
+}
+
+// connect forwards c to the backend, after the proxy's delay.
+func (p *proxy) connect(c net.Conn) {
+	p.mu.Lock()
+	down, delay := p.state == "down", p.delay
+	p.mu.Unlock()
+	if down {
+		c.Close()
+		return
+	}
+	time.Sleep(delay)
+	s, err := net.Dial("tcp", p.backend)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.state == "down" {
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = true, true
+	p.mu.Unlock()
+	go p.pipe(c, s)
+	go p.pipe(s, c)
 }
 
 // pipe copies from src to dst, holding the bytes while the proxy hangs.
@@ -394,5 +415,63 @@ func TestDeferUnreachableFailsFast(t *testing.T) {
 	})
 	if _, err := sqlstore.Open(t.Context(), "nosuch://x", sqlstore.Options{DeferUnreachable: true}); !errors.Is(err, session.ErrConfig) {
 		t.Errorf("Open of a bad URL with DeferUnreachable: error %v, want ErrConfig", err)
+	}
+}
+
+// After an outage has emptied the pool, setting up a connection takes longer
+// than a call may wait. Calls fail at their deadline, but the setups they
+// abandoned go on and feed the pool, so calls work again without a restart.
+func TestSlowReconnect(t *testing.T) {
+	const (
+		callTimeout = 200 * time.Millisecond
+		setupDelay  = time.Second // well beyond callTimeout
+	)
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			rawURL := b.newURL(t)
+			u, err := url.Parse(rawURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newProxy(t, u.Host)
+			st := openStore(t, withHost(t, rawURL, p.addr()), sqlstore.Options{})
+			id := storetest.NewID()
+			err = st.Update(t.Context(), id, func([]byte, bool) ([]byte, time.Time, error) {
+				return []byte("v"), time.Now().Add(time.Hour), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			p.set("down") // every connection of the pool dies
+			p.setDelay(setupDelay)
+			p.set("up")
+			load := func() error {
+				ctx, cancel := context.WithTimeout(t.Context(), callTimeout)
+				defer cancel()
+				data, _, found, err := st.Load(ctx, id)
+				if err == nil && (!found || string(data) != "v") {
+					t.Fatalf("Load: %q, found %v", data, found)
+				}
+				return err
+			}
+			failed, ok := 0, 0
+			var last error
+			for deadline := time.Now().Add(30 * time.Second); ok < 5; {
+				if time.Now().After(deadline) {
+					t.Fatalf("calls did not recover within 30s: %d failed (last: %v), %d in a row succeeded", failed, last, ok)
+				}
+				if last = load(); last != nil {
+					failed, ok = failed+1, 0
+				} else {
+					ok++
+				}
+			}
+			if failed == 0 {
+				t.Errorf("no call failed, although setting up a connection takes %v and a call may wait %v", setupDelay, callTimeout)
+			}
+			t.Logf("%d calls failed before 5 in a row succeeded", failed)
+		})
 	}
 }
