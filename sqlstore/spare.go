@@ -18,6 +18,11 @@ const (
 	// spareMaxAge is how long a parked connection is kept for the next
 	// Connect; an older one is closed rather than handed out.
 	spareMaxAge = 10 * time.Second
+	// spareMaxDials bounds the detached dials in flight: beyond it,
+	// Connect dials on its caller's context, so that a database that
+	// swallows connection attempts is not sent one that outlives its
+	// request for every request.
+	spareMaxDials = 4
 )
 
 // spareConnector wraps the connector of a pool that Open opens so that a
@@ -31,30 +36,36 @@ const (
 // caller's context ends first, Connect returns its error at once and the
 // dial goes on, parking its connection in a one-slot spare that the next
 // Connect returns without dialing. Each abandoned dial thus still feeds the
-// pool.
+// pool. At most spareMaxDials dials are detached at a time; beyond that,
+// Connect dials on the caller's context, as the bare connector would.
 type spareConnector struct {
 	driver.Connector
 	dialLimit, maxAge time.Duration
+	maxDials          int
 
 	base   context.Context // ended by Close: stops the dials in flight
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // dials in flight
 
-	mu      sync.Mutex
-	spare   driver.Conn // nil when none
-	spareAt time.Time
-	closed  bool
+	mu       sync.Mutex
+	inflight int         // detached dials in flight
+	spare    driver.Conn // nil when none
+	spareAt  time.Time
+	closed   bool
 }
 
 func newSpareConnector(c driver.Connector) *spareConnector {
 	base, cancel := context.WithCancel(context.Background())
-	return &spareConnector{Connector: c, dialLimit: spareDialLimit, maxAge: spareMaxAge, base: base, cancel: cancel}
+	return &spareConnector{Connector: c, dialLimit: spareDialLimit, maxAge: spareMaxAge, maxDials: spareMaxDials, base: base, cancel: cancel}
 }
 
 // Connect returns the parked spare connection when there is a fresh one,
 // and otherwise dials, returning when the dial ends or ctx does, whichever
 // comes first.
 func (c *spareConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if conn := c.takeSpare(); conn != nil {
 		return conn, nil
 	}
@@ -63,6 +74,11 @@ func (c *spareConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		c.mu.Unlock()
 		return nil, errors.New("sqlstore: connect on a closed pool")
 	}
+	if c.inflight >= c.maxDials {
+		c.mu.Unlock()
+		return c.Connector.Connect(ctx)
+	}
+	c.inflight++
 	c.wg.Add(1)
 	c.mu.Unlock()
 
@@ -73,7 +89,12 @@ func (c *spareConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	handed := make(chan result) // unbuffered: a send succeeds only while Connect waits
 	abandoned := make(chan struct{})
 	go func() {
-		defer c.wg.Done()
+		defer func() {
+			c.mu.Lock()
+			c.inflight--
+			c.mu.Unlock()
+			c.wg.Done()
+		}()
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.dialLimit)
 		stop := context.AfterFunc(c.base, cancel)
 		conn, err := c.Connector.Connect(dctx)

@@ -161,3 +161,29 @@ func TestSpareClose(t *testing.T) {
 		t.Error("a connection parked after Close was not closed")
 	}
 }
+
+// Beyond maxDials detached dials in flight, Connect dials on its caller's
+// context: the dial ends with it.
+func TestSpareDialLimit(t *testing.T) {
+	inner := &slowConnector{delay: time.Hour}
+	c := newSpareConnector(inner)
+	defer c.Close()
+	c.maxDials = 2
+	for i := range 3 {
+		if _, err := connectWithin(c, 10*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Connect %d on an endless dial: error %v, want DeadlineExceeded", i, err)
+		}
+	}
+	waitFor(t, "the detached dials to start", func() bool { return inner.dials.Load() == 3 })
+	c.mu.Lock()
+	n := c.inflight
+	c.mu.Unlock()
+	if n != 2 {
+		t.Errorf("%d dials, %d detached in flight; want 3 dials, 2 in flight (the third on the caller's context)", inner.dials.Load(), n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.Connect(ctx); !errors.Is(err, context.Canceled) || inner.dials.Load() != 3 {
+		t.Errorf("Connect on an ended context: error %v after %d dials; want Canceled and no dial", err, inner.dials.Load())
+	}
+}
