@@ -51,10 +51,9 @@ var (
 	// errors of a Store whose deferred setup finds such a table.
 	ErrSchema = errors.New("sqlstore: unusable table")
 
-	// ErrNotReady is wrapped by the errors of a Store whose setup (see
-	// Options.DeferUnreachable) has not run yet and failed again when the
-	// call tried it, wrapping that failure too: typically that the
-	// database still cannot be reached.
+	// ErrNotReady is wrapped, with the cause, by the errors of a Store's
+	// calls while its deferred setup (see Options.DeferUnreachable) keeps
+	// failing: typically because the database still cannot be reached.
 	ErrNotReady = errors.New("sqlstore: database not ready")
 )
 
