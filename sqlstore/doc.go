@@ -17,7 +17,11 @@
 //	postgres://user:pass@host:5432/app?sslmode=disable   (postgresql:// too)
 //	mysql://user:pass@host:3306/app                      (mariadb:// too)
 //
-// An empty Connection is an error: there is no default database. A store can
+// An empty Connection is an error: there is no default database. The driver
+// starts while a PostgreSQL or MySQL database cannot be reached (it sets
+// Options.DeferUnreachable): calls fail with an error wrapping ErrNotReady
+// until the database answers, and the first that reaches it creates and
+// checks the table; New and Open without that option fail at once. A store can
 // also be built in code on a pool the application owns (its own TLS
 // settings, its own limits), which the store never closes:
 //
@@ -117,5 +121,8 @@
 // is safe to repeat (Load, Delete, Touch, a sweep batch, BEGIN) and fails on a
 // connection the server closed under it (a database restart leaves the pool
 // full of them) runs again on another, so the first request after the
-// database comes back works.
+// database comes back works. A pool from Open goes on setting up a
+// connection that a call gave up waiting for, and keeps it for the next
+// call, so that traffic recovers after an outage even when a connection
+// takes longer to set up than a call may wait.
 package sqlstore

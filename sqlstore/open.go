@@ -55,7 +55,11 @@ var sqliteDefaults = []struct{ name, value string }{
 // host (port 3306 when omitted) and database from the URL, and every query
 // parameter as that driver's DSN parameter; interpolateParams=true is added
 // unless the URL sets it. Without connect_timeout (PostgreSQL) or timeout
-// (MySQL), connecting gives up after 10 s, besides obeying ctx.
+// (MySQL), connecting gives up after 10 s. A store call whose context ends
+// while a new connection is being set up returns at once, but the setup goes
+// on: its connection is kept for the next call that needs one, so that
+// traffic recovers after an outage even when setting up a connection takes
+// longer than a call may wait (session.Config.StoreTimeout).
 //
 // The pool allows 16 connections (8 for SQLite) and keeps them idle for 5
 // minutes; Store.DB changes that. MySQL connections are put in READ
@@ -109,7 +113,7 @@ func openDB(rawURL string) (Dialect, *sql.DB, error) {
 		if cfg.ConnectTimeout == 0 {
 			cfg.ConnectTimeout = openConnectTimeout
 		}
-		return Postgres, stdlib.OpenDB(*cfg), nil
+		return Postgres, sql.OpenDB(newSpareConnector(stdlib.GetConnector(*cfg))), nil
 	case "mysql", "mariadb":
 		cfg, err := mysqlConfig(rawURL)
 		if err != nil {
@@ -119,7 +123,7 @@ func openDB(rawURL string) (Dialect, *sql.DB, error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("sqlstore: %w: MySQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
 		}
-		return MySQL, sql.OpenDB(readCommittedConnector{conn}), nil
+		return MySQL, sql.OpenDB(newSpareConnector(readCommittedConnector{conn})), nil
 	default:
 		return "", nil, fmt.Errorf("sqlstore: %w: unknown scheme %q in %s (want sqlite://, postgres://, postgresql:// or mysql://)", session.ErrConfig, m[1], redact(rawURL))
 	}

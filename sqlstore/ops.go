@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"syscall"
 	"time"
@@ -92,6 +93,9 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, e
 	if !validID(id) {
 		return nil, time.Time{}, false, nil
 	}
+	if err := s.awaitReady(ctx, "load"); err != nil {
+		return nil, time.Time{}, false, err
+	}
 	var (
 		v  []byte
 		la int64
@@ -125,6 +129,9 @@ func (e fnError) Error() string { return e.err.Error() }
 func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, found bool) ([]byte, time.Time, error)) error {
 	if !validID(id) {
 		return invalid("update", id)
+	}
+	if err := s.awaitReady(ctx, "update"); err != nil {
+		return err
 	}
 	return s.inTx(ctx, "update", func(tx querier) error {
 		var (
@@ -177,6 +184,9 @@ func (s *Store) Move(ctx context.Context, oldID, newID string, fn func(data []by
 	}
 	if oldID == newID {
 		return fmt.Errorf("%w: move of %q onto itself", ErrExists, oldID)
+	}
+	if err := s.awaitReady(ctx, "move"); err != nil {
+		return err
 	}
 	return s.inTx(ctx, "move", func(tx querier) error {
 		rows, err := tx.QueryContext(ctx, s.q.lock2, oldID, newID)
@@ -260,6 +270,9 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 }
 
 func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
+	if err := s.awaitReady(ctx, op); err != nil {
+		return err
+	}
 	if err := s.lockWrites(ctx); err != nil {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
@@ -278,6 +291,9 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 // statements of at most Options.SweepBatch rows, each its own transaction,
 // and reports how many it deleted. The context is checked between batches.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
+	if err := s.awaitReady(ctx, "sweep"); err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		cutoff := s.cutoff()
@@ -304,6 +320,9 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 func (s *Store) SweepBatch(ctx context.Context, limit int) (int, error) {
 	if limit < 1 {
 		return 0, fmt.Errorf("sqlstore: sweep: batch limit %d is not positive", limit)
+	}
+	if err := s.awaitReady(ctx, "sweep"); err != nil {
+		return 0, err
 	}
 	cutoff := s.cutoff()
 	n, err := s.sweepOnce(ctx, cutoff, s.sweepArgs(cutoff, limit))
@@ -349,6 +368,9 @@ func (s *Store) sweepOnce(ctx context.Context, cutoff int64, args []any) (int, e
 // false. It holds one connection (and, in SQLite, a read transaction) while
 // it runs.
 func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) error {
+	if err := s.awaitReady(ctx, "list"); err != nil {
+		return err
+	}
 	var rows *sql.Rows
 	err := s.retryBroken(ctx, func() (err error) {
 		rows, err = s.db.QueryContext(ctx, s.q.list, s.cutoff())
@@ -478,6 +500,44 @@ func brokenConn(err error) bool {
 	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
 		errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// unreachable reports whether err says that the database could not be
+// reached or is not accepting connections for now: a network error, a
+// timeout, a connection closed under a statement, or a server's answer that
+// it is starting up, shutting down or full. A server's other answers (bad
+// credentials, an unknown database, a missing table) are not.
+func unreachable(err error) bool {
+	var (
+		pe *pgconn.PgError
+		me *mysql.MySQLError
+	)
+	switch {
+	case err == nil || errors.Is(err, context.Canceled):
+		return false
+	case errors.As(err, &pe):
+		switch pe.Code {
+		case "57P01", // admin_shutdown
+			"57P02", // crash_shutdown
+			"57P03", // cannot_connect_now: starting up
+			"53300": // too_many_connections
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08") // connection_exception
+	case errors.As(err, &me):
+		switch me.Number {
+		case 1040, // ER_CON_COUNT_ERROR: too many connections
+			1053, // ER_SERVER_SHUTDOWN
+			1203: // ER_TOO_MANY_USER_CONNECTIONS
+			return true
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // sqliteBusy reports whether err is SQLite's SQLITE_BUSY (or one of its

@@ -204,7 +204,8 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM "+t+" WHERE 1=0")
 	if err != nil {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || unreachable(err) {
+			// Not an answer about the table.
 			return fmt.Errorf("sqlstore: check table %q: %w", s.table, err)
 		}
 		// Find out what is missing, for a clear message.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/session"
@@ -46,8 +47,14 @@ var (
 
 	// ErrSchema is wrapped by the error of New when the table lacks a
 	// column, has a column of an unusable type, or (MySQL) is not an InnoDB
-	// table or compares IDs case-insensitively.
+	// table or compares IDs case-insensitively; and by the ErrNotReady
+	// errors of a Store whose deferred setup finds such a table.
 	ErrSchema = errors.New("sqlstore: unusable table")
+
+	// ErrNotReady is wrapped, with the cause, by the errors of a Store's
+	// calls while its deferred setup (see Options.DeferUnreachable) keeps
+	// failing: typically because the database still cannot be reached.
+	ErrNotReady = errors.New("sqlstore: database not ready")
 )
 
 // DefaultTable is the table name used when Options.Table is empty.
@@ -74,6 +81,23 @@ type Options struct {
 	// table nor its index (see Schema for the DDL), and only checks that
 	// the table exists with usable columns.
 	SkipCreate bool
+
+	// DeferUnreachable makes New and Open return a Store even when the
+	// database (PostgreSQL or MySQL) cannot be reached: the connection is
+	// refused or reset, the host does not resolve, or ctx's deadline or
+	// the connect timeout passes; the server answering that it is starting
+	// up, shutting down or has too many connections counts as unreachable
+	// too. The setup New would have done (creating and checking the
+	// table) is then run by the Store's first call that reaches the
+	// database, with that call's context; until it succeeds, every call
+	// fails with an error wrapping ErrNotReady and the cause, and once it
+	// has, it is never run again. Everything else still fails at once: a
+	// bad URL or option, a server that refuses the credentials or does
+	// not know the database, an unusable table (ErrSchema), a SQLite
+	// error, a canceled ctx. The "database" driver sets it, so that an
+	// application starts while its database is down; it is off by
+	// default, so that code building a Store itself finds out at once.
+	DeferUnreachable bool
 
 	// SweepBatch is how many expired rows one DELETE statement of Sweep
 	// removes at most; Sweep repeats it until fewer are left, so that no
@@ -134,6 +158,13 @@ type Store struct {
 	// processes are kept apart by SQLite's own lock and busy timeout. It
 	// is nil for the other dialects.
 	wlock chan struct{}
+	// skipCreate is Options.SkipCreate, for setup.
+	skipCreate bool
+	// ready is set once setup has succeeded; until then every call runs
+	// setup first, one at a time (setupSem, a lock that a call's context
+	// can give up waiting for).
+	ready    atomic.Bool
+	setupSem chan struct{}
 }
 
 var (
@@ -152,7 +183,9 @@ var (
 // and safe when several processes start at once. In every case it checks
 // that the table has usable id, payload and lastActivity columns, and
 // reports one that is missing or unusable in an error naming the table and
-// the column, wrapping ErrSchema. ctx bounds that work.
+// the column, wrapping ErrSchema. ctx bounds that work. With
+// opts.DeferUnreachable, a database that cannot be reached defers that work
+// to the Store's first call instead of failing New.
 //
 // The pool should allow fewer connections than the server accepts
 // (sql.DB.SetMaxOpenConns), and keep as many idle (SetMaxIdleConns: the
@@ -182,6 +215,9 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 		lifetime: opts.Lifetime,
 		batch:    opts.SweepBatch,
 		q:        buildQueries(dialect, opts.Table),
+
+		skipCreate: opts.SkipCreate,
+		setupSem:   make(chan struct{}, 1),
 	}
 	switch dialect {
 	case SQLite:
@@ -191,23 +227,59 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 			s.txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 		}
 	}
-	if err := s.ping(ctx); err != nil {
-		return nil, fmt.Errorf("sqlstore: cannot reach the %s database: %w", dialect, err)
+	err = s.setup(ctx)
+	switch {
+	case err == nil:
+		s.ready.Store(true)
+	case opts.DeferUnreachable && dialect != SQLite && !errors.Is(err, context.Canceled) && unreachable(err):
+		// Left for the first call (awaitReady).
+	default:
+		return nil, err
 	}
-	if !opts.SkipCreate {
+	return s, nil
+}
+
+// setup checks that the database answers, creates the table and its index
+// unless Options.SkipCreate is set, and checks the table.
+func (s *Store) setup(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return fmt.Errorf("sqlstore: cannot reach the %s database: %w", s.dialect, err)
+	}
+	if !s.skipCreate {
 		if err := s.createSchema(ctx); err != nil {
 			// Creating the index on a table made elsewhere fails when a
 			// column is missing: say which.
 			if cerr := s.checkSchema(ctx); cerr != nil && ctx.Err() == nil {
-				return nil, cerr
+				return cerr
 			}
-			return nil, err
+			return err
 		}
 	}
-	if err := s.checkSchema(ctx); err != nil {
-		return nil, err
+	return s.checkSchema(ctx)
+}
+
+// awaitReady returns nil when the Store's setup has run. Otherwise (New
+// deferred it, see Options.DeferUnreachable) it runs it with ctx, one call
+// at a time, and returns an error wrapping ErrNotReady and the cause when
+// it fails or ctx ends first. op names the caller's operation.
+func (s *Store) awaitReady(ctx context.Context, op string) error {
+	if s.ready.Load() {
+		return nil
 	}
-	return s, nil
+	select {
+	case s.setupSem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %s: %w", ErrNotReady, op, ctx.Err())
+	}
+	defer func() { <-s.setupSem }()
+	if s.ready.Load() { // another call set it up while this one waited
+		return nil
+	}
+	if err := s.setup(ctx); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrNotReady, op, err)
+	}
+	s.ready.Store(true)
+	return nil
 }
 
 // ping checks that the database answers. A new SQLite connection can find
@@ -254,7 +326,10 @@ func (s *Store) Close() error {
 
 // Driver opens the store for session.Config's "database" driver: Open with
 // cfg.Connection, cfg.Table and cfg.Lifetime, bounded by a one-minute
-// timeout (the Driver has no context). An empty Connection is an error
+// timeout (the Driver has no context), and with Options.DeferUnreachable:
+// the application starts while its database is down, its requests fail
+// (the Manager's ErrorHandler answers them) until the database is back, and
+// the first to reach it creates the table. An empty Connection is an error
 // wrapping session.ErrConfig: there is no default database.
 func Driver(cfg session.Config) (session.Store, error) {
 	if cfg.Connection == "" {
@@ -262,7 +337,7 @@ func Driver(cfg session.Config) (session.Store, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := Open(ctx, cfg.Connection, Options{Table: cfg.Table, Lifetime: cfg.Lifetime})
+	st, err := Open(ctx, cfg.Connection, Options{Table: cfg.Table, Lifetime: cfg.Lifetime, DeferUnreachable: true})
 	if err != nil {
 		return nil, err // not a nil *Store in a non-nil interface
 	}

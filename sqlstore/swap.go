@@ -120,6 +120,9 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 	if !validID(id) {
 		return false, invalid("swap", id)
 	}
+	if err := s.awaitReady(ctx, "swap"); err != nil {
+		return false, err
+	}
 	if err := s.lockWrites(ctx); err != nil {
 		return false, fmt.Errorf("sqlstore: swap: %w", err)
 	}

@@ -8,12 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/faultproxy"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/sqlstore"
 	"github.com/sessionkit/session/storetest"
@@ -110,7 +112,8 @@ type proxy struct {
 
 	mu    sync.Mutex
 	cond  *sync.Cond
-	state string // "up", "hang", "down"
+	state string        // "up", "hang", "down"
+	delay time.Duration // before a new connection reaches the backend
 	conns map[net.Conn]bool
 }
 
@@ -141,30 +144,50 @@ func (p *proxy) set(state string) {
 	p.cond.Broadcast()
 }
 
+// setDelay makes every new connection wait d before it reaches the
+// backend, so that setting one up takes at least d.
+func (p *proxy) setDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = d
+}
+
 func (p *proxy) serve() {
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
 			return
 		}
-		p.mu.Lock()
-		down := p.state == "down"
-		p.mu.Unlock()
-		if down {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.backend)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns[c], p.conns[s] = true, true
-		p.mu.Unlock()
-		go p.pipe(c, s)
-		go p.pipe(s, c)
+		go p.connect(c)
 	}
+}
+
+// connect forwards c to the backend, after the proxy's delay.
+func (p *proxy) connect(c net.Conn) {
+	p.mu.Lock()
+	down, delay := p.state == "down", p.delay
+	p.mu.Unlock()
+	if down {
+		c.Close()
+		return
+	}
+	time.Sleep(delay)
+	s, err := net.Dial("tcp", p.backend)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.state == "down" {
+		p.mu.Unlock()
+		c.Close()
+		s.Close()
+		return
+	}
+	p.conns[c], p.conns[s] = true, true
+	p.mu.Unlock()
+	go p.pipe(c, s)
+	go p.pipe(s, c)
 }
 
 // pipe copies from src to dst, holding the bytes while the proxy hangs.
@@ -265,6 +288,190 @@ func TestDatabaseOutage(t *testing.T) {
 					t.Errorf("request %d after the database came back: status %d", i+1, code)
 				}
 			}
+		})
+	}
+}
+
+// With DeferUnreachable, Open returns a Store while the database cannot be
+// reached; its calls fail with ErrNotReady until the database is back, when
+// the first call creates the table (once, however many calls race for it)
+// and the Store works.
+func TestDeferUnreachable(t *testing.T) {
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			direct := b.newURL(t)
+			u, err := url.Parse(direct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := faultproxy.New(u.Host, faultproxy.Down)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			st, err := sqlstore.Open(t.Context(), withHost(t, direct, p.Addr()), sqlstore.Options{DeferUnreachable: true})
+			if err != nil {
+				t.Fatalf("Open with the database down and DeferUnreachable: %v", err)
+			}
+			defer st.Close()
+
+			id := storetest.NewID()
+			put := func(ctx context.Context, id string) error {
+				return st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) {
+					return []byte("v"), time.Now().Add(time.Hour), nil
+				})
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			_, _, _, loadErr := st.Load(ctx, id)
+			calls := map[string]error{
+				"Load":   loadErr,
+				"Update": put(ctx, id),
+				"Delete": st.Delete(ctx, id),
+				"Touch":  st.Touch(ctx, id, time.Now().Add(time.Hour)),
+				"List":   st.List(ctx, func(string, time.Time) bool { return true }),
+			}
+			_, calls["Sweep"] = st.Sweep(ctx)
+			_, calls["SweepBatch"] = st.SweepBatch(ctx, 10)
+			_, calls["Swap"] = st.Swap(ctx, id, nil, []byte("v"), time.Now().Add(time.Hour))
+			calls["Move"] = st.Move(ctx, id, storetest.NewID(), func(d []byte, _ bool) ([]byte, time.Time, error) {
+				return d, time.Now().Add(time.Hour), nil
+			})
+			for name, err := range calls {
+				if !errors.Is(err, sqlstore.ErrNotReady) || !strings.HasPrefix(err.Error(), "sqlstore: ") {
+					t.Errorf("%s with the database down: error %v, want one wrapping ErrNotReady", name, err)
+				}
+			}
+
+			p.Set(faultproxy.Up)
+			var wg sync.WaitGroup
+			ids := make([]string, 8)
+			for i := range ids {
+				ids[i] = storetest.NewID()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if err := put(t.Context(), ids[i]); err != nil {
+						t.Errorf("Update %d once the database is up: %v", i, err)
+					}
+				}()
+			}
+			wg.Wait()
+			for i, id := range ids {
+				if data, _, found, err := st.Load(t.Context(), id); err != nil || !found || string(data) != "v" {
+					t.Errorf("Load %d: %q, %v, %v", i, data, found, err)
+				}
+			}
+			// The table exists for others, too.
+			check, err := sqlstore.Open(t.Context(), direct, sqlstore.Options{SkipCreate: true})
+			if err != nil {
+				t.Fatalf("the table after the first calls: %v", err)
+			}
+			check.Close()
+		})
+	}
+}
+
+// DeferUnreachable defers only an unreachable database: an unusable table,
+// a database the server does not know, a bad URL and a SQLite file that
+// cannot be opened still fail at once.
+func TestDeferUnreachableFailsFast(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		rawURL := b.newURL(t)
+		db := appPool(t, b.dialect, rawURL)
+		if _, err := db.ExecContext(t.Context(), "CREATE TABLE snake (id VARCHAR(128) PRIMARY KEY, payload TEXT, last_activity BIGINT)"); err != nil {
+			t.Fatal(err)
+		}
+		opts := sqlstore.Options{Table: "snake", DeferUnreachable: true}
+		if st, err := sqlstore.Open(t.Context(), rawURL, opts); err == nil {
+			st.Close()
+			t.Error("Open on an unusable table with DeferUnreachable succeeded")
+		} else if !errors.Is(err, sqlstore.ErrSchema) {
+			t.Errorf("Open on an unusable table with DeferUnreachable: error %v, want ErrSchema", err)
+		}
+		if _, err := sqlstore.New(t.Context(), db, b.dialect, opts); !errors.Is(err, sqlstore.ErrSchema) {
+			t.Errorf("New on an unusable table with DeferUnreachable: error %v, want ErrSchema", err)
+		}
+
+		var other string
+		switch b.dialect {
+		case sqlstore.SQLite:
+			other = "sqlite://" + filepath.Join(t.TempDir(), "no", "such", "dir", "s.db")
+		default:
+			u, err := url.Parse(rawURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.Path = "/no_such_database_sk"
+			other = u.String()
+		}
+		if st, err := sqlstore.Open(t.Context(), other, sqlstore.Options{DeferUnreachable: true}); err == nil {
+			st.Close()
+			t.Errorf("Open of %s with DeferUnreachable succeeded", other)
+		} else {
+			t.Logf("Open of a missing database: %v", err)
+		}
+	})
+	if _, err := sqlstore.Open(t.Context(), "nosuch://x", sqlstore.Options{DeferUnreachable: true}); !errors.Is(err, session.ErrConfig) {
+		t.Errorf("Open of a bad URL with DeferUnreachable: error %v, want ErrConfig", err)
+	}
+}
+
+// After an outage has emptied the pool, setting up a connection takes longer
+// than a call may wait. Calls fail at their deadline, but the setups they
+// abandoned go on and feed the pool, so calls work again without a restart.
+func TestSlowReconnect(t *testing.T) {
+	const (
+		callTimeout = 200 * time.Millisecond
+		setupDelay  = time.Second // well beyond callTimeout
+	)
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			rawURL := b.newURL(t)
+			u, err := url.Parse(rawURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newProxy(t, u.Host)
+			st := openStore(t, withHost(t, rawURL, p.addr()), sqlstore.Options{})
+			id := storetest.NewID()
+			err = st.Update(t.Context(), id, func([]byte, bool) ([]byte, time.Time, error) {
+				return []byte("v"), time.Now().Add(time.Hour), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			p.set("down") // every connection of the pool dies
+			p.setDelay(setupDelay)
+			p.set("up")
+			load := func() error {
+				ctx, cancel := context.WithTimeout(t.Context(), callTimeout)
+				defer cancel()
+				data, _, found, err := st.Load(ctx, id)
+				if err == nil && (!found || string(data) != "v") {
+					t.Fatalf("Load: %q, found %v", data, found)
+				}
+				return err
+			}
+			failed, ok := 0, 0
+			var last error
+			for deadline := time.Now().Add(30 * time.Second); ok < 5; {
+				if time.Now().After(deadline) {
+					t.Fatalf("calls did not recover within 30s: %d failed (last: %v), %d in a row succeeded", failed, last, ok)
+				}
+				if last = load(); last != nil {
+					failed, ok = failed+1, 0
+				} else {
+					ok++
+				}
+			}
+			if failed == 0 {
+				t.Errorf("no call failed, although setting up a connection takes %v and a call may wait %v", setupDelay, callTimeout)
+			}
+			t.Logf("%d calls failed before 5 in a row succeeded", failed)
 		})
 	}
 }
