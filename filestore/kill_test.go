@@ -47,21 +47,17 @@ func killManager(dir string) (*session.Manager, *filestore.Store, error) {
 	return m, st, nil
 }
 
-// TestKillWriterHelper is the body of the writer child that TestKillMidWrite
-// starts (the test binary re-executed with envKillDir set); run directly, it
-// skips. The child rewrites killSlots sessions (their cookies kept in files
-// of the state directory, written through rename, so that every child
+// killWriter is the body of the writer child that TestKillMidWrite starts
+// (the test binary re-executed with envKillDir set; TestMain runs it instead
+// of the tests). The child rewrites killSlots sessions (their cookies kept in
+// files of the state directory, written through rename, so that every child
 // continues the same sessions) with payloads of 1 KiB to 256 KiB and their
-// SHA-256, until it is killed.
-func TestKillWriterHelper(t *testing.T) {
-	dir := os.Getenv(envKillDir)
-	if dir == "" {
-		t.Skip("the writer child of TestKillMidWrite; runs only in that child process")
-	}
+// SHA-256, until it is killed. It returns only on an error.
+func killWriter(dir string) error {
 	stateDir := os.Getenv(envKillState)
 	m, _, err := killManager(dir)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromRequest(r)
@@ -83,23 +79,23 @@ func TestKillWriterHelper(t *testing.T) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		if w.Code != http.StatusOK {
-			t.Fatalf("write %d: status %d %s", i, w.Code, w.Body)
+			return fmt.Errorf("write %d: status %d %s", i, w.Code, w.Body)
 		}
 		for _, c := range w.Result().Cookies() {
 			if c.Name == session.DefaultCookie && c.Value != "" {
 				tmp := slot + ".tmp"
 				if err := os.WriteFile(tmp, []byte(c.Value), 0o600); err != nil {
-					t.Fatal(err)
+					return err
 				}
 				if err := os.Rename(tmp, slot); err != nil {
-					t.Fatal(err)
+					return err
 				}
 			}
 		}
 		if i == 0 {
 			// Tell the parent that writing has begun.
 			if err := os.WriteFile(filepath.Join(stateDir, "started"), nil, 0o600); err != nil {
-				t.Fatal(err)
+				return err
 			}
 		}
 	}
@@ -132,7 +128,7 @@ func TestKillMidWrite(t *testing.T) {
 	start := time.Now()
 	for k := range kills {
 		os.Remove(filepath.Join(stateDir, "started"))
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillWriterHelper$", "-test.count=1")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), envKillDir+"="+dir, envKillState+"="+stateDir)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -162,8 +158,7 @@ func TestKillMidWrite(t *testing.T) {
 			// At a random moment.
 			time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
 		} else {
-			// As soon as a write's temporary file shows (the store's own
-			// names start with "."): inside a write, whatever the layout.
+			// As soon as a write's temporary file shows: inside a write.
 			if waitForTemp(dir, seen, time.Second) {
 				sawTemp++
 			}
@@ -177,10 +172,8 @@ func TestKillMidWrite(t *testing.T) {
 		}
 		checked, others = checkSessions(t, m, st, dir)
 		hit := false
-		for _, name := range others {
-			if fi, err := os.Lstat(filepath.Join(dir, name)); err == nil && fi.Mode().IsRegular() {
-				hit = hit || !seen[name] // a new temporary file: the kill hit a write
-			}
+		for _, name := range tempFiles(dir) {
+			hit = hit || !seen[name] // a new temporary file: the kill hit a write
 			seen[name] = true
 		}
 		if hit {
@@ -197,14 +190,30 @@ func TestKillMidWrite(t *testing.T) {
 	}
 }
 
-// waitForTemp polls dir until a file whose name starts with "." and is not
-// in old (the leftovers of earlier kills) appears, or timeout passes, and
-// reports whether one did.
+// tempFiles returns the store's temporary files: those in its .tmp
+// directory, and (as older layouts wrote them) files at the top of dir whose
+// names start with a dot.
+func tempFiles(dir string) []string {
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") && e.Type().IsRegular() {
+			names = append(names, e.Name())
+		}
+	}
+	entries, _ = os.ReadDir(filepath.Join(dir, ".tmp"))
+	for _, e := range entries {
+		names = append(names, filepath.Join(".tmp", e.Name()))
+	}
+	return names
+}
+
+// waitForTemp polls dir until a temporary file not in old (the leftovers of
+// earlier kills) appears, or timeout passes, and reports whether one did.
 func waitForTemp(dir string, old map[string]bool, timeout time.Duration) bool {
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".") && !e.IsDir() && !old[e.Name()] {
+		for _, name := range tempFiles(dir) {
+			if !old[name] {
 				return true
 			}
 		}

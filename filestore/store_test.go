@@ -38,6 +38,10 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(envChildDir); dir != "" {
 		os.Exit(child(dir))
 	}
+	if dir := os.Getenv(envKillDir); dir != "" {
+		fmt.Fprintln(os.Stderr, "kill writer:", killWriter(dir))
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }
 
