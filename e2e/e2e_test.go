@@ -22,6 +22,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/sessionkit/session/internal/testserver"
 )
 
 const (
@@ -95,16 +97,8 @@ func run(m *testing.M) int {
 // browser starts a fresh headless Chromium (own profile) for one test.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg + " (bash scripts/test.sh installs it)")
-	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		unavailable("chromium is not installed: %v", err)
+		testserver.Unavailable(t, "Chromium", fmt.Errorf("not installed: %w", err))
 	}
 	// A fresh profile; removed by hand, with retries, because Chromium may
 	// still write into it for a moment after it is stopped.
@@ -141,7 +135,7 @@ func browser(t *testing.T) context.Context {
 		t.Logf("could not remove %s", profile)
 	})
 	if err := chromedp.Run(tctx); err != nil { // starts the browser
-		unavailable("chromium failed to start: %v", err)
+		testserver.Unavailable(t, "Chromium", fmt.Errorf("does not start: %w", err))
 	}
 	return tctx
 }

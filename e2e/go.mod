@@ -15,5 +15,6 @@ require (
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.4.0 // indirect
-	golang.org/x/sys v0.34.0 // indirect
+	github.com/sessionkit/session v0.0.0-00010101000000-000000000000
+	golang.org/x/sys v0.48.0 // indirect
 )
