@@ -106,9 +106,6 @@ func killWriter(dir string) error {
 // a payload matching its checksum) or is absent, never torn, and whatever
 // temporary files the kills left behind are not sessions.
 func TestKillMidWrite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills child processes")
-	}
 	leakcheck.Check(t)
 	dir, stateDir := t.TempDir(), t.TempDir()
 	kills := 30

@@ -479,9 +479,6 @@ func TestTwoStoresOneDirectory(t *testing.T) {
 }
 
 func TestCrossProcessUpdates(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts child processes")
-	}
 	dir, syncDir := t.TempDir(), t.TempDir()
 	s := newStore(t, dir)
 	id := storetest.NewID()

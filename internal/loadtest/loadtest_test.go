@@ -40,21 +40,50 @@ func check(t *testing.T, rep *loadtest.Report) {
 	}
 }
 
-// A short correctness run on the file and SQLite drivers: no errors, no
-// lost updates, and no goroutine left behind. (Not a speed test: its
-// figures are only logged.)
-func TestShortRun(t *testing.T) {
+// TestRun runs the load on the file, SQLite, PostgreSQL and Redis drivers
+// (PostgreSQL and Redis private, from internal/testserver) and checks: no
+// errors, no lost updates, and no goroutine left behind. By default each run
+// is a short correctness run of 2 s, whose figures are only logged; with
+// LOADTEST_DURATION set (e.g. 1m) they are the long runs of BENCHMARKS.md,
+// with the generator's default clients and bursts. LOADTEST_DRIVERS (e.g.
+// "file sqlite") chooses drivers:
+//
+//	LOADTEST_DURATION=1m go test -run TestRun -v -timeout 30m ./internal/loadtest
+func TestRun(t *testing.T) {
 	leakcheck.Check(t)
-	for _, tc := range []struct{ name, driver, connection string }{
-		{"file", "file", ""},
-		{"sqlite", "database", "sqlite://" + filepath.Join(t.TempDir(), "load.db")},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			rep, err := loadtest.Run(t.Context(), loadtest.Options{
-				Driver: tc.driver, Connection: tc.connection, Files: t.TempDir(),
-				Clients: 10, Duration: 2 * time.Second, BurstEvery: 200 * time.Millisecond, BurstSize: 10,
-				Sample: 500 * time.Millisecond,
-			})
+	opts := loadtest.Options{
+		Clients: 10, Duration: 2 * time.Second, BurstEvery: 200 * time.Millisecond, BurstSize: 10,
+		Sample: 500 * time.Millisecond,
+	}
+	if v := os.Getenv("LOADTEST_DURATION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("LOADTEST_DURATION=%q: %v", v, err)
+		}
+		opts = loadtest.Options{Duration: d, Sample: 10 * time.Second}
+	}
+	drivers := map[string]func(t *testing.T) (string, string){
+		"file": func(t *testing.T) (string, string) { return "file", "" },
+		"sqlite": func(t *testing.T) (string, string) {
+			return "database", "sqlite://" + filepath.Join(t.TempDir(), "load.db")
+		},
+		"postgres": func(t *testing.T) (string, string) { return "database", testserver.Postgres(t) },
+		"redis":    func(t *testing.T) (string, string) { return "redis", "redis://" + testserver.Redis(t) + "/0" },
+	}
+	names := strings.Fields(os.Getenv("LOADTEST_DRIVERS"))
+	if len(names) == 0 {
+		names = []string{"file", "sqlite", "postgres", "redis"}
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			open, ok := drivers[name]
+			if !ok {
+				t.Fatalf("LOADTEST_DRIVERS: unknown driver %q", name)
+			}
+			o := opts
+			o.Driver, o.Connection = open(t)
+			o.Files = t.TempDir()
+			rep, err := loadtest.Run(t.Context(), o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,40 +105,5 @@ func TestOptionErrors(t *testing.T) {
 	}
 	if _, err := loadtest.Run(t.Context(), loadtest.Options{Driver: "no-such-driver"}); err == nil {
 		t.Error("an unknown driver: no error")
-	}
-}
-
-// The long runs for BENCHMARKS.md, on every driver with private PostgreSQL
-// and Redis servers; only with LOADTEST_DURATION set (e.g. 1m):
-//
-//	LOADTEST_DURATION=1m go test -run TestLongRun -v -timeout 30m ./internal/loadtest
-func TestLongRun(t *testing.T) {
-	d, err := time.ParseDuration(os.Getenv("LOADTEST_DURATION"))
-	if err != nil {
-		t.Skip("set LOADTEST_DURATION (e.g. 1m) for the long runs of BENCHMARKS.md")
-	}
-	drivers := map[string]func(t *testing.T) (string, string){
-		"file": func(t *testing.T) (string, string) { return "file", "" },
-		"sqlite": func(t *testing.T) (string, string) {
-			return "database", "sqlite://" + filepath.Join(t.TempDir(), "load.db")
-		},
-		"postgres": func(t *testing.T) (string, string) { return "database", testserver.Postgres(t) },
-		"redis":    func(t *testing.T) (string, string) { return "redis", "redis://" + testserver.Redis(t) + "/0" },
-	}
-	names := strings.Fields(os.Getenv("LOADTEST_DRIVERS"))
-	if len(names) == 0 {
-		names = []string{"file", "sqlite", "postgres", "redis"}
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			drv, conn := drivers[name](t)
-			rep, err := loadtest.Run(t.Context(), loadtest.Options{
-				Driver: drv, Connection: conn, Files: t.TempDir(), Duration: d, Sample: 10 * time.Second,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			check(t, rep)
-		})
 	}
 }
