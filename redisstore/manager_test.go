@@ -3,10 +3,8 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,50 +35,12 @@ func newManager(t testing.TB, st session.Store) *session.Manager {
 	return m
 }
 
-// do runs one GET request through m's middleware with cookie (if any) and
-// ctx; the handler's fn returns the body. It returns the status, the body and
-// the session cookie to send next (the new one if the response set one).
-func do(ctx context.Context, m *session.Manager, cookie *http.Cookie, fn func(s *session.Session) string) (int, string, *http.Cookie) {
-	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, fn(session.FromRequest(r)))
-	}))
-	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
-	if cookie != nil {
-		r.AddCookie(cookie)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	for _, c := range w.Result().Cookies() {
-		if c.Name == "session" {
-			if c.MaxAge < 0 {
-				return w.Code, w.Body.String(), nil
-			}
-			return w.Code, w.Body.String(), c
-		}
-	}
-	return w.Code, w.Body.String(), cookie
-}
-
-// put stores k = v in the session of cookie (a new one when nil) and returns
-// the session's cookie.
-func put(t testing.TB, m *session.Manager, cookie *http.Cookie, k, v string) *http.Cookie {
-	t.Helper()
-	code, body, c := do(t.Context(), m, cookie, func(s *session.Session) string { s.Put(k, v); return "ok" })
-	if code != http.StatusOK || c == nil {
-		t.Fatalf("put %s: status %d %q, cookie %v", k, code, body, c)
-	}
-	return c
-}
-
-// get reads k from the session of cookie.
-func get(t testing.TB, m *session.Manager, cookie *http.Cookie, k string) string {
-	t.Helper()
-	code, body, _ := do(t.Context(), m, cookie, func(s *session.Session) string { v, _ := s.Get(k, "").(string); return v })
-	if code != http.StatusOK {
-		t.Fatalf("get %s: status %d %q", k, code, body)
-	}
-	return body
-}
+// do, put and get send requests through a Manager (see storetest.Request).
+var (
+	do  = storetest.Request
+	put = storetest.Put
+	get = storetest.Get
+)
 
 // requestThrough sends one writing request through a Manager over st and
 // reports its status and how long it took.

@@ -77,7 +77,8 @@
 // loading, and a slow request does not bring back a destroyed session.
 // RunMover checks the optional session.Mover, RunSwapper the optional
 // session.Swapper (one-round-trip saves), and RunLister the optional
-// session.Lister (used by sessionctl). BenchmarkRequests measures one
+// session.Lister (used by sessionctl). Request, Put and Get send requests
+// through a Manager, for a driver's own tests of its request costs. BenchmarkRequests measures one
 // request through the middleware over a store (new, read, write, untouched).
 //
 // Session IDs in the suite look like the Manager's: see NewID.

@@ -1,0 +1,59 @@
+package storetest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/sessionkit/session"
+)
+
+// Request sends one GET request through m's middleware with cookie (if any)
+// and ctx; fn, the handler, returns the body. It returns the status, the body
+// and the session cookie to send next: the one the response set, nil when
+// the response expired it, otherwise cookie. For drivers' own tests through
+// a Manager.
+func Request(ctx context.Context, m *session.Manager, cookie *http.Cookie, fn func(s *session.Session) string) (int, string, *http.Cookie) {
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, fn(session.FromRequest(r)))
+	}))
+	r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+	if cookie != nil {
+		r.AddCookie(cookie)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	for _, c := range w.Result().Cookies() {
+		if c.Name == session.DefaultCookie {
+			if c.MaxAge < 0 {
+				return w.Code, w.Body.String(), nil
+			}
+			return w.Code, w.Body.String(), c
+		}
+	}
+	return w.Code, w.Body.String(), cookie
+}
+
+// Put stores k = v in the session of cookie (a new one when nil) through a
+// request, failing t unless it succeeds, and returns the session's cookie.
+func Put(t testing.TB, m *session.Manager, cookie *http.Cookie, k, v string) *http.Cookie {
+	t.Helper()
+	code, body, c := Request(t.Context(), m, cookie, func(s *session.Session) string { s.Put(k, v); return "ok" })
+	if code != http.StatusOK || c == nil {
+		t.Fatalf("put %s: status %d %q, cookie %v", k, code, body, c)
+	}
+	return c
+}
+
+// Get reads the string at k in the session of cookie through a request ("" when
+// absent), failing t unless the request succeeds.
+func Get(t testing.TB, m *session.Manager, cookie *http.Cookie, k string) string {
+	t.Helper()
+	code, body, _ := Request(t.Context(), m, cookie, func(s *session.Session) string { v, _ := s.Get(k, "").(string); return v })
+	if code != http.StatusOK {
+		t.Fatalf("get %s: status %d %q", k, code, body)
+	}
+	return body
+}
