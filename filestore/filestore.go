@@ -12,13 +12,25 @@
 //     Manager's IDs are 43 characters of that alphabet). Load reports any
 //     other ID as not found; Update, Delete, Touch and Swap reject it with an
 //     error wrapping ErrInvalidID. No path is ever built from an unchecked ID.
-//   - Writes go to a temporary file <dir>/.tmp/<shard>-*, which gets its
-//     data, then its mtime, and is then renamed over <dir>/<id>. A reader sees
-//     the old file or the new one, never part of one, and a crash of the
-//     writing process (even SIGKILL) never leaves a torn session file. A crash
-//     can leave a temporary file behind; Sweep removes those once their mtime
-//     is an hour old (for a write that crashed after setting the expiry, an
-//     hour after that expiry).
+//   - A write of a session that has a file goes to a temporary file
+//     <dir>/.tmp/<shard>-*, which gets its data, then its mtime, and is then
+//     renamed over <dir>/<id>. A reader sees the old file or the new one,
+//     never part of one, and a crash of the writing process (even SIGKILL)
+//     never leaves a torn session file. A crash can leave a temporary file
+//     behind; Sweep removes those once their mtime is an hour old (for a
+//     write that crashed after setting the expiry, an hour after that
+//     expiry).
+//   - A session with no file yet is created in place (O_EXCL), which saves
+//     the temporary file and the rename: until its mtime is set to the
+//     expiry, after the data, the file's mtime is the time of its creation,
+//     which Load (taking the current time after it reads the file's status)
+//     always finds past. A reader never sees part of it, and a crash leaves
+//     an expired file, which the next write of that ID replaces and Sweep
+//     removes when the marker's minute comes.
+//   - Load reads a file with open, fstat, read and close (on Linux as plain
+//     system calls, which for small files costs half of what os.ReadFile
+//     does). It does not follow a symbolic link and does not block on a
+//     FIFO: neither is a session, and a write replaces the link itself.
 //   - <dir>/.expiry/ is an index of expiries, so that a sweep visits the
 //     sessions that fell due and not the whole directory. It holds one
 //     directory per minute in which some expiry falls, named by the minute's
@@ -73,10 +85,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -349,38 +362,6 @@ type current struct {
 	mtime  time.Time // its mtime, when exists
 }
 
-// read returns what the session file at path holds at now: found == false
-// if it is missing, not a regular file, or expired (whose data it does not
-// read).
-func read(path string, now time.Time) (current, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return current{}, nil
-		}
-		return current{}, fmt.Errorf("filestore: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return current{}, fmt.Errorf("filestore: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return current{}, nil
-	}
-	c := current{exists: true, mtime: fi.ModTime()}
-	if expired(c.mtime, now) {
-		return c, nil
-	}
-	// Files are replaced, never written in place, so the size is final.
-	c.data = make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, c.data); err != nil {
-		return current{}, fmt.Errorf("filestore: reading %s: %w", path, err)
-	}
-	c.found = true
-	return c, nil
-}
-
 // Load returns the data of the session file for id and its expiry (the file's
 // mtime). A missing or expired file, or an invalid ID, is reported as
 // found == false with a nil error. Load takes no lock.
@@ -394,7 +375,7 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if !validID(id) {
 		return nil, time.Time{}, false, nil
 	}
-	c, err := read(s.path(id), time.Now())
+	c, err := read(s.path(id))
 	if err != nil || !c.found {
 		return nil, time.Time{}, false, err
 	}
@@ -438,7 +419,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 	defer unlock()
 
 	path := s.path(id)
-	cur, err := read(path, time.Now())
+	cur, err := read(path)
 	if err != nil {
 		return err
 	}
@@ -470,7 +451,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 		return false, err
 	}
 	defer unlock()
-	cur, err := read(s.path(id), time.Now())
+	cur, err := read(s.path(id))
 	if err != nil {
 		return false, err
 	}
@@ -484,39 +465,57 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 }
 
 // write replaces the file for id, currently cur, with data and expiry: it
-// adds the expiry's marker first, then writes a temporary file and renames it
-// over the session file. The caller holds id's shard lock, which covers the
-// temporary file too.
-func (s *Store) write(id string, cur current, data []byte, expiry time.Time) (err error) {
+// adds the expiry's marker first, then writes the data. The caller holds id's
+// shard lock, which covers the temporary file too.
+//
+// A session with no file yet is created in place: until create sets its
+// mtime to the expiry, the file's mtime is the (past) time of its creation,
+// so a Load in between, or after a crash, finds it expired. Any other
+// session is written to a temporary file, which gets its mtime and is then
+// renamed over the session file.
+func (s *Store) write(id string, cur current, data []byte, expiry time.Time) error {
 	expiry = clampTime(expiry)
 	if err := s.markFor(id, cur.exists, cur.mtime, expiry); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Join(s.dir, tempDir), fmt.Sprintf("%02x-*", shardIndex(id))) // mode 0600
-	if err != nil {
-		return fmt.Errorf("filestore: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
+	path := s.path(id)
+	if !cur.exists {
+		err := create(path, data, expiry)
+		if err == nil {
+			return nil
 		}
-	}()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("filestore: %w", err)
+		}
+		// Something that is not a regular file is in the way (a symbolic
+		// link, say): replace it as below.
 	}
+	tmp, err := s.createTemp(id, data, expiry)
 	if err != nil {
-		return fmt.Errorf("filestore: %w", err)
+		return err
 	}
-	// After the last write, which would set the mtime to now.
-	if err := os.Chtimes(tmp, time.Time{}, expiry); err != nil {
-		return fmt.Errorf("filestore: %w", err)
-	}
-	if err := os.Rename(tmp, s.path(id)); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("filestore: %w", err)
 	}
 	return nil
+}
+
+// createTemp writes data, with mtime expiry, to a new temporary file
+// .tmp/<shard>-<random> and returns its name.
+func (s *Store) createTemp(id string, data []byte, expiry time.Time) (string, error) {
+	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shardIndex(id)))
+	for range 100 {
+		name := prefix + strconv.FormatUint(rand.Uint64(), 36)
+		err := create(name, data, expiry)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("filestore: %w", err)
+		}
+	}
+	return "", fmt.Errorf("filestore: no unused temporary file name in %s", filepath.Dir(prefix))
 }
 
 // Delete removes the session file for id. Deleting a missing file is not an

@@ -73,7 +73,9 @@ func killWriter(dir string) error {
 	for i := 0; ; i++ {
 		slot := filepath.Join(stateDir, fmt.Sprintf("cookie-%02d", (first+i)%killSlots))
 		r := httptest.NewRequest("GET", fmt.Sprintf("/?n=%d", 1024+rand.IntN(255*1024)), nil)
-		if v, err := os.ReadFile(slot); err == nil {
+		// Every fourth write starts a new session (created in place, not
+		// renamed), whose cookie then replaces the slot's.
+		if v, err := os.ReadFile(slot); err == nil && rand.IntN(4) != 0 {
 			r.AddCookie(&http.Cookie{Name: session.DefaultCookie, Value: string(v)})
 		}
 		w := httptest.NewRecorder()
@@ -102,9 +104,12 @@ func killWriter(dir string) error {
 }
 
 // A writer killed with SIGKILL, many times, at random moments of its
-// writes (every other time as soon as a write's temporary file shows): afterwards every session file decodes through the Manager (with
-// a payload matching its checksum) or is absent, never torn, and whatever
-// temporary files the kills left behind are not sessions.
+// writes (a quarter of the time as soon as a write's temporary file shows, a
+// quarter as soon as a new session file shows; a quarter of the writes
+// create new sessions in place): afterwards every
+// session file decodes through the Manager (with a payload matching its
+// checksum) or is absent, never torn, and whatever temporary and
+// half-created files the kills left behind are not sessions.
 func TestKillMidWrite(t *testing.T) {
 	leakcheck.Check(t)
 	dir, stateDir := t.TempDir(), t.TempDir()
@@ -119,7 +124,7 @@ func TestKillMidWrite(t *testing.T) {
 	defer st.Close()
 	defer m.Close()
 
-	var checked, leftovers, sawTemp int
+	var checked, leftovers, sawTemp, midCreate int
 	var others []string
 	seen := map[string]bool{}
 	start := time.Now()
@@ -151,10 +156,14 @@ func TestKillMidWrite(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		if k%2 == 0 {
+		switch k % 4 {
+		case 0, 2:
 			// At a random moment.
 			time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
-		} else {
+		case 3:
+			// As soon as a new session file shows: inside its creation.
+			waitForNewSession(dir, seen, time.Second)
+		default:
 			// As soon as a write's temporary file shows: inside a write.
 			if waitForTemp(dir, seen, time.Second) {
 				sawTemp++
@@ -168,6 +177,14 @@ func TestKillMidWrite(t *testing.T) {
 			t.Fatalf("kill %d: the writer was not killed but ended: %v\n%s", k, err, out.String())
 		}
 		checked, others = checkSessions(t, m, st, dir)
+		for _, name := range others {
+			if !strings.HasPrefix(name, ".") && !seen[name] {
+				// A session file that is not listed: one being created in
+				// place when the kill came, which stays expired.
+				seen[name] = true
+				midCreate++
+			}
+		}
 		hit := false
 		for _, name := range tempFiles(dir) {
 			hit = hit || !seen[name] // a new temporary file: the kill hit a write
@@ -177,8 +194,8 @@ func TestKillMidWrite(t *testing.T) {
 			leftovers++
 		}
 	}
-	t.Logf("%d kills in %v (%d as soon as a temporary file showed); %d of them left a new temporary file (killed mid-write); after the last, %d sessions decode and %d other names (temporary and lock files) are not sessions",
-		kills, time.Since(start).Round(time.Millisecond), sawTemp, leftovers, checked, len(others))
+	t.Logf("%d kills in %v (%d of those waiting for a temporary file saw one); %d of them left a new temporary file (killed mid-write), %d a new session half created in place (which reads as absent); after the last, %d sessions decode and %d other names (temporary, lock and half-created files) are not sessions",
+		kills, time.Since(start).Round(time.Millisecond), sawTemp, leftovers, midCreate, checked, len(others))
 	if checked == 0 {
 		t.Error("no session was written: the writers wrote nothing")
 	}
@@ -203,6 +220,24 @@ func tempFiles(dir string) []string {
 		names = append(names, filepath.Join(".tmp", e.Name()))
 	}
 	return names
+}
+
+// waitForNewSession polls dir until a file with a name not starting with a
+// dot appears that is not in old, or timeout passes.
+func waitForNewSession(dir string, old map[string]bool, timeout time.Duration) {
+	known := map[string]bool{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		known[e.Name()] = true
+	}
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if name := e.Name(); !known[name] && !old[name] && !strings.HasPrefix(name, ".") {
+				return
+			}
+		}
+	}
 }
 
 // waitForTemp polls dir until a temporary file not in old (the leftovers of

@@ -252,6 +252,71 @@ func TestLoadIgnoresNonSessions(t *testing.T) {
 	}
 }
 
+// A symbolic link named like a session is not one: Load does not follow
+// it, and a write replaces the link itself, never the file it points to.
+func TestLoadIgnoresSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	future := time.Now().Add(time.Hour)
+
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.WriteFile(target, []byte("not a session"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(target, time.Time{}, future)
+	link := storetest.NewID()
+	if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found, err := s.Load(ctx, link); found || err != nil {
+		t.Errorf("Load of a symbolic link = (found %v, %v), want not found", found, err)
+	}
+	put(t, s, link, "session", future)
+	if got, err := os.ReadFile(target); err != nil || string(got) != "not a session" {
+		t.Errorf("the link's target after a write holds %q (%v); it must not change", got, err)
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, link)); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("after a write the link's name is %v (%v), want a regular session file", fi.Mode(), err)
+	}
+}
+
+// A new session's file is created in place: while it is being written its
+// mtime is the (past) time of its creation, so it reads as absent, as it
+// does forever when a crash stops the write there; the store then writes
+// the session over it.
+func TestNewSessionCreatedInPlace(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	id := storetest.NewID()
+	// What a write killed before it set the mtime leaves behind.
+	if err := os.WriteFile(filepath.Join(dir, id), []byte("half a sess"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, found, err := s.Load(ctx, id); found || err != nil {
+		t.Errorf("Load of a file whose mtime is its creation = (found %v, %v), want not found", found, err)
+	}
+	exp := time.Now().Add(time.Hour).Round(time.Millisecond)
+	ok, err := s.Swap(ctx, id, nil, []byte("whole session"), exp)
+	if !ok || err != nil {
+		t.Fatalf("Swap(nil) over a half-created file = (%v, %v), want it written", ok, err)
+	}
+	if data, e, found, err := s.Load(ctx, id); !found || err != nil || string(data) != "whole session" || !e.Equal(exp) {
+		t.Errorf("Load = (%q, %v, %v, %v), want the whole session", data, e, found, err)
+	}
+
+	// A new ID is written without a temporary file.
+	fresh := storetest.NewID()
+	put(t, s, fresh, "new", exp)
+	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
+		t.Errorf(".tmp holds %q after a new session, want nothing", names)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, fresh)); err != nil || fi.Mode() != 0o600 || !fi.ModTime().Equal(exp) {
+		t.Errorf("new session file: %v, %v", fi, err)
+	}
+}
+
 func TestInvalidIDs(t *testing.T) {
 	s := newStore(t, t.TempDir())
 	ctx := context.Background()
