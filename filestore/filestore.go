@@ -56,7 +56,9 @@
 //     missing .expiry/.complete) scans the whole directory once, as that
 //     version did, removing expired files and old ".tmp-*" leftovers and
 //     adding a marker for each live session, and then creates
-//     .expiry/.complete. Until then writes always add markers. All processes
+//     .expiry/.complete. Until then writes always add markers. (New marks
+//     the index of a directory without sessions, a new one, complete at
+//     once.) All processes
 //     sharing a directory must run this version: an older one writes no
 //     markers, so its sessions would be swept only by a full scan.
 //   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete,
@@ -85,6 +87,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -190,8 +193,44 @@ func New(dir string) (*Store, error) {
 	probe.Close()
 	os.Remove(probe.Name())
 	s := &Store{dir: abs}
-	s.indexed.Store(s.indexComplete())
+	complete := s.indexComplete()
+	if !complete {
+		// A directory without sessions (a new one) has a complete index.
+		if empty, err := noSessionNames(abs); err != nil {
+			return nil, fmt.Errorf("filestore: %w", err)
+		} else if empty {
+			if err := s.markComplete(); err != nil {
+				return nil, fmt.Errorf("filestore: %w", err)
+			}
+			complete = true
+		}
+	}
+	s.indexed.Store(complete)
 	return s, nil
+}
+
+// noSessionNames reports whether dir holds only names starting with a dot
+// (the store's own), reading no further than the first other name.
+func noSessionNames(dir string) (bool, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	for {
+		names, err := d.Readdirnames(256)
+		for _, name := range names {
+			if name[0] != '.' {
+				return false, nil
+			}
+		}
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
 }
 
 // Dir returns the absolute path of the store's directory.

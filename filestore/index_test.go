@@ -184,6 +184,32 @@ func TestSweepFollowsIndex(t *testing.T) {
 	}
 }
 
+// A new (empty) directory has a complete index from the start, so writes
+// that keep their expiry's minute add no marker and no sweep scans it; a
+// directory holding sessions is left for its first sweep to index.
+func TestNewDirectoryIndexComplete(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	if !exists(filepath.Join(dir, ".expiry", ".complete")) {
+		t.Fatal("a store on a new directory did not mark its index complete")
+	}
+	exp := time.Now().Add(time.Hour).Truncate(time.Minute).Add(30 * time.Second)
+	id := storetest.NewID()
+	put(t, s, id, "one", exp)
+	os.RemoveAll(filepath.Join(dir, ".expiry", minute(exp)))
+	put(t, s, id, "two", exp.Add(time.Second)) // the same minute: no new marker
+	if got := markers(t, dir); len(got) != 0 {
+		t.Errorf("a write within its expiry's minute added markers %q", got)
+	}
+
+	legacy := t.TempDir()
+	writeRaw(t, legacy, storetest.NewID(), "old", exp)
+	newStore(t, legacy)
+	if exists(filepath.Join(legacy, ".expiry", ".complete")) {
+		t.Error("a store on a directory with sessions but no index marked the index complete")
+	}
+}
+
 // A directory written by the earlier layout (no index, temporary files in
 // the directory itself) loads as before; its first sweep scans it once,
 // indexing the live sessions, and later sweeps use the index.
@@ -253,7 +279,10 @@ func TestSweepBatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := newStore(t, dir)
+			var s *filestore.Store
+			if !tc.legacy {
+				s = newStore(t, dir)
+			}
 			ctx := context.Background()
 			past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 			var dead, live []string
@@ -269,6 +298,10 @@ func TestSweepBatch(t *testing.T) {
 				} else {
 					put(t, s, id, "x", exp)
 				}
+			}
+			if tc.legacy {
+				// A store opened on the directory an earlier version wrote.
+				s = newStore(t, dir)
 			}
 			var got []int
 			total := 0
