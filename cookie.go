@@ -111,17 +111,21 @@ func (m *Manager) cookieWithValue(value string, now time.Time) string {
 	if value == "" {
 		return f.expired
 	}
-	b := make([]byte, 0, len(f.prefix)+len(value)+len(f.scope)+len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT")+len(f.maxAge)+len(f.flags))
-	b = append(b, f.prefix...)
-	b = append(b, value...)
-	b = append(b, f.scope...)
+	// One allocation: the Builder's buffer becomes the string, and the date
+	// is formatted on the stack.
+	var b strings.Builder
+	b.Grow(len(f.prefix) + len(value) + len(f.scope) + len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT") + len(f.maxAge) + len(f.flags))
+	b.WriteString(f.prefix)
+	b.WriteString(value)
+	b.WriteString(f.scope)
 	if !m.cfg.ExpireOnClose {
-		b = append(b, "; Expires="...)
-		b = now.Add(m.cfg.Lifetime).UTC().AppendFormat(b, http.TimeFormat)
-		b = append(b, f.maxAge...)
+		var date [len("Mon, 02 Jan 2006 15:04:05 GMT") + 8]byte
+		b.WriteString("; Expires=")
+		b.Write(now.Add(m.cfg.Lifetime).UTC().AppendFormat(date[:0], http.TimeFormat))
+		b.WriteString(f.maxAge)
 	}
-	b = append(b, f.flags...)
-	return string(b)
+	b.WriteString(f.flags)
+	return b.String()
 }
 
 // cookieFormat holds the parts of the session cookie's Set-Cookie value that

@@ -35,8 +35,10 @@ const idLen = 43
 // It serves for session IDs, CSRF tokens and one-time tokens.
 func randomID() string {
 	var b [32]byte
-	rand.Read(b[:]) // never fails: crypto/rand.Read crashes the program instead
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	rand.Read(b[:])   // never fails: crypto/rand.Read crashes the program instead
+	var s [idLen]byte // on the stack: the string is the one allocation
+	base64.RawURLEncoding.Encode(s[:], b[:])
+	return string(s[:])
 }
 
 // validID reports whether id has the shape randomID gives.

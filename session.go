@@ -33,8 +33,9 @@ type Session struct {
 	expiry time.Time // the record's expiry as this request last read or wrote it
 	seen   []string  // the flash keys the record held when this request loaded it
 
-	st  state
-	ops []op // changes since raw, replayed at save
+	st     state
+	ops    []op  // changes since raw, replayed at save
+	opsBuf [2]op // ops' first backing array, inside the Session's allocation
 
 	touched    bool // put, flashed, or token read: a new session must be saved
 	resave     bool // payload sealed under a previous secret: write it again
@@ -58,6 +59,9 @@ func (s *Session) change(o op) {
 		s.st.data = map[string]any{}
 	}
 	s.st.apply(o)
+	if s.ops == nil {
+		s.ops = s.opsBuf[:0] // most requests record one or two
+	}
 	s.ops = append(s.ops, o)
 	if s.committed {
 		s.late = true
