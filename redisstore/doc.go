@@ -103,6 +103,8 @@
 // write acknowledged by the old master just before it failed can be lost; a
 // session written before that is there after.
 //
-// A request that only reads its session costs one round trip (the Load);
-// one that changes it costs the Load plus three (WATCH, GET+PTTL, MULTI/EXEC).
+// A request that only reads its session costs one round trip (the Load); one
+// that changes it costs the Load plus one (Swap's script, run by EVALSHA),
+// and a new session one. Update (WATCH, GET+PTTL, MULTI/EXEC: three round
+// trips) is left for when another request changed the session in between.
 package redisstore

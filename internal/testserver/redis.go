@@ -576,3 +576,45 @@ sentinel parallel-syncs %[4]s 1
 		ReplicaAddr:  replica.addr,
 	}, nil
 }
+
+// RedisWaitReplicated waits until the replica at replica has applied every
+// write the master at master had accepted when it was called: its
+// slave_repl_offset reaches the master's master_repl_offset, with its link
+// up. (WAIT would not do from a connection of its own: it waits only for
+// that connection's writes.)
+func RedisWaitReplicated(master, replica string, timeout time.Duration) error {
+	v, err := RedisDo(master, timeout, "INFO", "replication")
+	if err != nil {
+		return fmt.Errorf("testserver: INFO replication on the master: %w", err)
+	}
+	want, ok := infoInt(v, "master_repl_offset")
+	if !ok {
+		return fmt.Errorf("testserver: no master_repl_offset in the master's INFO: %v", v)
+	}
+	var last any
+	err = redisWaitFor("the replica to catch up", timeout, func() bool {
+		v, err := RedisDo(replica, time.Second, "INFO", "replication")
+		if err != nil {
+			return false
+		}
+		last = v
+		got, ok := infoInt(v, "slave_repl_offset")
+		return ok && got >= want && strings.Contains(fmt.Sprint(v), "master_link_status:up")
+	})
+	if err != nil {
+		return fmt.Errorf("%w (master at offset %d; the replica's INFO: %v)", err, want, last)
+	}
+	return nil
+}
+
+// infoInt returns the integer field name of an INFO reply.
+func infoInt(v any, name string) (int64, bool) {
+	text, _ := v.(string)
+	for _, line := range strings.Split(text, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, err := strconv.ParseInt(rest, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
