@@ -44,11 +44,11 @@ run_target() {
   log=$(mktemp)
   corpus="$pkg/testdata/fuzz/$target"
   for try in 1 2; do
-    before=$(ls "$corpus" 2>/dev/null | wc -l)
+    before=$(ls "$corpus" 2>/dev/null | wc -l || true)
     if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" 2>&1 | tee "$log"; then
       rm -f "$log"; return 0
     fi
-    after=$(ls "$corpus" 2>/dev/null | wc -l)
+    after=$(ls "$corpus" 2>/dev/null | wc -l || true)
     if [ "$try" = 1 ] && [ "$before" = "$after" ] &&
       grep -A1 -- "^--- FAIL: $target " "$log" | tail -1 | grep -qx '[[:space:]]*context deadline exceeded'; then
       echo "scripts/fuzz.sh: $target: Go's coordinator race at the deadline (golang/go#75804), no input found; once more"
