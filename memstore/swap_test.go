@@ -3,7 +3,6 @@ package memstore_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -81,22 +80,11 @@ func TestSwapCalls(t *testing.T) {
 	t.Cleanup(func() { m.Close() })
 	do := func(cookie *http.Cookie, fn func(*session.Session)) *http.Cookie {
 		t.Helper()
-		h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fn(session.FromRequest(r)) }))
-		r := httptest.NewRequest("GET", "/", nil)
-		if cookie != nil {
-			r.AddCookie(cookie)
+		code, body, next := storetest.Request(t.Context(), m, cookie, func(s *session.Session) string { fn(s); return "" })
+		if code != http.StatusOK {
+			t.Fatalf("status %d: %s", code, body)
 		}
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			t.Fatalf("status %d: %s", w.Code, w.Body)
-		}
-		for _, ck := range w.Result().Cookies() {
-			if ck.Name == session.DefaultCookie {
-				return ck
-			}
-		}
-		return cookie
+		return next
 	}
 	want := func(what string, got map[string]int, want map[string]int) {
 		t.Helper()

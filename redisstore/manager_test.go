@@ -117,22 +117,28 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
+// countedClient returns a client of topo whose round trips rt counts; on a
+// cluster it counts at the nodes, where WATCH transactions run too.
+func countedClient(t *testing.T, topo topology) (redis.UniversalClient, *roundTrips) {
+	t.Helper()
+	rt := &roundTrips{}
+	if topo.name == "cluster" {
+		cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testserver.RedisCluster(t)})
+		t.Cleanup(func() { cc.Close() })
+		cc.OnNewNode(func(node *redis.Client) { node.AddHook(rt) })
+		return cc, rt
+	}
+	client := topo.client(t)
+	client.AddHook(rt)
+	return client, rt
+}
+
 // A request that only reads its session costs exactly one Load — one round
 // trip to Redis — and writes nothing.
 func TestReadOnlyRequestCost(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
-			client := topo.client(t)
-			rt := &roundTrips{}
-			if topo.name == "cluster" {
-				// Count at the nodes, where WATCH transactions run too.
-				cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testserver.RedisCluster(t)})
-				t.Cleanup(func() { cc.Close() })
-				cc.OnNewNode(func(node *redis.Client) { node.AddHook(rt) })
-				client = cc
-			} else {
-				client.AddHook(rt)
-			}
+			client, rt := countedClient(t, topo)
 			cs := &countingStore{Store: redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})}
 			m := newManager(t, cs)
 			cookie := put(t, m, nil, "user", "Ana")

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/redisstore"
@@ -113,17 +111,7 @@ type requestCosts struct{ newSession, read, write int64 }
 func TestSwapRoundTrips(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
-			client := topo.client(t)
-			rt := &roundTrips{}
-			if topo.name == "cluster" {
-				// Count at the nodes, where WATCH transactions run too.
-				cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: testserver.RedisCluster(t)})
-				t.Cleanup(func() { cc.Close() })
-				cc.OnNewNode(func(node *redis.Client) { node.AddHook(rt) })
-				client = cc
-			} else {
-				client.AddHook(rt)
-			}
+			client, rt := countedClient(t, topo)
 			if err := redisstore.LoadSwapScript(t.Context(), client); err != nil {
 				t.Fatal(err)
 			}

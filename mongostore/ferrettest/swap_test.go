@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,22 +129,11 @@ func TestSwapRoundTrips(t *testing.T) {
 		}
 		defer m.Close()
 		do := func(cookie *http.Cookie, fn func(*session.Session)) *http.Cookie {
-			h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fn(session.FromRequest(r)) }))
-			r := httptest.NewRequest("GET", "/", nil)
-			if cookie != nil {
-				r.AddCookie(cookie)
+			code, body, next := storetest.Request(t.Context(), m, cookie, func(s *session.Session) string { fn(s); return "" })
+			if code != http.StatusOK {
+				t.Fatalf("status %d: %s", code, body)
 			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, r)
-			if w.Code != http.StatusOK {
-				t.Fatalf("status %d: %s", w.Code, w.Body)
-			}
-			for _, ck := range w.Result().Cookies() {
-				if ck.Name == session.DefaultCookie {
-					return ck
-				}
-			}
-			return cookie
+			return next
 		}
 		var c costs
 		cc.n.Store(0)
