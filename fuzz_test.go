@@ -327,8 +327,15 @@ func fuzzCookieDriverValue(tb testing.TB, secret string, st state, id string, ex
 // nonce, written out with crypto/cipher so that it does not depend on the
 // code under test.
 func fuzzSealRaw(tb testing.TB, secret string, ad, plain []byte, nonce byte) string {
+	return base64.RawURLEncoding.EncodeToString(fuzzGCM(tb, secret, purposeCookieStore, ad, plain, nonce))
+}
+
+// fuzzGCM returns nonce || AES-256-GCM ciphertext of plain with additional
+// data ad, under the key derived from secret for purpose, the nonce being
+// the byte nonce repeated.
+func fuzzGCM(tb testing.TB, secret, purpose string, ad, plain []byte, nonce byte) []byte {
 	tb.Helper()
-	block, err := aes.NewCipher(deriveKeys([]string{secret}, purposeCookieStore)[0])
+	block, err := aes.NewCipher(deriveKeys([]string{secret}, purpose)[0])
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -337,7 +344,7 @@ func fuzzSealRaw(tb testing.TB, secret string, ad, plain []byte, nonce byte) str
 		tb.Fatal(err)
 	}
 	n := bytes.Repeat([]byte{nonce}, aead.NonceSize())
-	return base64.RawURLEncoding.EncodeToString(aead.Seal(n, n, plain, ad))
+	return aead.Seal(n, n, plain, ad)
 }
 
 // fuzzCookieDriverSeeds returns cookie driver values and the ID each one
@@ -812,17 +819,7 @@ func FuzzSealed(f *testing.F) {
 // nonce, written out with crypto/cipher: "sk1." and the unpadded URL-safe
 // base64 of nonce || ciphertext, with the session ID as additional data.
 func fuzzStoreSeal(tb testing.TB, secret, id string, plain []byte, nonce byte) []byte {
-	tb.Helper()
-	block, err := aes.NewCipher(deriveKeys([]string{secret}, purposeSeal)[0])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	n := bytes.Repeat([]byte{nonce}, aead.NonceSize())
-	return base64.RawURLEncoding.AppendEncode([]byte("sk1."), aead.Seal(n, n, plain, []byte(id)))
+	return base64.RawURLEncoding.AppendEncode([]byte("sk1."), fuzzGCM(tb, secret, purposeSeal, []byte(id), plain, nonce))
 }
 
 // FuzzPaths: put, get, forget, push and pull on any dot-notation keys never
