@@ -498,3 +498,19 @@ func TestSwapConcurrent(t *testing.T) {
 		t.Errorf("counter = %s after %s successful swaps: some were lost", d, want)
 	}
 }
+
+// The conformance checks of session.BatchSweeper; the session files are
+// gone, not only unlisted.
+func TestBatchSweeperConformance(t *testing.T) {
+	dir := t.TempDir()
+	storetest.RunBatchSweeper(t, func(t *testing.T) session.Store { return newStore(t, dir) },
+		func(t *testing.T, _ session.Store) int {
+			n := 0
+			for _, name := range dirNames(t, dir) {
+				if !strings.HasPrefix(name, ".") {
+					n++
+				}
+			}
+			return n
+		})
+}

@@ -82,3 +82,8 @@ func TestSweepBatch(t *testing.T) {
 		t.Errorf("SweepBatch with an ended context = (%d, %v), want (0, context.Canceled)", n, err)
 	}
 }
+
+// The conformance checks of session.BatchSweeper.
+func TestBatchSweeperConformance(t *testing.T) {
+	storetest.RunBatchSweeper(t, func(*testing.T) session.Store { return memstore.New() }, nil)
+}

@@ -76,10 +76,12 @@
 // request costs one Load and no write, Regenerate makes the old ID stop
 // loading, and a slow request does not bring back a destroyed session.
 // RunMover checks the optional session.Mover, RunSwapper the optional
-// session.Swapper (one-round-trip saves), and RunLister the optional
-// session.Lister (used by sessionctl). Request, Put and Get send requests
-// through a Manager, for a driver's own tests of its request costs. BenchmarkRequests measures one
-// request through the middleware over a store (new, read, write, untouched).
+// session.Swapper (one-round-trip saves), RunLister the optional
+// session.Lister (used by sessionctl), and RunBatchSweeper the optional
+// session.BatchSweeper (sessionctl gc's progress). Request, Put and Get send
+// requests through a Manager, for a driver's own tests of its request costs.
+// BenchmarkRequests measures one request through the middleware over a store
+// (new, read, write, untouched).
 //
 // Session IDs in the suite look like the Manager's: see NewID.
 //
