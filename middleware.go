@@ -27,7 +27,7 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rq := new(request) // the session and its writer in one allocation
+		rq := new(request) // everything below in one allocation
 		s := &rq.s
 		s.m, s.ctx = m, r.Context()
 		if err := m.load(s, r); err != nil {
@@ -35,9 +35,10 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
-		rw := &rq.w
-		next.ServeHTTP(rw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, s)))
-		rw.finish()
+		rq.ctx = sessionContext{Context: s.ctx, s: s}
+		rq.r = *r.WithContext(&rq.ctx) // the copy WithContext makes stays on the stack
+		next.ServeHTTP(&rq.w, &rq.r)
+		rq.w.finish()
 		m.lottery()
 	})
 }
@@ -46,10 +47,31 @@ func (m *Manager) Middleware(next http.Handler) http.Handler {
 // Middleware.
 func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
 
-// request is what Middleware allocates per request.
+// request is what Middleware allocates per request: the session, the
+// response writer that saves it, and the request next sees, whose context
+// carries the session.
 type request struct {
-	s Session
-	w responseWriter
+	s   Session
+	w   responseWriter
+	ctx sessionContext
+	r   http.Request
+}
+
+// sessionContext is the context of the request next sees: the request's own,
+// with the session as the value of ctxKey{}. It takes the place of
+// context.WithValue, which would be an allocation of its own.
+type sessionContext struct {
+	context.Context
+	s *Session
+}
+
+// Value returns the session for ctxKey{} and asks the request's context for
+// every other key.
+func (c *sessionContext) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // load reads the session of r into the empty session s: it stays a new one
@@ -120,7 +142,7 @@ func (w *responseWriter) commit() bool {
 	w.done = true
 	s := w.s
 	s.mu.Lock()
-	cookie, err := s.save(time.Now())
+	cookie, err := s.save()
 	s.committed = true
 	s.mu.Unlock()
 	h := w.ResponseWriter.Header()

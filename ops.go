@@ -26,8 +26,7 @@ const (
 type op struct {
 	kind  opKind
 	key   string
-	value any
-	keys  []string
+	value any // opKeep: the kept keys, a []string
 }
 
 // maxOneTimeTokens is how many one-time tokens a session keeps, newest first.
@@ -58,7 +57,8 @@ func (st *state) apply(o op) {
 		st.flashNext = append(st.flashNext, st.flashNow...)
 		st.flashNow = nil
 	case opKeep:
-		for _, k := range o.keys {
+		keys, _ := o.value.([]string)
+		for _, k := range keys {
 			if slices.Contains(st.flashNow, k) {
 				st.flashNow = remove(st.flashNow, k)
 				st.flashNext = append(st.flashNext, k)

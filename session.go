@@ -204,7 +204,7 @@ func (s *Session) Keep(keys ...string) {
 		}
 	}
 	if len(kept) > 0 {
-		s.change(op{kind: opKeep, keys: kept})
+		s.change(op{kind: opKeep, value: kept})
 	}
 }
 
@@ -330,11 +330,12 @@ func (s *Session) current(data []byte) (state, error) {
 
 // save writes the session as the request leaves it and returns the
 // Set-Cookie value to send ("" for none).
-func (s *Session) save(now time.Time) (string, error) {
+func (s *Session) save() (string, error) {
 	m := s.m
-	if s.skip {
-		return "", nil
+	if s.skip || !s.stored && !s.touched && !s.dropCookie {
+		return "", nil // nothing to write, no cookie to expire: not even the clock is read
 	}
+	now := time.Now()
 	if m.clientSide {
 		return s.saveClient(now)
 	}
