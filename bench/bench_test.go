@@ -50,8 +50,11 @@ func BenchmarkRequest(b *testing.B) {
 			contenders := p.setup(b)
 			for _, cookie := range []string{"yes", "no"} {
 				for _, a := range actions {
-					for _, c := range contenders {
+					for i, c := range contenders {
 						b.Run("cookie="+cookie+"/case="+caseName(a)+"/lib="+c.lib, func(b *testing.B) {
+							if p.fresh {
+								c = p.setup(b)[i]
+							}
 							var ck *http.Cookie
 							if cookie == "yes" {
 								ck = seed(b, c)

@@ -30,6 +30,12 @@ import (
 type pairing struct {
 	store string
 	setup func(tb testing.TB) []contender
+	// fresh: each benchmark sets the stores up anew. The memory stores keep
+	// their sessions in the benchmark's own heap, so the sessions that one
+	// library's new-visitor writes leave behind would otherwise make the
+	// garbage collector slower for every benchmark after it, the other
+	// library's included.
+	fresh bool
 }
 
 // pairings are the stores that correspond, in the order they run.
@@ -38,7 +44,7 @@ var pairings = []pairing{
 		m := newSessionkit(tb, session.Config{Driver: "memory"})
 		st := scsmem.NewWithCleanupInterval(0)
 		return []contender{sessionkitContender(m), scsContender(newSCS(st))}
-	}},
+	}, true},
 	{"cookie", func(tb testing.TB) []contender {
 		m := newSessionkit(tb, session.Config{Driver: "cookie"})
 		return []contender{
@@ -46,37 +52,37 @@ var pairings = []pairing{
 			gorillaContender("gorilla-signed", newGorillaCookie(false)),
 			gorillaContender("gorilla-encrypted", newGorillaCookie(true)),
 		}
-	}},
+	}, false},
 	{"file", func(tb testing.TB) []contender {
 		m := newSessionkit(tb, session.Config{Driver: "file", Files: tb.TempDir()})
 		return []contender{
 			sessionkitContender(m),
 			gorillaContender("gorilla", sessions.NewFilesystemStore(tb.TempDir(), gorillaHashKey)),
 		}
-	}},
+	}, false},
 	{"sqlite", func(tb testing.TB) []contender {
 		dir := tb.TempDir()
 		m := newSessionkit(tb, session.Config{Driver: "database", Connection: "sqlite://" + filepath.Join(dir, "sessionkit.db")})
 		db := openSQLite(tb, filepath.Join(dir, "scs.db"))
 		return []contender{sessionkitContender(m), scsContender(newSCS(sqlite3store.NewWithCleanupInterval(db, 0)))}
-	}},
+	}, false},
 	{"postgres", func(tb testing.TB) []contender {
 		m := newSessionkit(tb, session.Config{Driver: "database", Connection: testserver.Postgres(tb)})
 		pool := openPgx(tb, testserver.Postgres(tb))
 		return []contender{sessionkitContender(m), scsContender(newSCS(pgxstore.NewWithCleanupInterval(pool, 0)))}
-	}},
+	}, false},
 	{"mysql", func(tb testing.TB) []contender {
 		m := newSessionkit(tb, session.Config{Driver: "database", Connection: testserver.MariaDB(tb)})
 		db := openMySQL(tb, testserver.MariaDB(tb))
 		return []contender{sessionkitContender(m), scsContender(newSCS(mysqlstore.NewWithCleanupInterval(db, 0)))}
-	}},
+	}, false},
 	{"redis", func(tb testing.TB) []contender {
 		addr := testserver.Redis(tb)
 		m := newSessionkit(tb, session.Config{Driver: "redis", Connection: "redis://" + addr + "/0"})
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
 		tb.Cleanup(func() { rdb.Close() })
 		return []contender{sessionkitContender(m), scsContender(newSCS(goredisstore.New(rdb)))}
-	}},
+	}, false},
 }
 
 // Pool sizes, as sessionkit's sqlstore.Open sets them for its own pools.

@@ -101,7 +101,7 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, e
 		la int64
 	)
 	err := s.retryBroken(ctx, func() error {
-		return s.db.QueryRowContext(ctx, s.q.load, id, s.cutoff()).Scan(&v, &la)
+		return s.queryRowDB(ctx, s.q.load, id, s.cutoff()).Scan(&v, &la)
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -278,7 +278,7 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 	}
 	defer s.unlockWrites()
 	err := s.retryBroken(ctx, func() error {
-		_, err := s.db.ExecContext(ctx, query, args...)
+		_, err := s.execDB(ctx, query, args...)
 		return err
 	})
 	if err != nil {
@@ -354,7 +354,7 @@ func (s *Store) sweepOnce(ctx context.Context, cutoff int64, args []any) (int, e
 	}
 	var n int64
 	err := s.retryBroken(ctx, func() error {
-		res, err := s.db.ExecContext(ctx, query, args...)
+		res, err := s.execDB(ctx, query, args...)
 		if err != nil {
 			return err
 		}

@@ -165,6 +165,8 @@ type Store struct {
 	// can give up waiting for).
 	ready    atomic.Bool
 	setupSem chan struct{}
+	// stmts are the SQLite statements prepared once (execDB, queryRowDB).
+	stmts stmtCache
 }
 
 var (
@@ -312,9 +314,10 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Table returns the name of the Store's table.
 func (s *Store) Table() string { return s.table }
 
-// Close closes the pool when Open opened it; for a Store from New it does
-// nothing, leaving the application's pool open.
+// Close closes the Store's prepared statements (SQLite), and the pool when
+// Open opened it; a Store from New leaves the application's pool open.
 func (s *Store) Close() error {
+	s.stmts.close()
 	if !s.owned {
 		return nil
 	}

@@ -148,7 +148,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 		var res sql.Result
 		var err error
 		for attempt := 1; ; attempt++ {
-			res, err = s.db.ExecContext(ctx, query, args...)
+			res, err = s.execDB(ctx, query, args...)
 			if err == nil || attempt >= maxAttempts || !rolledBack(err) || ctx.Err() != nil {
 				break
 			}
