@@ -313,3 +313,46 @@ func TestLotteryNeverMakesTheRequestWait(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The request next sees carries the incoming request's context (its values,
+// deadline and cancellation) with the session added, and contexts derived
+// from it still find the session.
+func TestHandlerContext(t *testing.T) {
+	m, _ := newManager(t, memstore.New(), session.Config{})
+	type key struct{}
+	parent, cancel := context.WithTimeout(context.WithValue(t.Context(), key{}, "v"), time.Hour)
+	defer cancel()
+	deadline, _ := parent.Deadline()
+	var cancelled error
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if ctx.Value(key{}) != "v" {
+			t.Errorf("a value of the request's context is lost: %v", ctx.Value(key{}))
+		}
+		if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+			t.Errorf("deadline = %v, %v; want %v", d, ok, deadline)
+		}
+		s := session.FromRequest(r)
+		if s == nil {
+			t.Fatal("FromRequest = nil")
+		}
+		derived, stop := context.WithCancel(context.WithValue(ctx, key{}, "w"))
+		defer stop()
+		if session.FromContext(derived) != s {
+			t.Error("a derived context does not find the session")
+		}
+		if session.FromContext(context.WithoutCancel(ctx)) != s {
+			t.Error("context.WithoutCancel loses the session")
+		}
+		cancel() // the incoming request's context ends: so does the handler's and what derives from it
+		<-derived.Done()
+		cancelled = ctx.Err()
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(parent))
+	if !errors.Is(cancelled, context.Canceled) {
+		t.Errorf("handler's context after cancel: %v, want context.Canceled", cancelled)
+	}
+	if session.FromContext(parent) != nil {
+		t.Error("the incoming request's context got the session")
+	}
+}
