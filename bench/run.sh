@@ -16,7 +16,8 @@
 #   CI         default true here: a store whose server cannot be started fails
 #              the run instead of being skipped (CI=false skips it)
 #
-# Each of COUNT rounds runs BenchmarkRequest at -cpu 1 (far less noisy on 2
+# Each of COUNT rounds runs BenchmarkRequest and BenchmarkRoundTrip (the
+# bounds: one round trip to each server store, one new file) at -cpu 1 (far less noisy on 2
 # cores), then BenchmarkParallelRead at the default GOMAXPROCS. On the shared
 # 2-core machines COUNT=2 took 8 minutes: the full run takes about 25. The raw
 # output goes to bench/results/seq.txt and par.txt, benchstat's tables to
@@ -49,8 +50,8 @@ echo "== building the benchmark binary"
 go test -c -o "$bin/bench.test" .
 go build -o "$bin/report" ./cmd/report
 
-echo "== checking that every handler does the work it claims (TestCorrect)"
-"$bin/bench.test" -test.run "^TestCorrect\$/^(floor|${STORES//,/|})\$" -test.count 1
+echo "== checking that every handler does the work it claims (TestCorrect, TestBounds)"
+"$bin/bench.test" -test.run "^(TestCorrect|TestBounds)\$/^(floor|${STORES//,/|})\$" -test.count 1
 
 start=$(date +%s)
 procs=$(nproc)
@@ -67,8 +68,8 @@ else
 	rm -f results/par.txt results/benchstat-par.txt
 fi
 for round in $(seq "$COUNT"); do
-	echo "== round $round of $COUNT, pass 1: BenchmarkRequest, -cpu 1, -benchtime $BENCHTIME, stores $STORES"
-	"$bin/bench.test" -test.run '^$' -test.bench "^BenchmarkRequest\$/^store=($stores)\$/" \
+	echo "== round $round of $COUNT, pass 1: BenchmarkRequest and BenchmarkRoundTrip, -cpu 1, -benchtime $BENCHTIME, stores $STORES"
+	"$bin/bench.test" -test.run '^$' -test.bench "^Benchmark(Request|RoundTrip)\$/^store=($stores)\$/" \
 		-test.benchmem -test.count 1 -test.cpu 1 -test.benchtime "$BENCHTIME" -test.timeout 0 2>&1 |
 		tee -a results/seq.txt
 	if [[ $PARALLEL != 0 ]]; then

@@ -115,29 +115,47 @@ func openSQLite(tb testing.TB, path string) *sql.DB {
 // default pool, and creates scs's table as pgxstore's README gives it.
 func openPgx(tb testing.TB, rawURL string) *pgxpool.Pool {
 	tb.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, rawURL)
-	if err != nil {
-		tb.Fatalf("bench: open PostgreSQL: %v", err)
-	}
-	tb.Cleanup(pool.Close)
+	pool := openPgxPool(tb, rawURL)
 	for _, q := range []string{
 		`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL)`,
 		`CREATE INDEX sessions_expiry_idx ON sessions (expiry)`,
 	} {
-		if _, err := pool.Exec(ctx, q); err != nil {
+		if _, err := pool.Exec(context.Background(), q); err != nil {
 			tb.Fatalf("bench: PostgreSQL %q: %v", q, err)
 		}
 	}
 	return pool
 }
 
+// openPgxPool opens a pgx pool with pgx's defaults on rawURL, closed at the
+// end of tb.
+func openPgxPool(tb testing.TB, rawURL string) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), rawURL)
+	if err != nil {
+		tb.Fatalf("bench: open PostgreSQL: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
 // openMySQL opens go-sql-driver/mysql on a mysql:// URL of the test server
-// with parseTime=true (as mysqlstore's README says) and interpolateParams=true
-// (which sessionkit's sqlstore.Open adds: one round trip per statement
-// instead of prepare/execute/close), with sessionkit's pool size, and creates
-// scs's table as mysqlstore's README gives it.
+// (openMySQLPool) and creates scs's table as mysqlstore's README gives it.
 func openMySQL(tb testing.TB, rawURL string) *sql.DB {
+	tb.Helper()
+	db := openMySQLPool(tb, rawURL)
+	execAll(tb, db,
+		`CREATE TABLE sessions (token CHAR(43) PRIMARY KEY, data BLOB NOT NULL, expiry TIMESTAMP(6) NOT NULL)`,
+		`CREATE INDEX sessions_expiry_idx ON sessions (expiry)`)
+	return db
+}
+
+// openMySQLPool opens go-sql-driver/mysql on a mysql:// URL of the test
+// server with parseTime=true (as mysqlstore's README says) and
+// interpolateParams=true (which sessionkit's sqlstore.Open adds: one round
+// trip per statement instead of prepare/execute/close), with sessionkit's
+// pool size, closed at the end of tb.
+func openMySQLPool(tb testing.TB, rawURL string) *sql.DB {
 	tb.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -151,9 +169,6 @@ func openMySQL(tb testing.TB, rawURL string) *sql.DB {
 	tb.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(sqlMaxConns)
 	db.SetMaxIdleConns(sqlMaxConns)
-	execAll(tb, db,
-		`CREATE TABLE sessions (token CHAR(43) PRIMARY KEY, data BLOB NOT NULL, expiry TIMESTAMP(6) NOT NULL)`,
-		`CREATE INDEX sessions_expiry_idx ON sessions (expiry)`)
 	return db
 }
 

@@ -50,9 +50,9 @@ func TestRender(t *testing.T) {
 		"run info",
 		"`cpu: Test CPU`",
 		"Floor (bare handler, GOMAXPROCS=1, the samples with and without a cookie together): 1.00 µs ± 0%, 100 B, 10 allocs.",
-		"**Targets met: 2 of 3.**",
-		"| memory | scs | 1 of 2 | write · cookie |",
-		"| redis | scs | 1 of 1 |  |",
+		"**Targets met: 2 of 3.** Not met: 1, of which 0 are unattainable",
+		"| memory | scs | 1 of 2 | write · cookie |  |",
+		"| redis | scs | 1 of 1 |  |  |",
 		"| read · cookie | sessionkit | 2.00 µs ± 0% | 100 B | 20 | 1.00 µs | 10 |  |  |  |",
 		"|  | scs | 5.00 µs ± 0% | 100 B | 70 | 4.00 µs | 60 | 0.25 | 0.17 | ✓ time ≤ ⅓, allocs ≤ ⅓ |",
 		"|  | scs | 4.00 µs ± 0% | 100 B | 100 | 3.00 µs | 90 | 0.67 | 0.22 | ✗ time (time ≤ ⅓, allocs ≤ ⅓) |",
@@ -70,11 +70,11 @@ func TestRender(t *testing.T) {
 func TestJudgeCompetitorAtFloor(t *testing.T) {
 	sk := stat{secOver: 1e-6, allocsOver: 5}
 	c := stat{secOver: -1e-8, allocsOver: 0}
-	timeCell, allocCell, v, ok := judge(sk, c, third)
+	timeCell, allocCell, v, ok := judge(sk, c, third, limit{})
 	if !ok || v.met || timeCell != "— (it ≈ floor)" || allocCell != "— (it ≈ floor)" {
 		t.Errorf("judge = %q, %q, %+v, %v; want dashes and not met", timeCell, allocCell, v, ok)
 	}
-	if _, _, v, _ := judge(stat{secOver: -1e-9}, c, half); !v.met {
+	if _, _, v, _ := judge(stat{secOver: -1e-9}, c, half, limit{}); !v.met {
 		t.Errorf("no overhead against no overhead: %+v, want met", v)
 	}
 }
@@ -117,5 +117,43 @@ func TestFloorMergesCookieVariants(t *testing.T) {
 	st, ok := rs.floor("Request", 1)
 	if !ok || st.n != 12 || math.Abs(st.sec.Center-2000e-9) > 1e-15 {
 		t.Errorf("floor = %+v, %v; want the median of all 12 samples, 2 µs", st, ok)
+	}
+}
+
+// A target below the round trips every library makes, or against a
+// competitor that does no session work, is unattainable; one that sessionkit
+// could meet is missed.
+func TestUnattainable(t *testing.T) {
+	in := input(
+		row{"Request/store=none/cookie=yes/case=floor/lib=bare", 1000, 10},
+		row{"Request/store=none/cookie=no/case=floor/lib=bare", 1000, 10},
+		row{"RoundTrip/store=redis/lib=ping", 61000, 20}, // a round trip: 60 µs
+		// read: 1 round trip; ½ of scs's 100 µs is 50 µs < 60 µs.
+		row{"Request/store=redis/cookie=yes/case=read/lib=sessionkit", 71000, 40},
+		row{"Request/store=redis/cookie=yes/case=read/lib=scs", 101000, 200},
+		// write: 2 round trips (120 µs); ½ of scs's 300 µs is 150 µs: could be met.
+		row{"Request/store=redis/cookie=yes/case=write/lib=sessionkit", 201000, 40},
+		row{"Request/store=redis/cookie=yes/case=write/lib=scs", 301000, 200},
+		// gorilla does nothing when the handler does not touch the session.
+		row{"Request/store=cookie/cookie=yes/case=untouched/lib=sessionkit", 3000, 30},
+		row{"Request/store=cookie/cookie=yes/case=untouched/lib=gorilla-signed", 1000, 10},
+	)
+	rs := newResults()
+	if err := rs.read(strings.NewReader(in), "in.txt"); err != nil {
+		t.Fatal(err)
+	}
+	out := render(rs, "")
+	for _, want := range []string{
+		"**Targets met: 0 of 3.** Not met: 3, of which 2 are unattainable",
+		"| redis | scs | 0 of 2 | write · cookie | read · cookie |",
+		"| cookie | gorilla-signed | 0 of 1 |  | untouched · cookie |",
+		"✗ time (time ≤ ½); unattainable: ½ of its overhead is 50.0 µs, less than the 1 round trip that any library makes here (60.0 µs) |",
+		"0.67 | 0.16 | ✗ time (time ≤ ½) |",
+		"unattainable: its handler here is the floor's, it does no session work |",
+		"| redis | one round trip, `PING` through go-redis | 61.0 µs ± 0% | 60.0 µs |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\n%s", want, out)
+		}
 	}
 }
