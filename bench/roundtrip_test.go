@@ -30,9 +30,11 @@ type bound struct {
 // bounds are the round trips of the server stores (the cheapest query or
 // command their clients can send: SELECT 1 through scs's PostgreSQL client,
 // pgxpool, which is the faster of the two here; SELECT 1 through
-// go-sql-driver/mysql; PING through go-redis) and the creation of one new
+// go-sql-driver/mysql; PING through go-redis), the creation of one new
 // 300-byte file in a directory that grows by one file per request, as the
-// file stores' new-session writes do.
+// file stores' new-session writes do, and for SQLite, which has no round
+// trip, the insert of one 300-byte row with a statement prepared once, in a
+// table that grows by one row per request, as a new session's is.
 var bounds = []bound{
 	{"file", "create", func(tb testing.TB) http.Handler {
 		dir := tb.TempDir()
@@ -41,6 +43,24 @@ var bounds = []bound{
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			name := filepath.Join(dir, strconv.FormatInt(n.Add(1), 10))
 			if err := os.WriteFile(name, payload, 0o600); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			io.WriteString(w, "ok")
+		})
+	}},
+	{"sqlite", "insert", func(tb testing.TB) http.Handler {
+		db := openSQLitePool(tb, filepath.Join(tb.TempDir(), "bound.db"))
+		execAll(tb, db, `CREATE TABLE t (id TEXT PRIMARY KEY, data BLOB NOT NULL, expiry INTEGER NOT NULL)`)
+		st, err := db.Prepare(`INSERT INTO t (id, data, expiry) VALUES (?, ?, ?)`)
+		if err != nil {
+			tb.Fatalf("bench: SQLite prepare: %v", err)
+		}
+		tb.Cleanup(func() { st.Close() })
+		payload := make([]byte, 300)
+		var n atomic.Int64
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := st.ExecContext(r.Context(), strconv.FormatInt(n.Add(1), 10), payload, 1); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}

@@ -91,11 +91,21 @@ const (
 	sqliteMaxConns = 8
 )
 
-// openSQLite opens path with modernc.org/sqlite, with the pragmas
-// sessionkit's sqlstore sets (busy_timeout 5000, WAL, synchronous NORMAL)
-// and its pool size, and creates scs's table as sqlite3store's README
-// gives it.
+// openSQLite opens path with modernc.org/sqlite as openSQLitePool does and
+// creates scs's table as sqlite3store's README gives it.
 func openSQLite(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	db := openSQLitePool(tb, path)
+	execAll(tb, db,
+		`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL)`,
+		`CREATE INDEX sessions_expiry_idx ON sessions(expiry)`)
+	return db
+}
+
+// openSQLitePool opens path with modernc.org/sqlite, with the pragmas
+// sessionkit's sqlstore sets (busy_timeout 5000, WAL, synchronous NORMAL)
+// and its pool size, closed at the end of tb.
+func openSQLitePool(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
 	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 	db, err := sql.Open("sqlite", dsn)
@@ -105,9 +115,6 @@ func openSQLite(tb testing.TB, path string) *sql.DB {
 	tb.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(sqliteMaxConns)
 	db.SetMaxIdleConns(sqliteMaxConns)
-	execAll(tb, db,
-		`CREATE TABLE sessions (token TEXT PRIMARY KEY, data BLOB NOT NULL, expiry REAL NOT NULL)`,
-		`CREATE INDEX sessions_expiry_idx ON sessions(expiry)`)
 	return db
 }
 

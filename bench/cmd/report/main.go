@@ -294,7 +294,8 @@ var pairings = []pairing{
 		targets: map[string]target{"gorilla-signed": third, "gorilla-encrypted": third}, idle: map[string]bool{"gorilla-signed": true, "gorilla-encrypted": true}},
 	{store: "file", what: "sessionkit `file` driver · gorilla `FilesystemStore` (signed)", targets: map[string]target{"gorilla": third},
 		bound: "create", boundWhat: "the creation of one new 300-byte file (`os.WriteFile`)", trips: map[string]int{"write · no cookie": 1}, idle: map[string]bool{"gorilla": true}},
-	{store: "sqlite", what: "sessionkit `database` driver · scs `sqlite3store`, both on modernc.org/sqlite (WAL, synchronous=NORMAL)", targets: map[string]target{"scs": half}},
+	{store: "sqlite", what: "sessionkit `database` driver · scs `sqlite3store`, both on modernc.org/sqlite (WAL, synchronous=NORMAL)", targets: map[string]target{"scs": half},
+		bound: "insert", boundWhat: "the insert of one new 300-byte row, statement prepared once", trips: map[string]int{"write · no cookie": 1}},
 	{store: "postgres", what: "sessionkit `database` driver (database/sql over pgx) · scs `pgxstore` (pgxpool)", targets: map[string]target{"scs": half},
 		bound: "select1", boundWhat: "one round trip, `SELECT 1` through pgxpool", trips: serverTrips},
 	{store: "mysql", what: "sessionkit `database` driver · scs `mysqlstore`, both go-sql-driver/mysql on MariaDB", targets: map[string]target{"scs": half},
@@ -565,8 +566,11 @@ func (rs *results) limitOf(p pairing, label, kase, lib string, floor stat, procs
 	if bd, ok := rs.boundStat(p, floor, procs); ok && bd.secOver > 0 {
 		lim.lowest = float64(n) * bd.secOver
 		unit := "round trip"
-		if p.store == "file" {
+		switch p.store {
+		case "file":
 			unit = "file creation"
+		case "sqlite":
+			unit = "row insert"
 		}
 		if n > 1 {
 			unit += "s"
@@ -590,9 +594,10 @@ func renderBounds(b *bytes.Buffer, rs *results, floor stat, hasFloor bool, procs
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("**Bounds.** The least work one round trip to a server store (or one new session file) costs any library, measured through the same request loop by a handler that does only that (`BenchmarkRoundTrip`). " +
+	b.WriteString("**Bounds.** The least work that one round trip to a server store, one new session file or one new SQLite row costs any library, measured through the same request loop by a handler that does only that (`BenchmarkRoundTrip`). " +
 		"A read or untouched request with a cookie makes one round trip to a server store, a write with a cookie two (load, write), a new visitor's write one, in scs as in sessionkit; " +
-		"a target below that many bounds is marked unattainable.\n\n")
+		"a new visitor's write creates one file (file stores) or inserts one row (SQLite). " +
+		"A time target below that many bounds is marked unattainable.\n\n")
 	b.WriteString("| store | bound | time/op | over floor |\n|---|---|---|---|\n")
 	for _, r := range rows {
 		b.WriteString(r + "\n")
