@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -27,10 +29,12 @@ type bound struct {
 	setup func(tb testing.TB) http.Handler
 }
 
-// bounds are the round trips of the server stores (the cheapest query or
-// command their clients can send: SELECT 1 through scs's PostgreSQL client,
-// pgxpool, which is the faster of the two here; SELECT 1 through
-// go-sql-driver/mysql; PING through go-redis), the creation of one new
+// bounds are the round trips of the server stores (the read of one 300-byte
+// value by its key, the least that loading a session takes: a primary-key
+// SELECT through scs's PostgreSQL client, pgxpool, which caches the prepared
+// statement and is the faster client of the two here, and through
+// go-sql-driver/mysql; a GET through go-redis; a write costs more than
+// this, so it bounds writes too), the creation of one new
 // 300-byte file in a directory that grows by one file per request, as the
 // file stores' new-session writes do, and for SQLite, which has no round
 // trip, the insert of one 300-byte row with a statement prepared once, in a
@@ -67,39 +71,54 @@ var bounds = []bound{
 			io.WriteString(w, "ok")
 		})
 	}},
-	{"postgres", "select1", func(tb testing.TB) http.Handler {
+	{"postgres", "get", func(tb testing.TB) http.Handler {
 		pool := openPgxPool(tb, testserver.Postgres(tb))
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var one int
-			if err := pool.QueryRow(r.Context(), "SELECT 1").Scan(&one); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
+		ctx := context.Background()
+		for _, q := range []string{`CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL)`, `INSERT INTO t VALUES ('k', repeat('x', 300)::bytea)`} {
+			if _, err := pool.Exec(ctx, q); err != nil {
+				tb.Fatalf("bench: PostgreSQL %q: %v", q, err)
 			}
-			io.WriteString(w, "ok")
+		}
+		return getHandler(func(ctx context.Context) ([]byte, error) {
+			var data []byte
+			err := pool.QueryRow(ctx, `SELECT data FROM t WHERE id = $1`, "k").Scan(&data)
+			return data, err
 		})
 	}},
-	{"mysql", "select1", func(tb testing.TB) http.Handler {
+	{"mysql", "get", func(tb testing.TB) http.Handler {
 		db := openMySQLPool(tb, testserver.MariaDB(tb))
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var one int
-			if err := db.QueryRowContext(r.Context(), "SELECT 1").Scan(&one); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			io.WriteString(w, "ok")
+		execAll(tb, db, `CREATE TABLE t (id VARCHAR(64) PRIMARY KEY, data BLOB NOT NULL)`, `INSERT INTO t VALUES ('k', REPEAT('x', 300))`)
+		return getHandler(func(ctx context.Context) ([]byte, error) {
+			var data []byte
+			err := db.QueryRowContext(ctx, `SELECT data FROM t WHERE id = ?`, "k").Scan(&data)
+			return data, err
 		})
 	}},
-	{"redis", "ping", func(tb testing.TB) http.Handler {
+	{"redis", "get", func(tb testing.TB) http.Handler {
 		rdb := redis.NewClient(&redis.Options{Addr: testserver.Redis(tb)})
 		tb.Cleanup(func() { rdb.Close() })
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if err := rdb.Ping(r.Context()).Err(); err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			io.WriteString(w, "ok")
+		if err := rdb.Set(context.Background(), "bench-bound", make([]byte, 300), 0).Err(); err != nil {
+			tb.Fatalf("bench: Redis SET: %v", err)
+		}
+		return getHandler(func(ctx context.Context) ([]byte, error) {
+			return rdb.Get(ctx, "bench-bound").Bytes()
 		})
 	}},
+}
+
+// getHandler answers "ok" when get returns 300 bytes.
+func getHandler(get func(context.Context) ([]byte, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		data, err := get(r.Context())
+		if err == nil && len(data) != 300 {
+			err = fmt.Errorf("read %d bytes, want 300", len(data))
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
 }
 
 // BenchmarkRoundTrip measures each bound through the request loop of

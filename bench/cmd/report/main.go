@@ -297,11 +297,11 @@ var pairings = []pairing{
 	{store: "sqlite", what: "sessionkit `database` driver · scs `sqlite3store`, both on modernc.org/sqlite (WAL, synchronous=NORMAL)", targets: map[string]target{"scs": half},
 		bound: "insert", boundWhat: "the insert of one new 300-byte row, statement prepared once", trips: map[string]int{"write · no cookie": 1}},
 	{store: "postgres", what: "sessionkit `database` driver (database/sql over pgx) · scs `pgxstore` (pgxpool)", targets: map[string]target{"scs": half},
-		bound: "select1", boundWhat: "one round trip, `SELECT 1` through pgxpool", trips: serverTrips},
+		bound: "get", boundWhat: "one round trip: a 300-byte row read by its primary key through pgxpool", trips: serverTrips},
 	{store: "mysql", what: "sessionkit `database` driver · scs `mysqlstore`, both go-sql-driver/mysql on MariaDB", targets: map[string]target{"scs": half},
-		bound: "select1", boundWhat: "one round trip, `SELECT 1` through go-sql-driver/mysql", trips: serverTrips},
+		bound: "get", boundWhat: "one round trip: a 300-byte row read by its primary key through go-sql-driver/mysql", trips: serverTrips},
 	{store: "redis", what: "sessionkit `redis` driver · scs `goredisstore`, both go-redis", targets: map[string]target{"scs": half},
-		bound: "ping", boundWhat: "one round trip, `PING` through go-redis", trips: serverTrips},
+		bound: "get", boundWhat: "one round trip: a `GET` of a 300-byte value through go-redis", trips: serverTrips},
 }
 
 // serverTrips are the round trips of each case to a server store: a read
@@ -594,7 +594,7 @@ func renderBounds(b *bytes.Buffer, rs *results, floor stat, hasFloor bool, procs
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("**Bounds.** The least work that one round trip to a server store, one new session file or one new SQLite row costs any library, measured through the same request loop by a handler that does only that (`BenchmarkRoundTrip`). " +
+	b.WriteString("**Bounds.** The least work that one round trip to a server store (the read of one 300-byte value by its key; a write costs more), one new session file or one new SQLite row costs any library, measured through the same request loop by a handler that does only that (`BenchmarkRoundTrip`). " +
 		"A read or untouched request with a cookie makes one round trip to a server store, a write with a cookie two (load, write), a new visitor's write one, in scs as in sessionkit; " +
 		"a new visitor's write creates one file (file stores) or inserts one row (SQLite). " +
 		"A time target below that many bounds is marked unattainable.\n\n")
