@@ -24,8 +24,8 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 		batch = batch[:0]
 		sh.mu.Lock()
 		for id, r := range sh.m {
-			if !expired(r.expiry, now) {
-				batch = append(batch, entry{id, r.expiry})
+			if !r.expired(now) {
+				batch = append(batch, entry{id, r.expiry()})
 			}
 		}
 		sh.mu.Unlock()

@@ -14,6 +14,7 @@ package memstore
 import (
 	"bytes"
 	"context"
+	"math"
 	"sync"
 	"time"
 )
@@ -22,9 +23,36 @@ import (
 const shardCount = 32
 
 type record struct {
-	data   []byte
-	expiry time.Time
+	data []byte
+	exp  int64 // the expiry in Unix nanoseconds: 8 bytes and no pointer for the garbage collector, where a time.Time is 24 and one
 }
+
+// newRecord returns the record of data expiring at expiry, which is clamped
+// to the years 1678 to 2262 that Unix nanoseconds hold.
+func newRecord(data []byte, expiry time.Time) record {
+	return record{data: data, exp: unixNano(expiry)}
+}
+
+var (
+	minExpiry = time.Unix(0, math.MinInt64)
+	maxExpiry = time.Unix(0, math.MaxInt64)
+)
+
+func unixNano(t time.Time) int64 {
+	switch {
+	case t.Before(minExpiry):
+		return math.MinInt64
+	case t.After(maxExpiry):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// expiry returns r's expiry as a time.Time.
+func (r record) expiry() time.Time { return time.Unix(0, r.exp) }
+
+// expired reports whether r is dead at now.
+func (r record) expired(now time.Time) bool { return r.exp <= now.UnixNano() }
 
 type shard struct {
 	mu sync.Mutex
@@ -62,9 +90,6 @@ func (s *Store) shardFor(id string) *shard {
 	return &s.shards[h%shardCount]
 }
 
-// expired reports whether a record with expiry e is dead at now.
-func expired(e, now time.Time) bool { return !e.After(now) }
-
 // Load returns the record stored under id. It reports found == false for a
 // missing or expired record. The returned slice is the store's own copy:
 // callers must not modify it.
@@ -76,10 +101,10 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	sh.mu.Lock()
 	r, ok := sh.m[id]
 	sh.mu.Unlock()
-	if !ok || expired(r.expiry, time.Now()) {
+	if !ok || r.expired(time.Now()) {
 		return nil, time.Time{}, false, nil
 	}
-	return r.data, r.expiry, true, nil
+	return r.data, r.expiry(), true, nil
 }
 
 // Update calls fn with the current record under id (nil, false when there is
@@ -98,7 +123,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 
 	var cur []byte
 	r, found := sh.m[id]
-	if found && expired(r.expiry, time.Now()) {
+	if found && r.expired(time.Now()) {
 		found = false
 	}
 	if found {
@@ -112,7 +137,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 		delete(sh.m, id)
 		return nil
 	}
-	sh.m[id] = record{data: bytes.Clone(next), expiry: expiry}
+	sh.m[id] = newRecord(bytes.Clone(next), expiry)
 	return nil
 }
 
@@ -140,11 +165,10 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	r, ok := sh.m[id]
-	if !ok || expired(r.expiry, time.Now()) {
+	if !ok || r.expired(time.Now()) {
 		return nil
 	}
-	r.expiry = expiry
-	sh.m[id] = r
+	sh.m[id] = newRecord(r.data, expiry)
 	return nil
 }
 
@@ -160,7 +184,7 @@ func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 		now := time.Now()
 		sh.mu.Lock()
 		for id, r := range sh.m {
-			if expired(r.expiry, now) {
+			if r.expired(now) {
 				delete(sh.m, id)
 				removed++
 			}
@@ -178,7 +202,7 @@ func (s *Store) Len() int {
 		now := time.Now()
 		sh.mu.Lock()
 		for _, r := range sh.m {
-			if !expired(r.expiry, now) {
+			if !r.expired(now) {
 				n++
 			}
 		}

@@ -20,10 +20,10 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	r, found := sh.m[id]
-	live := found && !expired(r.expiry, time.Now())
+	live := found && !r.expired(time.Now())
 	if old == nil && live || old != nil && (!live || !bytes.Equal(r.data, old)) {
 		return false, nil
 	}
-	sh.m[id] = record{data: bytes.Clone(next), expiry: expiry}
+	sh.m[id] = newRecord(bytes.Clone(next), expiry)
 	return true, nil
 }

@@ -25,7 +25,7 @@ func (s *Store) SweepBatch(ctx context.Context, limit int) (removed int, err err
 			if removed == limit {
 				break
 			}
-			if expired(r.expiry, now) {
+			if r.expired(now) {
 				delete(sh.m, id)
 				removed++
 			}
