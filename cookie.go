@@ -111,21 +111,37 @@ func (m *Manager) cookieWithValue(value string, now time.Time) string {
 	if value == "" {
 		return f.expired
 	}
-	// One allocation: the Builder's buffer becomes the string, and the date
-	// is formatted on the stack.
+	// One allocation: the Builder's buffer becomes the string.
 	var b strings.Builder
 	b.Grow(len(f.prefix) + len(value) + len(f.scope) + len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT") + len(f.maxAge) + len(f.flags))
 	b.WriteString(f.prefix)
 	b.WriteString(value)
 	b.WriteString(f.scope)
 	if !m.cfg.ExpireOnClose {
-		var date [len("Mon, 02 Jan 2006 15:04:05 GMT") + 8]byte
 		b.WriteString("; Expires=")
-		b.Write(now.Add(m.cfg.Lifetime).UTC().AppendFormat(date[:0], http.TimeFormat))
+		b.WriteString(m.expiresDate(now))
 		b.WriteString(f.maxAge)
 	}
 	b.WriteString(f.flags)
 	return b.String()
+}
+
+// A cookieDate is the Expires date of the cookies set in one second.
+type cookieDate struct {
+	sec  int64  // the expiry, in Unix seconds
+	text string // formatted as http.TimeFormat
+}
+
+// expiresDate returns the Expires date of a persistent cookie set at now,
+// formatted once per second of expiry (the format has no finer unit).
+func (m *Manager) expiresDate(now time.Time) string {
+	sec := now.Add(m.cfg.Lifetime).Unix()
+	if d := m.cookieDate.Load(); d != nil && d.sec == sec {
+		return d.text
+	}
+	d := &cookieDate{sec: sec, text: time.Unix(sec, 0).UTC().Format(http.TimeFormat)}
+	m.cookieDate.Store(d)
+	return d.text
 }
 
 // cookieFormat holds the parts of the session cookie's Set-Cookie value that

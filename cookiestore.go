@@ -85,12 +85,7 @@ func (s *Session) saveClient(now time.Time) (string, error) {
 	default:
 		return "", nil
 	}
-	if s.id == "" {
-		s.id = randomID()
-	}
-	if s.st.token == "" {
-		s.st.token = randomID()
-	}
+	newIDs(&s.id, &s.st.token)
 	s.st.age()
 	plain, err := encodeClientState(&s.st, clientFields{ID: s.id, Exp: now.Add(m.cfg.Lifetime).UnixMilli()})
 	if err != nil {

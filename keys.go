@@ -41,6 +41,26 @@ func randomID() string {
 	return string(s[:])
 }
 
+// newIDs gives a new session what it lacks: an ID when *id is empty and a
+// CSRF token when *token is empty, both from one read of crypto/rand when
+// both are missing (a read costs more than the bytes it returns).
+func newIDs(id, token *string) {
+	switch {
+	case *id == "" && *token == "":
+		var b [64]byte
+		rand.Read(b[:])
+		var s [2 * idLen]byte
+		base64.RawURLEncoding.Encode(s[:idLen], b[:32])
+		base64.RawURLEncoding.Encode(s[idLen:], b[32:])
+		both := string(s[:]) // one allocation for the two
+		*id, *token = both[:idLen], both[idLen:]
+	case *id == "":
+		*id = randomID()
+	case *token == "":
+		*token = randomID()
+	}
+}
+
 // validID reports whether id has the shape randomID gives.
 func validID(id string) bool {
 	if len(id) != idLen {

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/session/memstore"
@@ -24,7 +25,10 @@ type Manager struct {
 	ownStore  bool // opened from cfg.Driver: Close closes it
 	signer    signer
 	cookieFmt cookieFormat
-	sealer    sealer
+	// cookieDate caches the Expires date of the cookies set in the current
+	// second.
+	cookieDate atomic.Pointer[cookieDate]
+	sealer     sealer
 	// clientSide: the cookie driver keeps sessions in the client; store is nil.
 	clientSide   bool
 	cookieSealer sealer

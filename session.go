@@ -349,12 +349,7 @@ func (s *Session) save() (string, error) {
 		return "", nil
 
 	case !s.stored: // a new session with something in it
-		if s.id == "" {
-			s.id = randomID()
-		}
-		if s.st.token == "" {
-			s.st.token = randomID()
-		}
+		newIDs(&s.id, &s.st.token)
 		s.st.age()
 		raw, err := m.encode(s.id, &s.st)
 		if err != nil {
