@@ -147,7 +147,7 @@ func FuzzIDs(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Update(%q): %v", id, err)
 		}
-		if b, err := os.ReadFile(file); err != nil || !bytes.Equal(b, data) {
+		if b, err := os.ReadFile(file); err != nil || !bytes.Equal(filestore.DecodeFile(b).Data, data) {
 			t.Fatalf("Update(%q) did not write %s: %q, %v", id, file, b, err)
 		}
 		if got, _, found, err := s.Load(ctx, id); err != nil || !found || !bytes.Equal(got, data) {
