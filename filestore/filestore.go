@@ -665,7 +665,8 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	}
 	defer unlock()
 	path := s.path(id)
-	cur, f, err := read(path, true, readExpiry)
+	// The data too, to tell a session from a file that is none.
+	cur, f, err := read(path, true, readData)
 	if err != nil {
 		return err
 	}
@@ -676,11 +677,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if cur.v2 && !f.writable {
 		// A file whose permissions refuse writing is replaced, as a write
 		// would replace it.
-		whole, _, err := read(path, false, readData)
-		if err != nil || !whole.found {
-			return err
-		}
-		return s.write(id, &whole, noFile, whole.data, expiry)
+		return s.write(id, &cur, f, cur.data, expiry)
 	}
 	expiry = clampTime(expiry)
 	if err := s.markFor(id, true, cur.expiry, expiry); err != nil {
