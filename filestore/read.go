@@ -1,8 +1,10 @@
 package filestore
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 )
 
@@ -13,6 +15,9 @@ const (
 	readData   readMode = iota // the expiry and, of an unexpired session, the data
 	readExpiry                 // the expiry only (the header of a v2 file)
 )
+
+// readBufs holds the buffers read reads small files into.
+var readBufs = sync.Pool{New: func() any { return new([readWhole]byte) }}
 
 // loadTries is the number of reads Load makes without a lock of a file that
 // keeps reading torn, before it takes the shard lock and reads it once more.
@@ -78,12 +83,15 @@ func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
 	now := time.Now()
 	c.exists = true
 
-	// A small file is read whole (into big); of a larger one, and for the
+	// A small file is read whole (into a pooled buffer, from which the data
+	// is copied: a v2 file is mostly slack), of a larger one, and for the
 	// expiry only, the header comes first (into small).
 	var small [hdrSize]byte
 	var big, buf []byte
 	if mode == readData && size <= readWhole {
-		big = make([]byte, size)
+		pb := readBufs.Get().(*[readWhole]byte)
+		defer readBufs.Put(pb)
+		big = pb[:size]
 		buf = big
 	} else {
 		buf = small[:min(size, hdrSize)]
@@ -101,14 +109,14 @@ func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
 			return c, f, nil
 		}
 		if mode == readData {
-			if big == nil {
-				big = make([]byte, size)
-				n := copy(big, buf)
-				if err := f.readAt(big[n:], int64(n)); err != nil {
+			data := make([]byte, size)
+			n := copy(data, buf)
+			if n < len(data) {
+				if err := f.readAt(data[n:], int64(n)); err != nil {
 					return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
 				}
 			}
-			c.data = big
+			c.data = data
 		}
 		c.found = true
 		return c, f, nil
@@ -130,7 +138,7 @@ func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
 	off, end := h.dataOff(), h.dataOff()+int64(h.len)
 	var data []byte
 	if end <= int64(len(big)) {
-		data = big[off:end:end]
+		data = bytes.Clone(big[off:end])
 	} else {
 		data = make([]byte, h.len)
 		if err := f.readAt(data, off); err != nil {
