@@ -34,7 +34,7 @@ func DecodeFile(b []byte) Decoded {
 
 // EncodeFile returns the v2 file the store creates for data with expiry.
 func EncodeFile(data []byte, expiry time.Time) []byte {
-	return encodeFile(0, data, expiry.UnixNano())
+	return encodeFile(nil, 0, data, expiry.UnixNano())
 }
 
 // InPlaceWrite returns the two writes an in-place write of data with

@@ -560,7 +560,13 @@ func (s *Store) write(id string, cur *current, f sfile, data []byte, expiry time
 	if cur.layout {
 		seq = cur.hdr.seq + 2 // a new file, but later numbers all the same
 	}
-	content := encodeFile(seq, data, expiry.UnixNano())
+	var buf []byte
+	if fileSize(len(data)) <= readWhole {
+		pb := readBufs.Get().(*[readWhole]byte)
+		defer readBufs.Put(pb)
+		buf = pb[:]
+	}
+	content := encodeFile(buf, seq, data, expiry.UnixNano())
 	if !cur.exists {
 		err := create(path, content)
 		if err == nil {

@@ -150,12 +150,23 @@ func fitsInPlace(capacity uint32, n int) bool {
 	return n <= int(capacity) && !(capacity >= shrinkFrom && capFor(n) <= capacity/shrinkBy)
 }
 
+// fileSize returns the size of the v2 file encodeFile makes for n bytes of
+// data.
+func fileSize(n int) int64 { return hdrSize + 2*int64(capFor(n)) }
+
 // encodeFile returns a whole v2 file holding data with expiry (Unix
 // nanoseconds) in slot 0, as write number seq (even), with capFor(len(data))
-// as capacity. Slot 1 is zeros.
-func encodeFile(seq uint64, data []byte, expiry int64) []byte {
+// as capacity; the rest is zeros. It is written into buf when buf has room
+// for it (fileSize), into a new slice otherwise.
+func encodeFile(buf []byte, seq uint64, data []byte, expiry int64) []byte {
 	h := header{seq: seq &^ 1, expiry: expiry, cap: capFor(len(data)), len: uint32(len(data)), crc: checksum(data)}
-	b := make([]byte, h.size())
+	var b []byte
+	if int64(cap(buf)) >= h.size() {
+		b = buf[:h.size()]
+		clear(b)
+	} else {
+		b = make([]byte, h.size())
+	}
 	h.put(b)
 	copy(b[h.dataOff():], data)
 	return b

@@ -16,7 +16,8 @@ const (
 	readExpiry                 // the expiry only (the header of a v2 file)
 )
 
-// readBufs holds the buffers read reads small files into.
+// readBufs holds the buffers read reads small files into, and write encodes
+// small files in.
 var readBufs = sync.Pool{New: func() any { return new([readWhole]byte) }}
 
 // loadTries is the number of reads Load makes without a lock of a file that
