@@ -542,9 +542,10 @@ func TestSweep(t *testing.T) {
 	}
 }
 
-// An Update that writes an already-expired record gives its temporary file an
-// old mtime just before the rename; a concurrent Sweep must not take it for a
-// crash leftover.
+// Updates that write already-expired records, during Sweeps of another
+// Store: a sweep must never disturb a write in progress (the earlier layout
+// gave a temporary file the past expiry as mtime just before the rename,
+// which a sweep could take for a crash leftover's).
 func TestSweepDuringExpiredWrites(t *testing.T) {
 	dir := t.TempDir()
 	s1, s2 := newStore(t, dir), newStore(t, dir)

@@ -322,9 +322,10 @@ func isStaleTemp(fi os.FileInfo, now time.Time) bool {
 
 // removeStaleTemp removes the temporary file at path if it is (still)
 // stale. For a name carrying a shard (hasShard), it holds that shard's lock,
-// under which no write of any Store on the directory can be in progress; a
-// write whose expiry is already in the past gives its temporary file an old
-// mtime just before the rename, and must not lose it.
+// under which no write of any Store on the directory can be in progress, so
+// that a temporary file in use is never removed, whatever its mtime says
+// (the earlier layout set it to the expiry, possibly past, before the
+// rename).
 func (s *Store) removeStaleTemp(path string, shard int, hasShard bool, now time.Time) error {
 	if hasShard {
 		unlock, err := s.lockShard(shard)
