@@ -4,33 +4,61 @@
 //
 // # Layout
 //
-//   - <dir>/<id> holds exactly the session's data bytes, with mode 0600. The
-//     file's modification time is the session's expiry deadline: Load treats
-//     a file whose mtime is not after the current time as missing, and Touch
-//     is a single os.Chtimes that never rewrites the data.
+//   - <dir>/<id> is the session's file, mode 0600, in the v2 format below.
+//     A file written by an earlier version of this package (legacy) holds
+//     exactly the session's data, and its mtime is the session's expiry;
+//     such files load as before, Touch sets their mtime, and their first
+//     write replaces them with a v2 file. A file is v2 exactly when it
+//     starts with the whole 8-byte magic "\x00skf2\x00\r\n", which no
+//     payload of the Manager (JSON, or sealed "sk1.") starts with; any
+//     other file is legacy.
 //   - Only IDs of 1 to 128 characters from [A-Za-z0-9_-] are stored (the
 //     Manager's IDs are 43 characters of that alphabet). Load reports any
 //     other ID as not found; Update, Delete, Touch and Swap reject it with an
 //     error wrapping ErrInvalidID. No path is ever built from an unchecked ID.
-//   - A write of a session that has a file goes to a temporary file
-//     <dir>/.tmp/<shard>-*, which gets its data, then its mtime, and is then
-//     renamed over <dir>/<id>. A reader sees the old file or the new one,
-//     never part of one, and a crash of the writing process (even SIGKILL)
-//     never leaves a torn session file. A crash can leave a temporary file
-//     behind; Sweep removes those once their mtime is an hour old (for a
-//     write that crashed after setting the expiry, an hour after that
-//     expiry).
-//   - A session with no file yet is created in place (O_EXCL), which saves
-//     the temporary file and the rename: until its mtime is set to the
-//     expiry, after the data, the file's mtime is the time of its creation,
-//     which Load (taking the current time after it reads the file's status)
-//     always finds past. A reader never sees part of it, and a crash leaves
-//     an expired file, which the next write of that ID replaces and Sweep
-//     removes when the marker's minute comes.
+//   - A v2 file is a 40-byte header and two slots of equal capacity, a
+//     power of two of at least 512 bytes chosen when the file is written
+//     whole (the smallest that holds the data). The header holds,
+//     little-endian, after the magic: the write number (uint64; its parity
+//     names the active slot), the expiry (int64, Unix nanoseconds), the
+//     capacity, the length and the CRC-32C (Castagnoli) of the active
+//     slot's data (uint32 each), and a CRC-32C of bytes 0 to 35. A reader
+//     checks both checksums and the file's size (40 plus twice the
+//     capacity). A v2 file's mtime means nothing.
+//   - A write (Update, Swap) of a session whose v2 file has room for the
+//     data is made in place: one pwrite of the data into the inactive slot,
+//     then one pwrite of the whole header, naming that slot and giving the
+//     new expiry. The header is the commit: a crash before it leaves the
+//     previous version whole, and a kill cannot split it (it is written
+//     from a buffer within one memory page). Touch is one pwrite of the
+//     header with the new expiry. Data that does not fit, or that would fit
+//     an eighth of slots of 64 KiB or more, and the first write of a legacy
+//     or damaged file, make a new file instead: it is written whole to a
+//     temporary file <dir>/.tmp/<shard>-*, which is renamed over <dir>/<id>
+//     (a reader sees the old file or the new one). A crash can leave a
+//     temporary file behind; Sweep removes those once an hour old.
+//   - A session with no file yet is created in place (O_EXCL), the whole
+//     file in one write. Until the write, the file is empty: a legacy file
+//     whose mtime, the time of its creation, has passed (Load takes the
+//     current time after it reads the file's status); a file the write has
+//     only partly filled has a size other than its header's. Either reads
+//     as absent. A crash can leave such a file, which the next write of
+//     that ID replaces and Sweep removes when the marker's minute comes.
 //   - Load reads a file with open, fstat, read and close (on Linux as plain
 //     system calls, which for small files costs half of what os.ReadFile
-//     does). It does not follow a symbolic link and does not block on a
+//     does; of a file over 16 KiB it reads the header, then the active
+//     slot). It does not follow a symbolic link and does not block on a
 //     FIFO: neither is a session, and a write replaces the link itself.
+//     Load takes no lock, so it may read a v2 file while a write changes
+//     it: a header that fails its check, a size other than the header's, or
+//     data that fails its checksum (a slot rewritten by a second write
+//     since the header was read) make the read torn. Load then reads again,
+//     up to four times in all, and then once more under the ID's lock,
+//     where no write is in progress: a session being written never reads
+//     as absent, and a read returns the data and expiry of one header,
+//     never a mix of two writes. A file that still reads torn under the
+//     lock is no session (a crash's or damage's leftover): Load reports it
+//     absent, the next write replaces it, Sweep removes it.
 //   - <dir>/.expiry/ is an index of expiries, so that a sweep visits the
 //     sessions that fell due and not the whole directory. It holds one
 //     directory per minute in which some expiry falls, named by the minute's
@@ -46,9 +74,10 @@
 //   - Sweep (and SweepBatch, which stops after a given number of removals)
 //     lists the minute directories of .expiry (about one per minute of the
 //     sessions' lifetime, however many sessions there are), and visits only
-//     those whose minute has ended. For each marker it removes the session, under the
-//     ID's lock, if the session's mtime has passed, then the marker, then the
-//     minute's directory once empty. Its cost follows the number of markers
+//     those whose minute has ended. For each marker it removes the session,
+//     under the ID's lock, if the session's expiry (a v2 file's header, a
+//     legacy file's mtime) has passed, then the marker, then the minute's
+//     directory once empty. Its cost follows the number of markers
 //     that fell due: the expired sessions plus the expiry changes made a
 //     lifetime ago, not the number of stored sessions.
 //   - A directory written by an earlier version of this package has no index.
@@ -58,22 +87,23 @@
 //     adding a marker for each live session, and then creates
 //     .expiry/.complete. Until then writes always add markers. (New marks
 //     the index of a directory without sessions, a new one, complete at
-//     once.) All processes
-//     sharing a directory must run this version: an older one writes no
-//     markers, so its sessions would be swept only by a full scan.
+//     once.) All processes sharing a directory must run this version: an
+//     older one writes no markers, so its sessions would be swept only by
+//     a full scan, and reads a v2 file as if it held only data.
 //   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete,
 //     Touch, Swap and Sweep lock the ID's shard (chosen by a hash of the ID)
 //     with an in-process mutex plus flock(2) on the shard's lock file, which
 //     the Store opens on first use and keeps open until Close, so an Update
 //     is atomic across goroutines and across processes sharing the
-//     directory. Load takes no lock.
+//     directory. Load takes no lock, but for a file that keeps reading torn.
 //
 // Names starting with "." are never sessions, and Sweep leaves alone any name
 // that is not a valid ID, so the directory can hold other files.
 //
 // There is no fsync: after a power loss or kernel crash the most recent writes
-// may be lost (or a file may read back empty), but a process crash never
-// tears a file.
+// may be lost (or a file may read back empty, or fail its checks and read as
+// absent), but a process crash never tears a session nor loses one written
+// before (only a new one being created reads as absent).
 //
 // Cross-process locking uses flock(2) and is available on Linux, the BSDs and
 // macOS; elsewhere the package builds but locks within the process only. IDs
@@ -131,16 +161,18 @@ const (
 	markerTries = 100
 )
 
-// Expiries are stored as file times in nanoseconds since 1970, so clamp them
-// to a range that survives that conversion.
+// Expiries are stored in nanoseconds since 1970 (a v2 file's header, a
+// legacy file's mtime), so clamp them to a range that survives that
+// conversion.
 var (
 	minTime = time.Unix(0, 0)
 	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
 type lockShard struct {
-	mu sync.Mutex
-	f  *os.File // lock file, opened on first use
+	mu  sync.Mutex
+	f   *os.File  // lock file, opened on first use
+	hdr headerBuf // room for the header an in-place write or Touch writes
 }
 
 // Store is a session store keeping one file per session in a directory. It
@@ -334,9 +366,9 @@ func (s *Store) addMarker(id string, b int64) error {
 }
 
 // markFor adds the marker for a session getting expiry next, whose file
-// exists (with mtime cur) or not. The caller holds id's shard lock. Once the
-// index is complete, a file whose mtime is in next's minute has its marker
-// there already.
+// exists (with expiry cur) or not. The caller holds id's shard lock. Once
+// the index is complete, a file whose expiry is in next's minute has its
+// marker there already.
 func (s *Store) markFor(id string, exists bool, cur, next time.Time) error {
 	if exists && s.indexed.Load() && bucketOf(cur) == bucketOf(next) {
 		return nil
@@ -393,17 +425,11 @@ func (s *Store) lockShard(i int) (unlock func(), err error) {
 	}, nil
 }
 
-// current is what read finds at a session's path.
-type current struct {
-	data   []byte    // the data, when found
-	found  bool      // a regular file, unexpired
-	exists bool      // a regular file, expired or not
-	mtime  time.Time // its mtime, when exists
-}
-
-// Load returns the data of the session file for id and its expiry (the file's
-// mtime). A missing or expired file, or an invalid ID, is reported as
-// found == false with a nil error. Load takes no lock.
+// Load returns the data of the session file for id and its expiry. A
+// missing or expired file, or an invalid ID, is reported as found == false
+// with a nil error. Load takes no lock, except to read once more a file
+// that keeps reading torn as a write changes it (see the package
+// documentation).
 func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.Time, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, err
@@ -414,11 +440,11 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if !validID(id) {
 		return nil, time.Time{}, false, nil
 	}
-	c, err := read(s.path(id))
+	c, err := s.load(id)
 	if err != nil || !c.found {
 		return nil, time.Time{}, false, err
 	}
-	return c.data, c.mtime, true, nil
+	return c.data, c.expiry, true, nil
 }
 
 // lockValid checks ctx and id and takes id's shard lock. It rechecks ctx
@@ -443,8 +469,8 @@ func (s *Store) lockValid(ctx context.Context, id string) (unlock func(), err er
 
 // Update calls fn with the current record under id (nil, false when there is
 // none or it has expired) while holding id's shard lock, then writes what fn
-// returns (expiry marker, temporary file, mtime set to the expiry, rename
-// over the session file), or removes the file when fn returns nil data. If
+// returns (expiry marker, then the data and expiry in place, or a new file;
+// see write), or removes the file when fn returns nil data. If
 // fn returns an error, nothing is written and Update returns that error as
 // is. fn must not call the store for an ID in the same shard (that would
 // deadlock).
@@ -458,10 +484,11 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 	defer unlock()
 
 	path := s.path(id)
-	cur, err := read(path)
+	cur, f, err := read(path, true, readData)
 	if err != nil {
 		return err
 	}
+	defer f.close()
 	next, expiry, err := fn(cur.data, cur.found)
 	if err != nil {
 		return err
@@ -472,7 +499,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 		}
 		return nil // the marker goes when its minute is swept
 	}
-	return s.write(id, cur, next, expiry)
+	return s.write(id, &cur, f, next, expiry)
 }
 
 // Swap stores next with expiry under id, and reports true, when the current
@@ -490,36 +517,58 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 		return false, err
 	}
 	defer unlock()
-	cur, err := read(s.path(id))
+	cur, f, err := read(s.path(id), true, readData)
 	if err != nil {
 		return false, err
 	}
+	defer f.close()
 	if old == nil && cur.found || old != nil && (!cur.found || !bytes.Equal(cur.data, old)) {
 		return false, nil
 	}
-	if err := s.write(id, cur, next, expiry); err != nil {
+	if err := s.write(id, &cur, f, next, expiry); err != nil {
 		return false, err
 	}
 	return true, nil
 }
 
-// write replaces the file for id, currently cur, with data and expiry: it
-// adds the expiry's marker first, then writes the data. The caller holds id's
-// shard lock, which covers the temporary file too.
+// write stores data with expiry for id, whose file is currently cur (open
+// as f when it exists): it adds the expiry's marker first, then writes the
+// data. The caller holds id's shard lock, which covers the temporary file
+// too.
 //
-// A session with no file yet is created in place: until create sets its
-// mtime to the expiry, the file's mtime is the (past) time of its creation,
-// so a Load in between, or after a crash, finds it expired. Any other
-// session is written to a temporary file, which gets its mtime and is then
-// renamed over the session file.
-func (s *Store) write(id string, cur current, data []byte, expiry time.Time) error {
+// A v2 file with room for the data is written in place (writeInPlace). A
+// session with no file yet is created in place, the whole file in one
+// write: until that write is done the file is empty (a legacy file whose
+// mtime, its creation, has passed) or shorter than its header says (torn),
+// so a Load in between finds no session, or reads it once more under the
+// lock. Any other file (legacy, torn, too small or too large for the data,
+// not writable) is replaced: the new file is written to a temporary file,
+// which is renamed over it.
+func (s *Store) write(id string, cur *current, f sfile, data []byte, expiry time.Time) error {
+	if len(data) > maxData {
+		return fmt.Errorf("filestore: session data of %d bytes is too large (at most %d)", len(data), maxData)
+	}
 	expiry = clampTime(expiry)
-	if err := s.markFor(id, cur.exists, cur.mtime, expiry); err != nil {
+	if err := s.markFor(id, cur.exists, cur.expiry, expiry); err != nil {
 		return err
 	}
 	path := s.path(id)
+	if cur.layout && f.writable && fitsInPlace(cur.hdr.cap, len(data)) {
+		return s.writeInPlace(id, f, cur.hdr, data, expiry)
+	}
+	seq := uint64(0)
+	if cur.layout {
+		seq = cur.hdr.seq + 2 // a new file, but later numbers all the same
+	}
+	var buf []byte
+	if fileSize(len(data)) <= readWhole {
+		pb := readBufs.Get().(*[readWhole]byte)
+		defer readBufs.Put(pb)
+		buf = pb[:]
+	}
+	content := encodeFile(buf, seq, data, expiry.UnixNano())
 	if !cur.exists {
-		err := create(path, data, expiry)
+		err := create(path, content)
 		if err == nil {
 			return nil
 		}
@@ -529,7 +578,7 @@ func (s *Store) write(id string, cur current, data []byte, expiry time.Time) err
 		// Something that is not a regular file is in the way (a symbolic
 		// link, say): replace it as below.
 	}
-	tmp, err := s.createTemp(id, data, expiry)
+	tmp, err := s.createTemp(id, content)
 	if err != nil {
 		return err
 	}
@@ -540,13 +589,52 @@ func (s *Store) write(id string, cur current, data []byte, expiry time.Time) err
 	return nil
 }
 
-// createTemp writes data, with mtime expiry, to a new temporary file
-// .tmp/<shard>-<random> and returns its name.
-func (s *Store) createTemp(id string, data []byte, expiry time.Time) (string, error) {
+// writeInPlace writes data with expiry into the v2 file f of id, whose
+// header is h and which has room for the data: the data goes into the
+// inactive slot with one pwrite, then the header naming that slot, with the
+// new expiry, with another. A crash before the second leaves the file as it
+// was; a reader sees the old header or the new one (or one torn as it is
+// written, which fails its check). The caller holds id's shard lock.
+func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry time.Time) error {
+	h.seq++
+	h.expiry, h.len, h.crc = expiry.UnixNano(), uint32(len(data)), checksum(data)
+	if writeHook != nil {
+		writeHook("data")
+	}
+	if err := f.writeAt(data, h.dataOff()); err != nil {
+		return fmt.Errorf("filestore: writing %s: %w", s.path(id), err)
+	}
+	if writeHook != nil {
+		writeHook("header")
+	}
+	if err := s.writeHeader(id, f, h); err != nil {
+		return err
+	}
+	if writeHook != nil {
+		writeHook("done")
+	}
+	return nil
+}
+
+// writeHeader writes header h at the start of f, the v2 file of id, with
+// one pwrite from the shard's header buffer. The caller holds id's shard
+// lock.
+func (s *Store) writeHeader(id string, f sfile, h header) error {
+	b := s.shards[shardIndex(id)].hdr.page()
+	h.put(b)
+	if err := f.writeAt(b, 0); err != nil {
+		return fmt.Errorf("filestore: writing %s: %w", s.path(id), err)
+	}
+	return nil
+}
+
+// createTemp writes content to a new temporary file .tmp/<shard>-<random>
+// and returns its name.
+func (s *Store) createTemp(id string, content []byte) (string, error) {
 	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shardIndex(id)))
 	for range 100 {
 		name := prefix + strconv.FormatUint(rand.Uint64(), 36)
-		err := create(name, data, expiry)
+		err := create(name, content)
 		if err == nil {
 			return name, nil
 		}
@@ -571,10 +659,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch sets the mtime (the expiry) of the session file for id, if it exists
-// and has not expired, without rewriting its data (it adds the expiry's
-// marker first when the expiry moves to another minute). It does nothing for
-// a missing or expired file; an invalid ID is an error.
+// Touch sets the expiry of the session file for id, if it exists and has
+// not expired, without rewriting its data: one pwrite of a v2 file's header
+// (a legacy file's mtime). It adds the expiry's marker first when the
+// expiry moves to another minute. It does nothing for a missing or expired
+// file; an invalid ID is an error.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
@@ -582,24 +671,33 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	}
 	defer unlock()
 	path := s.path(id)
-	fi, err := os.Lstat(path)
+	// The data too, to tell a session from a file that is none.
+	cur, f, err := read(path, true, readData)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("filestore: %w", err)
-	}
-	if !fi.Mode().IsRegular() || expired(fi.ModTime(), time.Now()) {
-		return nil // never revive an expired session
-	}
-	expiry = clampTime(expiry)
-	if err := s.markFor(id, true, fi.ModTime(), expiry); err != nil {
 		return err
 	}
-	if err := os.Chtimes(path, time.Time{}, expiry); err != nil {
-		return fmt.Errorf("filestore: %w", err)
+	defer f.close()
+	if !cur.found {
+		return nil // never revive an expired session
 	}
-	return nil
+	if cur.v2 && !f.writable {
+		// A file whose permissions refuse writing is replaced, as a write
+		// would replace it.
+		return s.write(id, &cur, f, cur.data, expiry)
+	}
+	expiry = clampTime(expiry)
+	if err := s.markFor(id, true, cur.expiry, expiry); err != nil {
+		return err
+	}
+	if !cur.v2 {
+		if err := f.setMtime(expiry); err != nil {
+			return fmt.Errorf("filestore: %w", err)
+		}
+		return nil
+	}
+	h := cur.hdr
+	h.expiry = expiry.UnixNano()
+	return s.writeHeader(id, f, h)
 }
 
 // Close releases the store's lock files. The directory and its sessions stay.

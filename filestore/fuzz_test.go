@@ -3,15 +3,20 @@ package filestore_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/session/filestore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // entry is what fuzzing compares of a file or directory: its kind, size,
@@ -147,7 +152,7 @@ func FuzzIDs(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Update(%q): %v", id, err)
 		}
-		if b, err := os.ReadFile(file); err != nil || !bytes.Equal(b, data) {
+		if b, err := os.ReadFile(file); err != nil || !bytes.Equal(filestore.DecodeFile(b).Data, data) {
 			t.Fatalf("Update(%q) did not write %s: %q, %v", id, file, b, err)
 		}
 		if got, _, found, err := s.Load(ctx, id); err != nil || !found || !bytes.Equal(got, data) {
@@ -163,6 +168,184 @@ func FuzzIDs(f *testing.F) {
 		check("Delete")
 		if _, err := os.Lstat(file); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("Delete(%q) left %s: %v", id, file, err)
+		}
+	})
+}
+
+// clampExpiry is the store's documented clamp of expiries to the years 1970
+// to 2200, written out again.
+func clampExpiry(e time.Time) time.Time {
+	minTime, maxTime := time.Unix(0, 0), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	if e.Before(minTime) {
+		return minTime
+	} else if e.After(maxTime) {
+		return maxTime
+	}
+	return e
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// FuzzFileFormat fuzzes the parser of the v2 session file format, in
+// memory. Any bytes parse without panic; a v2 file that parses whole
+// yields data found in it. The file for any data and expiry parses back to
+// exactly them, with the header's and the data's CRC-32C where the layout
+// says. A second write in place goes into the other slot, never over the
+// header or the active data: after its data alone (a kill between its two
+// pwrites), and with any prefix of its header written (a kill or a reader
+// in the middle of it), the file parses as the first version, as the
+// second, or as torn, never as anything else; with its whole header, as
+// the second.
+func FuzzFileFormat(f *testing.F) {
+	exp := time.Date(2100, 1, 2, 3, 4, 5, 6, time.UTC)
+	whole := filestore.EncodeFile([]byte(`{"v":1}`), exp)
+	for _, content := range [][]byte{
+		nil, []byte(`{"v":1,"data":{}}`), []byte("sk1.AAAA"), []byte(filestore.Magic), []byte(filestore.Magic[:5]),
+		whole, whole[:filestore.HeaderSize], whole[:100], append(bytes.Clone(whole), 'x'),
+	} {
+		f.Add(content, []byte("session data"), exp.UnixNano())
+	}
+	f.Add([]byte{}, []byte{}, int64(0))
+	f.Add([]byte{}, bytes.Repeat([]byte("x"), 513), int64(math.MinInt64))
+	f.Fuzz(func(t *testing.T, content, data []byte, expiryNs int64) {
+		d := filestore.DecodeFile(content)
+		if d.OK && d.V2 && !bytes.Contains(content, d.Data) {
+			t.Fatalf("the parser returned data that is not in the file")
+		}
+		if !d.V2 && (!d.OK || !bytes.Equal(d.Data, content)) {
+			t.Fatalf("a file without the magic does not parse as legacy data")
+		}
+
+		// The file for data and expiry.
+		expiry := time.Unix(0, expiryNs)
+		first := filestore.EncodeFile(data, expiry)
+		d = filestore.DecodeFile(first)
+		if !d.V2 || !d.OK || !bytes.Equal(d.Data, data) || !d.Expiry.Equal(expiry) {
+			t.Fatalf("the file parses as (v2 %v, ok %v, %d bytes, %v), want its %d bytes and %v", d.V2, d.OK, len(d.Data), d.Expiry, len(data), expiry)
+		}
+		if got := binary.LittleEndian.Uint32(first[36:]); got != crc32.Checksum(first[:36], castagnoli) {
+			t.Fatalf("header check %08x is not the CRC-32C of bytes 0 to 35", got)
+		}
+		off := filestore.HeaderSize + int(d.Seq&1)*d.Cap
+		if got := binary.LittleEndian.Uint32(first[32:]); got != crc32.Checksum(first[off:off+len(data)], castagnoli) || !bytes.Equal(first[off:off+len(data)], data) {
+			t.Fatalf("the data or its check is not where the header says")
+		}
+		if len(first) != filestore.HeaderSize+2*d.Cap || d.Cap < 512 || d.Cap&(d.Cap-1) != 0 || d.Cap < len(data) {
+			t.Fatalf("a file of %d bytes with slots of %d for %d bytes of data", len(first), d.Cap, len(data))
+		}
+
+		// A second write, in place.
+		second := append([]byte("2:"), data...)
+		slices.Reverse(second)
+		exp2 := time.Unix(0, ^expiryNs) // another expiry, in the format's range
+		dataOff, header, ok := filestore.InPlaceWrite(first, second, exp2)
+		if !ok {
+			return // written as a new file
+		}
+		if dataOff < filestore.HeaderSize || dataOff+int64(len(second)) > int64(len(first)) ||
+			dataOff < int64(off+len(data)) && dataOff+int64(len(second)) > int64(off) {
+			t.Fatalf("the second write's data at %d overlaps the header or the active slot at %d", dataOff, off)
+		}
+		mid := bytes.Clone(first)
+		copy(mid[dataOff:], second)
+		if d := filestore.DecodeFile(mid); !d.OK || !bytes.Equal(d.Data, data) || !d.Expiry.Equal(expiry) {
+			t.Fatalf("after the second write's data alone the file does not parse as the first version")
+		}
+		for k := range len(header) + 1 {
+			torn := bytes.Clone(mid)
+			copy(torn, header[:k])
+			d := filestore.DecodeFile(torn)
+			switch {
+			case !d.OK:
+			case bytes.Equal(d.Data, data) && d.Expiry.Equal(expiry):
+			case bytes.Equal(d.Data, second) && d.Expiry.Equal(exp2):
+			default:
+				t.Fatalf("with %d bytes of the second header the file parses as neither version: (%d bytes, %v)", k, len(d.Data), d.Expiry)
+			}
+			if k == len(header) && (!d.OK || !bytes.Equal(d.Data, second)) {
+				t.Fatalf("with the whole second header the file does not parse as the second version")
+			}
+		}
+	})
+}
+
+// FuzzLoadFile checks the store against the format, on files. Any bytes,
+// as a session file with a future mtime, load as the parser reads them: a
+// file without the magic is a legacy session holding those bytes; a v2
+// file is a session only when it parses whole and its header's expiry is
+// to come, with that data and expiry; Load never fails. The store writes a
+// new session as exactly the format's file for its data and (clamped)
+// expiry, and a second write in place as exactly the format's two writes.
+func FuzzLoadFile(f *testing.F) {
+	dir := f.TempDir()
+	s, err := filestore.New(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	exp := time.Date(2100, 1, 2, 3, 4, 5, 6, time.UTC)
+	whole := filestore.EncodeFile([]byte(`{"v":1}`), exp)
+	for _, content := range [][]byte{
+		nil, []byte(`{"v":1}`), []byte(filestore.Magic), whole, whole[:filestore.HeaderSize], whole[:100],
+	} {
+		f.Add(content, []byte("data"), exp.UnixNano())
+	}
+	f.Add([]byte{}, bytes.Repeat([]byte("x"), 513), int64(math.MaxInt64))
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, content, data []byte, expiryNs int64) {
+		id := storetest.NewID()
+		path := filepath.Join(dir, id)
+		defer s.Delete(ctx, id)
+		d := filestore.DecodeFile(content)
+		mtime := time.Now().Add(time.Hour).Round(time.Second)
+		writeRaw(t, dir, id, string(content), mtime)
+		got, e, found, err := s.Load(ctx, id)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		switch {
+		case !d.V2:
+			if !found || !bytes.Equal(got, content) || !e.Equal(mtime) {
+				t.Fatalf("Load of a legacy file = (%q, %v, %v), want its content and mtime", got, e, found)
+			}
+		case d.OK && d.Expiry.After(time.Now()):
+			if !found || !bytes.Equal(got, d.Data) || !e.Equal(d.Expiry) {
+				t.Fatalf("Load of a v2 file = (%q, %v, %v), want (%q, %v)", got, e, found, d.Data, d.Expiry)
+			}
+		default:
+			if found {
+				t.Fatalf("Load of a v2 file that is torn or expired found (%q, %v)", got, e)
+			}
+		}
+		if err := s.Delete(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+
+		if data == nil {
+			data = []byte{} // nil is a deletion
+		}
+		expiry := clampExpiry(time.Unix(0, expiryNs))
+		err = s.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return data, time.Unix(0, expiryNs), nil })
+		if err != nil {
+			t.Fatalf("Update: %v", err)
+		}
+		first := mustRead(t, path)
+		if !bytes.Equal(first, filestore.EncodeFile(data, expiry)) {
+			t.Fatalf("the store's new file differs from the format's for %d bytes, expiry %v", len(data), expiry)
+		}
+		exp2 := clampExpiry(expiry.Add(-time.Minute))
+		second := append([]byte("2:"), data...)
+		dataOff, header, ok := filestore.InPlaceWrite(first, second, exp2)
+		if !ok {
+			return
+		}
+		copy(first[dataOff:], second)
+		copy(first, header)
+		if err := s.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return second, exp2, nil }); err != nil {
+			t.Fatalf("second Update: %v", err)
+		}
+		if got := mustRead(t, path); !bytes.Equal(got, first) {
+			t.Fatalf("the store's in-place write differs from the format's")
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package filestore_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -24,8 +25,9 @@ import (
 )
 
 // The SIGKILL test (issue 7): a child process writes sessions through a
-// Manager on a filestore, and is killed with SIGKILL at random moments; after
-// every kill, every session in the directory decodes or is absent.
+// Manager on a filestore, and is killed with SIGKILL at random moments and
+// inside its writes; after every kill, every session in the directory
+// decodes or is absent, and none that was written is lost.
 const (
 	envKillDir   = "FILESTORE_KILL_WRITER_DIR" // set in the writer child: the store's directory
 	envKillState = "FILESTORE_KILL_WRITER_STATE"
@@ -47,18 +49,51 @@ func killManager(dir string) (*session.Manager, *filestore.Store, error) {
 	return m, st, nil
 }
 
+// The stage file of the state directory says where the writer child is in
+// an in-place write: its byte 0 is stageIdle, stageData (its data is being
+// written), stageHeader (the data is written, the header is being written)
+// or stagePaused (stopped there at the parent's request, until killed); the
+// parent sets its byte 1 to pauseRequest to ask for that stop.
+const (
+	stageIdle    = '0'
+	stageData    = 'd'
+	stageHeader  = 'h'
+	stagePaused  = 'H'
+	pauseRequest = 'p'
+)
+
 // killWriter is the body of the writer child that TestKillMidWrite starts
 // (the test binary re-executed with envKillDir set; TestMain runs it instead
 // of the tests). The child rewrites killSlots sessions (their cookies kept in
 // files of the state directory, written through rename, so that every child
 // continues the same sessions) with payloads of 1 KiB to 256 KiB and their
-// SHA-256, until it is killed. It returns only on an error.
+// SHA-256, until it is killed; it reports the stages of its in-place writes
+// in the stage file. It returns only on an error.
 func killWriter(dir string) error {
 	stateDir := os.Getenv(envKillState)
 	m, _, err := killManager(dir)
 	if err != nil {
 		return err
 	}
+	stage, err := os.OpenFile(filepath.Join(stateDir, "stage"), os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	filestore.SetWriteHook(func(at string) {
+		switch at {
+		case "data":
+			stage.WriteAt([]byte{stageData}, 0)
+		case "header":
+			var req [1]byte
+			if _, err := stage.ReadAt(req[:], 1); err == nil && req[0] == pauseRequest {
+				stage.WriteAt([]byte{stagePaused}, 0)
+				time.Sleep(time.Hour) // until the kill
+			}
+			stage.WriteAt([]byte{stageHeader}, 0)
+		case "done":
+			stage.WriteAt([]byte{stageIdle}, 0)
+		}
+	})
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromRequest(r)
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
@@ -103,12 +138,15 @@ func killWriter(dir string) error {
 	}
 }
 
-// A writer killed with SIGKILL, many times, at random moments of its
-// writes (a quarter of the time as soon as a write's temporary file shows, a
-// quarter as soon as a new session file shows; a quarter of the writes
-// create new sessions in place): afterwards every
-// session file decodes through the Manager (with a payload matching its
-// checksum) or is absent, never torn, and whatever temporary and
+// A writer killed with SIGKILL, many times, at moments of its writes taken
+// in turn: at random, as soon as a write's temporary file shows (a session
+// outgrowing or shrinking its file), as soon as an in-place write has begun,
+// as soon as a new session file shows (a quarter of the writes create new
+// sessions in place), and stopped between an in-place write's data and its
+// header. Afterwards every session file decodes through the Manager (with
+// a payload matching its checksum) or is absent, never torn; every session
+// whose cookie the writer kept decodes, and no session's count of writes
+// goes back (a write that completed is never lost); whatever temporary and
 // half-created files the kills left behind are not sessions.
 func TestKillMidWrite(t *testing.T) {
 	leakcheck.Check(t)
@@ -124,12 +162,17 @@ func TestKillMidWrite(t *testing.T) {
 	defer st.Close()
 	defer m.Close()
 
-	var checked, leftovers, sawTemp, midCreate int
+	var checked, leftovers, sawTemp, midCreate, inData, inHeader, paused int
 	var others []string
 	seen := map[string]bool{}
+	writes := map[string]int{} // the count of writes each session showed
+	stagePath := filepath.Join(stateDir, "stage")
 	start := time.Now()
 	for k := range kills {
 		os.Remove(filepath.Join(stateDir, "started"))
+		if err := os.WriteFile(stagePath, []byte{stageIdle, stageIdle}, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), envKillDir+"="+dir, envKillState+"="+stateDir)
 		var out strings.Builder
@@ -156,18 +199,27 @@ func TestKillMidWrite(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		switch k % 4 {
-		case 0, 2:
+		switch k % 6 {
+		case 0, 5:
 			// At a random moment.
 			time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
-		case 3:
-			// As soon as a new session file shows: inside its creation.
-			waitForNewSession(dir, seen, time.Second)
-		default:
+		case 1:
 			// As soon as a write's temporary file shows: inside a write.
 			if waitForTemp(dir, seen, time.Second) {
 				sawTemp++
 			}
+		case 2:
+			// As soon as an in-place write has begun: inside it.
+			waitForStage(stagePath, time.Second, stageData, stageHeader)
+		case 3:
+			// As soon as a new session file shows: inside its creation.
+			waitForNewSession(dir, seen, time.Second)
+		case 4:
+			// Stopped between an in-place write's data and its header.
+			if err := writeAt(stagePath, 1, pauseRequest); err != nil {
+				t.Fatal(err)
+			}
+			waitForStage(stagePath, 5*time.Second, stagePaused)
 		}
 		if err := cmd.Process.Kill(); err != nil { // SIGKILL
 			t.Fatal(err)
@@ -176,7 +228,24 @@ func TestKillMidWrite(t *testing.T) {
 		if ws, ok := cmd.ProcessState.Sys().(interface{ Signaled() bool }); !ok || !ws.Signaled() {
 			t.Fatalf("kill %d: the writer was not killed but ended: %v\n%s", k, err, out.String())
 		}
-		checked, others = checkSessions(t, m, st, dir)
+		switch b, _ := os.ReadFile(stagePath); b[0] {
+		case stageData:
+			inData++
+		case stageHeader:
+			inHeader++
+		case stagePaused:
+			paused++
+		}
+		var decoded map[string]int
+		decoded, others = checkSessions(t, m, st, dir)
+		checked = len(decoded)
+		for id, n := range decoded {
+			if n < writes[id] {
+				t.Fatalf("kill %d: session %s shows %d writes, after %d before: a written version was lost", k, id, n, writes[id])
+			}
+			writes[id] = n
+		}
+		checkKept(t, stateDir, decoded, k)
 		for _, name := range others {
 			if !strings.HasPrefix(name, ".") && !seen[name] {
 				// A session file that is not listed: one being created in
@@ -194,13 +263,73 @@ func TestKillMidWrite(t *testing.T) {
 			leftovers++
 		}
 	}
-	t.Logf("%d kills in %v (%d of those waiting for a temporary file saw one); %d of them left a new temporary file (killed mid-write), %d a new session half created in place (which reads as absent); after the last, %d sessions decode and %d other names (temporary, lock and half-created files) are not sessions",
-		kills, time.Since(start).Round(time.Millisecond), sawTemp, leftovers, midCreate, checked, len(others))
+	t.Logf("%d kills in %v: %d landed in an in-place write (%d in its data, %d between its data and its header, %d of them stopped there on purpose); %d of those waiting for a temporary file saw one, %d left a new temporary file (killed mid-write by rename), %d a new session half created in place (which reads as absent); after the last, %d sessions decode and %d other names (temporary, lock and half-created files) are not sessions",
+		kills, time.Since(start).Round(time.Millisecond), inData+inHeader+paused, inData, inHeader+paused, paused, sawTemp, leftovers, midCreate, checked, len(others))
+	if inData+inHeader+paused == 0 {
+		t.Error("no kill landed in an in-place write")
+	}
 	if checked == 0 {
 		t.Error("no session was written: the writers wrote nothing")
 	}
 	if _, err := st.Sweep(context.Background()); err != nil {
 		t.Errorf("Sweep after the kills: %v", err)
+	}
+}
+
+// writeAt writes byte b at offset off of the file at path.
+func writeAt(path string, off int64, b byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteAt([]byte{b}, off)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// waitForStage polls the stage file at path until its byte 0 is one of
+// stages, or timeout passes.
+func waitForStage(path string, timeout time.Duration, stages ...byte) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var b [1]byte
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); {
+		if _, err := f.ReadAt(b[:], 0); err == nil && bytes.IndexByte(stages, b[0]) >= 0 {
+			return
+		}
+	}
+}
+
+// checkKept checks that the session of every cookie the writer kept in
+// stateDir (its write completed) is among the decoded ones: a kill never
+// loses a session, whatever write of it it interrupted. A cookie older than
+// 4 minutes may name a session that expired (the Manager's lifetime is 5).
+func checkKept(t *testing.T, stateDir string, decoded map[string]int, k int) {
+	t.Helper()
+	entries, err := os.ReadDir(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "cookie-") || strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		v, err := os.ReadFile(filepath.Join(stateDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, _ := strings.Cut(string(v), ".")
+		if _, ok := decoded[id]; !ok {
+			if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > 4*time.Minute {
+				continue
+			}
+			t.Fatalf("kill %d: the session of %s, whose write completed, is gone", k, e.Name())
+		}
 	}
 }
 
@@ -255,9 +384,10 @@ func waitForTemp(dir string, old map[string]bool, timeout time.Duration) bool {
 
 // checkSessions checks every name in dir: a session (a name the store lists)
 // loads and decodes with its checksum, or is absent; any other name is not
-// loadable as a session. It returns the number of sessions that decoded
-// and of other names (the store's temporary and lock files).
-func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir string) (decoded int, others []string) {
+// loadable as a session. It returns the sessions that decoded, with their
+// count of writes, and the other names (the store's temporary and lock
+// files).
+func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir string) (decoded map[string]int, others []string) {
 	t.Helper()
 	ctx := context.Background()
 	listed := map[string]bool{}
@@ -268,6 +398,7 @@ func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir st
 	if err != nil {
 		t.Fatal(err)
 	}
+	decoded = map[string]int{}
 	for _, e := range entries {
 		name := e.Name()
 		data, _, found, err := st.Load(ctx, name)
@@ -285,11 +416,12 @@ func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir st
 		if !found {
 			continue // removed or expired since List: absent is fine
 		}
-		if err := checkPayload(m, name, data); err != nil {
+		n, err := checkPayload(m, name, data)
+		if err != nil {
 			t.Errorf("session %s (%d bytes) is torn: %v", name, len(data), err)
 			continue
 		}
-		decoded++
+		decoded[name] = n
 	}
 	for id := range listed {
 		if _, err := os.Stat(filepath.Join(dir, id)); err != nil && !os.IsNotExist(err) {
@@ -302,25 +434,26 @@ func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir st
 	return decoded, others
 }
 
-// checkPayload decodes a stored payload through the Manager and checks its
-// blob against its checksum.
-func checkPayload(m *session.Manager, id string, data []byte) error {
+// checkPayload decodes a stored payload through the Manager, checks its
+// blob against its checksum and returns its count of writes.
+func checkPayload(m *session.Manager, id string, data []byte) (writes int, err error) {
 	env, err := m.Open(id, data)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var v struct {
 		Data struct {
-			Blob string `json:"blob"`
-			Sum  string `json:"sum"`
+			Blob   string `json:"blob"`
+			Sum    string `json:"sum"`
+			Writes int    `json:"writes"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(env, &v); err != nil {
-		return fmt.Errorf("envelope: %w", err)
+		return 0, fmt.Errorf("envelope: %w", err)
 	}
 	sum := sha256.Sum256([]byte(v.Data.Blob))
 	if hex.EncodeToString(sum[:]) != v.Data.Sum {
-		return fmt.Errorf("blob of %d bytes does not match its checksum", len(v.Data.Blob))
+		return 0, fmt.Errorf("blob of %d bytes does not match its checksum", len(v.Data.Blob))
 	}
-	return nil
+	return v.Data.Writes, nil
 }

@@ -8,11 +8,12 @@ import (
 	"time"
 )
 
-// List calls fn with the ID and expiry (mtime) of every unexpired session
-// file, until fn returns false. It skips names starting with "." (the
+// List calls fn with the ID and expiry of every session that Load would
+// find, until fn returns false. It skips names starting with "." (the
 // store's own files), names that are not valid IDs and anything that is not
-// a regular file. It reads the directory in batches and takes no lock, so
-// fn may call the store. It implements session.Lister.
+// a regular file, and reads each session file as Load does. It reads the
+// directory in batches and holds no lock while it calls fn, so fn may call
+// the store. It implements session.Lister.
 func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -27,7 +28,6 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 	defer d.Close()
 	for {
 		entries, rerr := d.ReadDir(256)
-		now := time.Now()
 		for _, e := range entries {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -36,14 +36,14 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 			if name[0] == '.' || !validID(name) || !e.Type().IsRegular() {
 				continue
 			}
-			info, err := e.Info()
+			c, err := s.load(name)
 			if err != nil {
-				continue // removed meanwhile
+				return err
 			}
-			if expired(info.ModTime(), now) {
-				continue
+			if !c.found {
+				continue // removed or expired meanwhile, or no session
 			}
-			if !fn(name, info.ModTime()) {
+			if !fn(name, c.expiry) {
 				return nil
 			}
 		}

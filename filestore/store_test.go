@@ -148,6 +148,21 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// readV2 returns the decoded session file at path, failing unless it is a
+// whole v2 file.
+func readV2(t testing.TB, path string) filestore.Decoded {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := filestore.DecodeFile(b)
+	if !d.V2 || !d.OK {
+		t.Fatalf("%s is not a whole v2 session file (%d bytes, v2 %v)", path, len(b), d.V2)
+	}
+	return d
+}
+
 func TestFileLayout(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
@@ -157,52 +172,97 @@ func TestFileLayout(t *testing.T) {
 	exp := time.Now().Add(3 * time.Hour).Round(time.Millisecond)
 	put(t, s, id, data, exp)
 
+	// A new session: a v2 file, the magic, a header holding the expiry, two
+	// slots of 512 bytes.
 	path := filepath.Join(dir, id)
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != data {
-		t.Errorf("file holds %q, want exactly the data %q", got, data)
+	d := readV2(t, path)
+	if string(d.Data) != data || !d.Expiry.Equal(exp) || d.Cap != 512 {
+		t.Errorf("session file holds (%q, expiry %v, capacity %d), want (%q, %v, 512)", d.Data, d.Expiry, d.Cap, data, exp)
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode() != 0o600 {
-		t.Errorf("session file mode = %v, want 0600", fi.Mode())
+	if fi.Mode() != 0o600 || fi.Size() != filestore.HeaderSize+2*512 {
+		t.Errorf("session file mode %v, size %d; want 0600, %d", fi.Mode(), fi.Size(), filestore.HeaderSize+2*512)
 	}
-	if !fi.ModTime().Equal(exp) {
-		t.Errorf("session file mtime = %v, want the expiry %v", fi.ModTime(), exp)
+	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
+		t.Errorf(".tmp holds %q after a new session, want nothing", names)
 	}
 
-	// Touch changes the mtime of the same file, without rewriting it.
+	// Touch writes the header of the same file, not its slots.
+	before, _ := os.ReadFile(path)
 	later := time.Now().Add(48 * time.Hour).Round(time.Millisecond)
 	if err := s.Touch(ctx, id, later); err != nil {
 		t.Fatal(err)
 	}
+	after, _ := os.ReadFile(path)
 	fi2, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !os.SameFile(fi, fi2) {
-		t.Error("Touch replaced the session file; it should only change its mtime")
+		t.Error("Touch replaced the session file; it should write its header only")
 	}
-	if !fi2.ModTime().Equal(later) {
-		t.Errorf("mtime after Touch = %v, want %v", fi2.ModTime(), later)
+	if !bytes.Equal(before[filestore.HeaderSize:], after[filestore.HeaderSize:]) {
+		t.Error("Touch changed the slots; it should write the header only")
+	}
+	if d := readV2(t, path); string(d.Data) != data || !d.Expiry.Equal(later) {
+		t.Errorf("after Touch the file holds (%q, %v), want (%q, %v)", d.Data, d.Expiry, data, later)
+	}
+	if _, e, found, err := s.Load(ctx, id); !found || err != nil || !e.Equal(later) {
+		t.Errorf("Load after Touch = (%v, %v, %v), want expiry %v", e, found, err, later)
 	}
 
-	// Update replaces the file (temporary file + rename) and leaves no
-	// temporary file behind.
-	put(t, s, id, "second", exp)
-	fi3, err := os.Stat(path)
+	// Updates that fit are written in place, into the other slot each time.
+	seq := readV2(t, path).Seq
+	for i, next := range []string{"second", "third", strings.Repeat("x", 512)} {
+		put(t, s, id, next, exp)
+		fi3, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !os.SameFile(fi, fi3) {
+			t.Errorf("update %d replaced the session file; it should write in place", i)
+		}
+		d := readV2(t, path)
+		if string(d.Data) != next || !d.Expiry.Equal(exp) || d.Seq != seq+uint64(i)+1 {
+			t.Errorf("after update %d the file holds (%.20q, %v, write %d), want (%.20q, %v, write %d)", i, d.Data, d.Expiry, d.Seq, next, exp, seq+uint64(i)+1)
+		}
+	}
+
+	// Data that does not fit makes a new file with twice the capacity
+	// (temporary file, rename), which takes smaller data in place again.
+	grown := strings.Repeat("y", 513)
+	put(t, s, id, grown, exp)
+	fi4, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if os.SameFile(fi2, fi3) {
-		t.Error("Update wrote the session file in place; it should rename a new file over it")
+	if os.SameFile(fi, fi4) {
+		t.Error("data larger than the slots was written in place")
 	}
-	if names := dirNames(t, dir); !slices.Equal(names, []string{".expiry", ".locks", ".tmp", id}) {
+	if d := readV2(t, path); string(d.Data) != grown || d.Cap != 1024 {
+		t.Errorf("after growing the file holds (%d bytes, capacity %d), want (513, 1024)", len(d.Data), d.Cap)
+	}
+	put(t, s, id, "small", exp)
+	if fi5, err := os.Stat(path); err != nil || !os.SameFile(fi4, fi5) || readV2(t, path).Cap != 1024 {
+		t.Errorf("small data after growing: %v, same file %v; want it in place, capacity 1024", err, os.SameFile(fi4, fi5))
+	}
+	// A large file shrinks again once the data would fit an eighth of it.
+	put(t, s, id, strings.Repeat("z", 100<<10), exp)
+	if d := readV2(t, path); d.Cap != 128<<10 {
+		t.Errorf("100 KiB of data: capacity %d, want %d", d.Cap, 128<<10)
+	}
+	put(t, s, id, strings.Repeat("z", 20<<10), exp)
+	if d := readV2(t, path); d.Cap != 128<<10 {
+		t.Errorf("20 KiB of data in a 128 KiB file: capacity %d, want it kept", d.Cap)
+	}
+	put(t, s, id, strings.Repeat("z", 16<<10), exp)
+	if d := readV2(t, path); d.Cap != 16<<10 {
+		t.Errorf("16 KiB of data in a 128 KiB file: capacity %d, want %d", d.Cap, 16<<10)
+	}
+	if names, want := dirNames(t, dir), slices.Sorted(slices.Values([]string{".expiry", ".locks", ".tmp", id})); !slices.Equal(names, want) {
 		t.Errorf("store directory holds %q, want only .expiry, .locks, .tmp and the session", names)
 	}
 	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
@@ -281,10 +341,11 @@ func TestLoadIgnoresSymlinks(t *testing.T) {
 	}
 }
 
-// A new session's file is created in place: while it is being written its
-// mtime is the (past) time of its creation, so it reads as absent, as it
-// does forever when a crash stops the write there; the store then writes
-// the session over it.
+// A new session's file is created in place, in one write: until it is
+// written it is empty, with the (past) time of its creation as mtime, so it
+// reads as absent (a legacy file that expired), as does what a crash leaves
+// of an earlier layout's creation; the store then writes the session over
+// it.
 func TestNewSessionCreatedInPlace(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
@@ -312,8 +373,11 @@ func TestNewSessionCreatedInPlace(t *testing.T) {
 	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
 		t.Errorf(".tmp holds %q after a new session, want nothing", names)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, fresh)); err != nil || fi.Mode() != 0o600 || !fi.ModTime().Equal(exp) {
+	if fi, err := os.Stat(filepath.Join(dir, fresh)); err != nil || fi.Mode() != 0o600 {
 		t.Errorf("new session file: %v, %v", fi, err)
+	}
+	if d := readV2(t, filepath.Join(dir, fresh)); string(d.Data) != "new" || !d.Expiry.Equal(exp) {
+		t.Errorf("new session file holds (%q, %v), want (%q, %v)", d.Data, d.Expiry, "new", exp)
 	}
 }
 
@@ -478,9 +542,10 @@ func TestSweep(t *testing.T) {
 	}
 }
 
-// An Update that writes an already-expired record gives its temporary file an
-// old mtime just before the rename; a concurrent Sweep must not take it for a
-// crash leftover.
+// Updates that write already-expired records, during Sweeps of another
+// Store: a sweep must never disturb a write in progress (the earlier layout
+// gave a temporary file the past expiry as mtime just before the rename,
+// which a sweep could take for a crash leftover's).
 func TestSweepDuringExpiredWrites(t *testing.T) {
 	dir := t.TempDir()
 	s1, s2 := newStore(t, dir), newStore(t, dir)

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Sweep removes every session file whose expiry (mtime) has passed and reports
+// Sweep removes every session file whose expiry has passed and reports
 // how many it removed. It visits only the index minutes that have ended (see
 // the package documentation), so its cost follows the number of sessions
 // that fell due, not the number stored. Each session is re-checked under its
@@ -176,8 +176,8 @@ func (w *sweeper) sweepBucket(dir string) error {
 }
 
 // sweepMarker handles the marker of id in an ended minute's directory dir:
-// under id's shard lock it removes the session if its expiry has passed,
-// then the marker. A session whose expiry is later has a marker in a later
+// under id's shard lock it removes the session file if its expiry (a v2
+// file's header, a legacy file's mtime) has passed, then the marker. A session whose expiry is later has a marker in a later
 // minute, so this one is dropped too.
 func (w *sweeper) sweepMarker(dir, id string) {
 	unlock, err := w.s.lock(id)
@@ -187,13 +187,14 @@ func (w *sweeper) sweepMarker(dir, id string) {
 	}
 	defer unlock()
 	path := w.s.path(id)
-	fi, err := os.Lstat(path)
+	// Under the lock, a file that reads torn is no session (its expiry, if
+	// its header is unreadable, is the zero time: past).
+	c, _, err := read(path, false, readExpiry)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		w.note(err)
 		return // keep the marker: the session may still be there
-	case fi.Mode().IsRegular() && expired(fi.ModTime(), w.now):
+	case c.exists && expired(c.expiry, w.now):
 		if err := os.Remove(path); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				w.note(err)
@@ -238,21 +239,27 @@ func (w *sweeper) scanAll() (done bool, err error) {
 			if !validID(name) || !e.Type().IsRegular() {
 				continue
 			}
-			info, err := e.Info()
+			c, _, err := read(w.s.path(name), false, readExpiry)
 			if err != nil {
 				w.note(err)
 				continue
 			}
-			if !expired(info.ModTime(), w.now) {
-				// A write since the Lstat added its own marker; this one
+			if !c.exists {
+				continue // gone meanwhile
+			}
+			if !c.torn && !expired(c.expiry, w.now) {
+				// A write since the read added its own marker; this one
 				// is then stale, and dropped when its minute comes.
-				w.note(w.s.addMarker(name, bucketOf(info.ModTime())))
+				w.note(w.s.addMarker(name, bucketOf(c.expiry)))
 				continue
 			}
-			ok, err := w.s.removeIfExpired(name, w.now)
+			// Expired, or torn without the lock: look again under it.
+			ok, live, err := w.s.removeIfExpired(name, w.now)
 			w.note(err)
 			if ok {
 				w.removed++
+			} else if !live.IsZero() {
+				w.note(w.s.addMarker(name, bucketOf(live)))
 			}
 		}
 		if rerr == io.EOF {
@@ -266,25 +273,27 @@ func (w *sweeper) scanAll() (done bool, err error) {
 }
 
 // removeIfExpired removes the session file for id if, under id's shard lock,
-// it is still expired at now.
-func (s *Store) removeIfExpired(id string, now time.Time) (bool, error) {
+// it is expired at now (a file that reads torn under the lock is no session:
+// it goes once its header's expiry, if readable, has passed). Otherwise it
+// returns the expiry of the file it left, if any.
+func (s *Store) removeIfExpired(id string, now time.Time) (removed bool, live time.Time, err error) {
 	unlock, err := s.lock(id)
 	if err != nil {
-		return false, err
+		return false, time.Time{}, err
 	}
 	defer unlock()
 	path := s.path(id)
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return false, err
+	c, _, err := read(path, false, readExpiry)
+	if err != nil || !c.exists {
+		return false, time.Time{}, err
 	}
-	if !fi.Mode().IsRegular() || !expired(fi.ModTime(), now) {
-		return false, nil
+	if !expired(c.expiry, now) {
+		return false, c.expiry, nil
 	}
 	if err := os.Remove(path); err != nil {
-		return false, err
+		return false, time.Time{}, err
 	}
-	return true, nil
+	return true, time.Time{}, nil
 }
 
 // sweepTemps removes the stale temporary files in .tmp.
@@ -313,9 +322,10 @@ func isStaleTemp(fi os.FileInfo, now time.Time) bool {
 
 // removeStaleTemp removes the temporary file at path if it is (still)
 // stale. For a name carrying a shard (hasShard), it holds that shard's lock,
-// under which no write of any Store on the directory can be in progress; a
-// write whose expiry is already in the past gives its temporary file an old
-// mtime just before the rename, and must not lose it.
+// under which no write of any Store on the directory can be in progress, so
+// that a temporary file in use is never removed, whatever its mtime says
+// (the earlier layout set it to the expiry, possibly past, before the
+// rename).
 func (s *Store) removeStaleTemp(path string, shard int, hasShard bool, now time.Time) error {
 	if hasShard {
 		unlock, err := s.lockShard(shard)

@@ -3,67 +3,118 @@
 package filestore
 
 import (
-	"fmt"
+	"io"
 	"syscall"
 	"time"
 	"unsafe"
 )
 
 // On Linux the store reads and writes session files with plain system calls
-// (open, fstat, read, close; open, write, utimensat on the descriptor,
-// close): for files of a few hundred bytes, the bookkeeping of an os.File
-// (its poller registration check, cleanup, and the path-based Chtimes) costs
-// more than the calls themselves.
+// (open, fstat, pread, pwrite, close): for files of a few hundred bytes, the
+// bookkeeping of an os.File (its poller registration check, cleanup, and
+// the path-based calls) costs more than the calls themselves.
 
-// read returns what the session file at path holds: found == false if it is
-// missing, not a regular file (a symbolic link is not followed), or expired
-// (whose data it does not read). The current time is taken after the file's
-// status, so that a file whose mtime the kernel has just set (one being
-// created) is always expired.
-func read(path string) (current, error) {
-	fd, err := retry(func() (int, error) {
-		return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	})
-	if err != nil {
-		if err == syscall.ENOENT || err == syscall.ELOOP || err == syscall.ENOTDIR {
-			return current{}, nil
-		}
-		return current{}, fmt.Errorf("filestore: open %s: %w", path, err)
+// sfile is an open session file.
+type sfile struct {
+	fd       int
+	writable bool
+}
+
+// noFile is the sfile of no file; close does nothing on it.
+var noFile = sfile{fd: -1}
+
+// openFile opens path for reading, and for writing as well when rw (when
+// the file's permissions refuse writing, it is opened for reading only and
+// writable is false). It does not follow a symbolic link and does not block
+// on a FIFO. ok is false, with a nil error, when path is missing or names
+// something that cannot be a session (a symbolic link, a directory).
+func openFile(path string, rw bool) (f sfile, ok bool, err error) {
+	flags := syscall.O_CLOEXEC | syscall.O_NOFOLLOW | syscall.O_NONBLOCK
+	mode := syscall.O_RDONLY
+	if rw {
+		mode = syscall.O_RDWR
 	}
-	defer syscall.Close(fd)
+	fd, err := retry(func() (int, error) { return syscall.Open(path, mode|flags, 0) })
+	if rw && (err == syscall.EACCES || err == syscall.EPERM || err == syscall.EROFS) {
+		rw = false
+		fd, err = retry(func() (int, error) { return syscall.Open(path, syscall.O_RDONLY|flags, 0) })
+	}
+	switch err {
+	case nil:
+		return sfile{fd: fd, writable: rw}, true, nil
+	case syscall.ENOENT, syscall.ELOOP, syscall.ENOTDIR, syscall.EISDIR:
+		return noFile, false, nil
+	}
+	return noFile, false, err
+}
+
+// stat returns whether f is a regular file, its size and its mtime.
+func (f sfile) stat() (regular bool, size int64, mtime time.Time, err error) {
 	var st syscall.Stat_t
-	if _, err := retry(func() (int, error) { return 0, syscall.Fstat(fd, &st) }); err != nil {
-		return current{}, fmt.Errorf("filestore: stat %s: %w", path, err)
+	if _, err := retry(func() (int, error) { return 0, syscall.Fstat(f.fd, &st) }); err != nil {
+		return false, 0, time.Time{}, err
 	}
-	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
-		return current{}, nil
-	}
-	c := current{exists: true, mtime: time.Unix(st.Mtim.Unix())}
-	if expired(c.mtime, time.Now()) {
-		return c, nil
-	}
-	// Files are replaced, never written in place, once their mtime is in the
-	// future, so the size is final.
-	c.data = make([]byte, st.Size)
-	for off := 0; off < len(c.data); {
-		n, err := retry(func() (int, error) { return syscall.Read(fd, c.data[off:]) })
+	return st.Mode&syscall.S_IFMT == syscall.S_IFREG, st.Size, time.Unix(st.Mtim.Unix()), nil
+}
+
+// readAt fills b from offset off; a file ending before is an error.
+func (f sfile) readAt(b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := retry(func() (int, error) { return syscall.Pread(f.fd, b, off) })
 		if err != nil {
-			return current{}, fmt.Errorf("filestore: reading %s: %w", path, err)
+			return err
 		}
 		if n == 0 {
-			return current{}, fmt.Errorf("filestore: reading %s: file shorter than its size", path)
+			return io.ErrUnexpectedEOF
 		}
-		off += n
+		b, off = b[n:], off+int64(n)
 	}
-	c.found = true
-	return c, nil
+	return nil
+}
+
+// writeAt writes all of b at offset off.
+func (f sfile) writeAt(b []byte, off int64) error {
+	for len(b) > 0 {
+		n, err := retry(func() (int, error) { return syscall.Pwrite(f.fd, b, off) })
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	return nil
+}
+
+// setMtime sets f's mtime, leaving its access time alone.
+func (f sfile) setMtime(t time.Time) error {
+	// utimensat(fd, NULL, times, 0) is futimens(3).
+	ts := [2]syscall.Timespec{{Nsec: utimeOmit}, syscall.NsecToTimespec(t.UnixNano())}
+	_, err := retry(func() (int, error) {
+		_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(f.fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+		if errno != 0 {
+			return 0, errno
+		}
+		return 0, nil
+	})
+	return err
+}
+
+// close closes f, unless it is noFile.
+func (f sfile) close() error {
+	if f.fd < 0 {
+		return nil
+	}
+	return syscall.Close(f.fd)
 }
 
 // create creates the file path, which must not exist (O_EXCL; an existing
 // file, even a symbolic link, is an error wrapping fs.ErrExist), with mode
-// 0600, writes data into it and then sets its mtime to mtime. On an error
-// after the file was created, it removes the file again.
-func create(path string, data []byte, mtime time.Time) (err error) {
+// 0600, and writes content into it with one write (more only if the kernel
+// takes less). On an error after the file was created, it removes the file
+// again.
+func create(path string, content []byte) (err error) {
 	fd, err := retry(func() (int, error) {
 		return syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o600)
 	})
@@ -78,24 +129,15 @@ func create(path string, data []byte, mtime time.Time) (err error) {
 			syscall.Unlink(path)
 		}
 	}()
-	for off := 0; off < len(data); {
-		n, err := retry(func() (int, error) { return syscall.Write(fd, data[off:]) })
+	for off := 0; off < len(content); {
+		n, err := retry(func() (int, error) { return syscall.Write(fd, content[off:]) })
 		if err != nil {
 			return err
 		}
-		off += n
-	}
-	// utimensat(fd, NULL, times, 0) is futimens(3): after the last write,
-	// which set the mtime to now. The access time is left alone.
-	ts := [2]syscall.Timespec{{Nsec: utimeOmit}, syscall.NsecToTimespec(mtime.UnixNano())}
-	if _, err := retry(func() (int, error) {
-		_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
-		if errno != 0 {
-			return 0, errno
+		if n == 0 {
+			return io.ErrShortWrite
 		}
-		return 0, nil
-	}); err != nil {
-		return err
+		off += n
 	}
 	return nil
 }

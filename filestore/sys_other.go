@@ -4,72 +4,100 @@ package filestore
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"time"
 )
 
-// read returns what the session file at path holds: found == false if it is
-// missing, not a regular file (a symbolic link is not followed), or expired
-// (whose data it does not read). The current time is taken after the file's
-// status, so that a file whose mtime the system has just set (one being
-// created) is always expired.
-func read(path string) (current, error) {
+// sfile is an open session file.
+type sfile struct {
+	f        *os.File
+	path     string
+	writable bool
+}
+
+// noFile is the sfile of no file; close does nothing on it.
+var noFile = sfile{}
+
+// openFile opens path for reading, and for writing as well when rw (when
+// the file's permissions refuse writing, it is opened for reading only and
+// writable is false). It does not follow a symbolic link and does not block
+// on a FIFO. ok is false, with a nil error, when path is missing or names
+// something that cannot be a session (a symbolic link, a directory).
+func openFile(path string, rw bool) (f sfile, ok bool, err error) {
 	// Not a symbolic link, nor a FIFO that os.Open would block on.
-	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return current{}, nil
+	if fi, err := os.Lstat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return noFile, false, nil
+		}
+		return noFile, false, err
+	} else if !fi.Mode().IsRegular() {
+		return noFile, false, nil
 	}
-	f, err := os.Open(path)
+	flag := os.O_RDONLY
+	if rw {
+		flag = os.O_RDWR
+	}
+	file, err := os.OpenFile(path, flag, 0)
+	if rw && errors.Is(err, fs.ErrPermission) {
+		rw = false
+		file, err = os.Open(path)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return current{}, nil
+			return noFile, false, nil
 		}
-		return current{}, fmt.Errorf("filestore: %w", err)
+		return noFile, false, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	return sfile{f: file, path: path, writable: rw}, true, nil
+}
+
+// stat returns whether f is a regular file, its size and its mtime.
+func (f sfile) stat() (regular bool, size int64, mtime time.Time, err error) {
+	fi, err := f.f.Stat()
 	if err != nil {
-		return current{}, fmt.Errorf("filestore: %w", err)
+		return false, 0, time.Time{}, err
 	}
-	if !fi.Mode().IsRegular() {
-		return current{}, nil
+	return fi.Mode().IsRegular(), fi.Size(), fi.ModTime(), nil
+}
+
+// readAt fills b from offset off; a file ending before is an error.
+func (f sfile) readAt(b []byte, off int64) error {
+	_, err := f.f.ReadAt(b, off)
+	return err
+}
+
+// writeAt writes all of b at offset off.
+func (f sfile) writeAt(b []byte, off int64) error {
+	_, err := f.f.WriteAt(b, off)
+	return err
+}
+
+// setMtime sets f's mtime, leaving its access time alone.
+func (f sfile) setMtime(t time.Time) error { return os.Chtimes(f.path, time.Time{}, t) }
+
+// close closes f, unless it is noFile.
+func (f sfile) close() error {
+	if f.f == nil {
+		return nil
 	}
-	c := current{exists: true, mtime: fi.ModTime()}
-	if expired(c.mtime, time.Now()) {
-		return c, nil
-	}
-	// Files are replaced, never written in place, once their mtime is in the
-	// future, so the size is final.
-	c.data = make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, c.data); err != nil {
-		return current{}, fmt.Errorf("filestore: reading %s: %w", path, err)
-	}
-	c.found = true
-	return c, nil
+	return f.f.Close()
 }
 
 // create creates the file path, which must not exist (an existing file is an
-// error wrapping fs.ErrExist), with mode 0600, writes data into it and then
-// sets its mtime to mtime. On an error after the file was created, it removes
-// the file again.
-func create(path string, data []byte, mtime time.Time) (err error) {
+// error wrapping fs.ErrExist), with mode 0600, and writes content into it. On
+// an error after the file was created, it removes the file again.
+func create(path string, content []byte) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	_, err = f.Write(data)
+	_, err = f.Write(content)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		os.Remove(path)
 	}
-	return os.Chtimes(path, time.Time{}, mtime)
+	return err
 }

@@ -1,0 +1,64 @@
+package filestore
+
+import "time"
+
+// HeaderSize is the size of a v2 file's header; Magic starts a v2 file.
+const (
+	HeaderSize = hdrSize
+	Magic      = v2Magic
+)
+
+// Decoded is what DecodeFile finds in a file's bytes.
+type Decoded struct {
+	V2     bool      // the file starts with the magic
+	OK     bool      // a legacy file, or a whole v2 file
+	Data   []byte    // the data, when OK (a legacy file's whole content)
+	Expiry time.Time // a v2 file's header expiry, when its header is valid
+	Seq    uint64    // a v2 file's write number, when OK
+	Cap    int       // a v2 file's slot capacity, when OK
+}
+
+// DecodeFile parses a file's content as Load does (without the mtime).
+func DecodeFile(b []byte) Decoded {
+	data, exp, kind, ok := decodeFile(b)
+	d := Decoded{V2: kind != legacyFile, OK: ok, Data: data}
+	if kind == v2File || kind == v2BadSize {
+		d.Expiry = time.Unix(0, exp)
+	}
+	if kind == v2File && ok {
+		h, _ := parseHeader(b)
+		d.Seq, d.Cap = h.seq, int(h.cap)
+	}
+	return d
+}
+
+// EncodeFile returns the v2 file the store creates for data with expiry.
+func EncodeFile(data []byte, expiry time.Time) []byte {
+	return encodeFile(nil, 0, data, expiry.UnixNano())
+}
+
+// InPlaceWrite returns the two writes an in-place write of data with
+// expiry makes to the v2 file b, in order: the data at dataOff, then the
+// header at offset 0. ok is false when b is not a whole v2 file or the data
+// would not be written in place.
+func InPlaceWrite(b, data []byte, expiry time.Time) (dataOff int64, header []byte, ok bool) {
+	h, kind := classify(b, int64(len(b)))
+	if kind != v2File || !fitsInPlace(h.cap, len(data)) {
+		return 0, nil, false
+	}
+	h.seq++
+	h.expiry, h.len, h.crc = expiry.UnixNano(), uint32(len(data)), checksum(data)
+	header = make([]byte, hdrSize)
+	h.put(header)
+	return h.dataOff(), header, true
+}
+
+// SetWriteHook makes every in-place write call f with "data" before its
+// data, "header" between its data and its header, and "done" after both;
+// nil removes the hook. Not safe while writes run.
+func SetWriteHook(f func(stage string)) { writeHook = f }
+
+// SetTornHook makes Load call f each time it reads a file torn, with
+// whether it held the shard lock; nil removes the hook. Not safe while
+// Loads run.
+func SetTornHook(f func(locked bool)) { tornHook = f }

@@ -1,0 +1,184 @@
+package filestore
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// readMode says how much of a session file read takes in.
+type readMode uint8
+
+const (
+	readData   readMode = iota // the expiry and, of an unexpired session, the data
+	readExpiry                 // the expiry only (the header of a v2 file)
+)
+
+// readBufs holds the buffers read reads small files into, and write encodes
+// small files in.
+var readBufs = sync.Pool{New: func() any { return new([readWhole]byte) }}
+
+// loadTries is the number of reads Load makes without a lock of a file that
+// keeps reading torn, before it takes the shard lock and reads it once more.
+const loadTries = 4
+
+// current is what read finds at a session's path.
+type current struct {
+	data   []byte    // the data, when found with readData
+	found  bool      // an unexpired session (readData: with whole data)
+	exists bool      // a regular file, expired or not
+	expiry time.Time // when exists: a v2 file's header expiry, a legacy file's mtime; zero when the header is unreadable
+	v2     bool      // the file starts with the v2 magic
+	// torn: a v2 file that did not read whole (a header or size that does
+	// not check, or data that does not match its checksum): one being
+	// written as it was read, or, read under the shard lock, one that a
+	// crash left behind or that is damaged, which is no session.
+	torn bool
+	// hdr is a v2 file's header, valid when layout is set: the header
+	// checks and the file has the size it gives, so it can be written in
+	// place.
+	hdr    header
+	layout bool
+}
+
+// hooks for tests (export_test.go); nil otherwise.
+var (
+	// writeHook is called by an in-place write before its data ("data"),
+	// between its data and its header ("header"), and after both ("done").
+	writeHook func(stage string)
+	// tornHook is called by Load each time it reads a file torn, with
+	// whether it held the shard lock.
+	tornHook func(locked bool)
+)
+
+// read returns what the session file at path holds: exists == false if it
+// is missing or not a regular file (a symbolic link is not followed), found
+// == false if it is expired or torn. With rw, the file is opened for writing
+// as well and returned open when it exists (the caller closes it);
+// otherwise the returned file is noFile. The current time is taken after the
+// file's status, so that a legacy file whose mtime the kernel has just set
+// (a v2 file being created, empty so far) is always expired.
+func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
+	f, ok, err := openFile(path, rw)
+	if err != nil {
+		return current{}, noFile, fmt.Errorf("filestore: open %s: %w", path, err)
+	}
+	if !ok {
+		return current{}, noFile, nil
+	}
+	defer func() {
+		if err != nil || !rw || !c.exists {
+			f.close()
+			f = noFile
+		}
+	}()
+	regular, size, mtime, err := f.stat()
+	if err != nil {
+		return current{}, f, fmt.Errorf("filestore: stat %s: %w", path, err)
+	}
+	if !regular {
+		return current{}, f, nil
+	}
+	now := time.Now()
+	c.exists = true
+
+	// A small file is read whole (into a pooled buffer, from which the data
+	// is copied: a v2 file is mostly slack), of a larger one, and for the
+	// expiry only, the header comes first (into small).
+	var small [hdrSize]byte
+	var big, buf []byte
+	if mode == readData && size <= readWhole {
+		pb := readBufs.Get().(*[readWhole]byte)
+		defer readBufs.Put(pb)
+		big = pb[:size]
+		buf = big
+	} else {
+		buf = small[:min(size, hdrSize)]
+	}
+	if err := f.readAt(buf, 0); err != nil {
+		return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
+	}
+	h, kind := classify(buf, size)
+	switch kind {
+	case legacyFile:
+		// Legacy files are replaced, never written in place, once their
+		// mtime is in the future, so the size is final.
+		c.expiry = mtime
+		if expired(mtime, now) {
+			return c, f, nil
+		}
+		if mode == readData {
+			data := make([]byte, size)
+			n := copy(data, buf)
+			if n < len(data) {
+				if err := f.readAt(data[n:], int64(n)); err != nil {
+					return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
+				}
+			}
+			c.data = data
+		}
+		c.found = true
+		return c, f, nil
+	case v2BadHeader:
+		c.v2, c.torn = true, true
+		return c, f, nil
+	case v2BadSize:
+		c.v2, c.torn, c.expiry = true, true, time.Unix(0, h.expiry)
+		return c, f, nil
+	}
+	c.v2, c.expiry, c.hdr, c.layout = true, time.Unix(0, h.expiry), h, true
+	if expired(c.expiry, now) {
+		return c, f, nil
+	}
+	if mode == readExpiry {
+		c.found = true
+		return c, f, nil
+	}
+	off, end := h.dataOff(), h.dataOff()+int64(h.len)
+	var data []byte
+	if end <= int64(len(big)) {
+		data = bytes.Clone(big[off:end])
+	} else {
+		data = make([]byte, h.len)
+		if err := f.readAt(data, off); err != nil {
+			return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
+		}
+	}
+	if checksum(data) != h.crc {
+		c.torn = true
+		return c, f, nil
+	}
+	c.data, c.found = data, true
+	return c, f, nil
+}
+
+// load reads the session file for id as Load and List do. A v2 file that
+// reads torn is being written (or was left so by a crash): it is read
+// again, up to loadTries times, then once more under the shard lock, where
+// no write is in progress, so that a session being written never reads as
+// absent. Under the lock, a file still torn is no session.
+func (s *Store) load(id string) (current, error) {
+	path := s.path(id)
+	for range loadTries {
+		c, _, err := read(path, false, readData)
+		if err != nil || !c.torn {
+			return c, err
+		}
+		if tornHook != nil {
+			tornHook(false)
+		}
+		runtime.Gosched()
+	}
+	unlock, err := s.lock(id)
+	if err != nil {
+		return current{}, err
+	}
+	defer unlock()
+	c, _, err := read(path, false, readData)
+	if err == nil && c.torn && tornHook != nil {
+		tornHook(true)
+	}
+	return c, err
+}
