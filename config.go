@@ -51,7 +51,8 @@ type Config struct {
 	// own context, so that a store that hangs answers with ErrorHandler's
 	// response instead of holding the request; default 5 seconds. A
 	// negative value leaves only the request's context. The memory and
-	// null stores, which never wait, are not bounded.
+	// null stores, which never wait, and the file store, whose calls are
+	// system calls that a deadline cannot interrupt, are not bounded.
 	StoreTimeout time.Duration
 
 	// Logger receives the Manager's log records; default slog.Default().

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionkit/session/filestore"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/nullstore"
 )
@@ -35,7 +36,7 @@ type Manager struct {
 	log          *slog.Logger
 	onError      func(http.ResponseWriter, *http.Request, error)
 	touchGap     time.Duration // an unchanged session's expiry moves only when it is at least this old
-	inProcess    bool          // the store never waits (memory, null): StoreTimeout needs no timer
+	inProcess    bool          // no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls): StoreTimeout sets no timer
 
 	mu       sync.Mutex // guards closed and sweeps.Add
 	closed   bool
@@ -70,7 +71,7 @@ func New(cfg Config) (*Manager, error) {
 		m.ownStore = true
 	}
 	switch m.store.(type) {
-	case *memstore.Store, nullstore.Store:
+	case *memstore.Store, nullstore.Store, *filestore.Store:
 		m.inProcess = true
 	}
 	secrets := append([]string{cfg.Secret}, cfg.PreviousSecrets...)

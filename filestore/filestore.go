@@ -170,9 +170,10 @@ var (
 )
 
 type lockShard struct {
-	mu  sync.Mutex
-	f   *os.File  // lock file, opened on first use
-	hdr headerBuf // room for the header an in-place write or Touch writes
+	mu      sync.Mutex
+	f       *os.File  // lock file, opened on first use
+	hdr     headerBuf // room for the header an in-place write or Touch writes
+	release func()    // unlocks the shard: made once, so that taking the lock allocates nothing
 }
 
 // Store is a session store keeping one file per session in a directory. It
@@ -311,9 +312,15 @@ func bucketOf(t time.Time) int64 {
 	return u - u%bucketWidth
 }
 
-// bucketDir returns the index directory of bucket b.
+// bucketDir returns the index directory of bucket b (b >= 0), in one
+// allocation.
 func (s *Store) bucketDir(b int64) string {
-	return filepath.Join(s.dir, indexDir, fmt.Sprintf("%0*d", bucketDigits, b))
+	var name [bucketDigits]byte
+	for i := len(name) - 1; i >= 0; i-- {
+		name[i] = byte('0' + b%10)
+		b /= 10
+	}
+	return s.dir + string(filepath.Separator) + indexDir + string(filepath.Separator) + string(name[:])
 }
 
 // parseBucket returns the bucket an index directory name stands for.
@@ -415,14 +422,17 @@ func (s *Store) lockShard(i int) (unlock func(), err error) {
 		sh.mu.Unlock()
 		return nil, fmt.Errorf("filestore: locking %s: %w", sh.f.Name(), err)
 	}
-	return func() {
-		if err := unlockFile(sh.f); err != nil {
-			// Closing the descriptor releases the lock; reopen next time.
-			sh.f.Close()
-			sh.f = nil
+	if sh.release == nil {
+		sh.release = func() {
+			if err := unlockFile(sh.f); err != nil {
+				// Closing the descriptor releases the lock; reopen next time.
+				sh.f.Close()
+				sh.f = nil
+			}
+			sh.mu.Unlock()
 		}
-		sh.mu.Unlock()
-	}, nil
+	}
+	return sh.release, nil
 }
 
 // Load returns the data of the session file for id and its expiry. A
