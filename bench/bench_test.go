@@ -28,7 +28,9 @@ var actions = []action{actRead, actWrite, actUntouched}
 // a new visitor; a write then saves a new session each time, so the store
 // grows), for a handler that reads user.name, one that puts a counter, and
 // one that does not touch the session. store=none/lib=bare is the floor: the
-// same request to a handler with no session at all.
+// same request to a handler with no session at all; each store's
+// case=floor/lib=bare is that floor measured again with the store's pairing
+// set up (cmd/report takes it as the pairing's floor).
 //
 // The libraries run innermost, next to one another, so that the machine's
 // drift affects them alike. Names are key=value pairs for benchstat:
@@ -49,6 +51,19 @@ func BenchmarkRequest(b *testing.B) {
 		b.Run("store="+p.store, func(b *testing.B) {
 			contenders := p.setup(b)
 			for _, cookie := range []string{"yes", "no"} {
+				// The floor again, in this pairing's process state: its
+				// stores' pools, background goroutines and heap cost the
+				// bare handler too, and are no library's overhead.
+				b.Run("cookie="+cookie+"/case=floor/lib=bare", func(b *testing.B) {
+					if p.fresh {
+						p.setup(b)
+					}
+					var ck *http.Cookie
+					if cookie == "yes" {
+						ck = &http.Cookie{Name: cookieName, Value: "a-cookie-the-floor-never-reads"}
+					}
+					serve(b, bare(), ck)
+				})
 				for _, a := range actions {
 					for i, c := range contenders {
 						b.Run("cookie="+cookie+"/case="+caseName(a)+"/lib="+c.lib, func(b *testing.B) {

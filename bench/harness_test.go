@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -226,23 +228,42 @@ func seed(tb testing.TB, c contender) *http.Cookie {
 }
 
 // serve is the measured loop: each iteration serves a fresh shallow copy of
-// one prepared request (gorilla keeps its sessions in the request's context,
-// so serving the same *http.Request again would measure a cache hit) into a
-// new recorder, and checks the status.
+// one prepared request, with a context of its own as net/http gives each
+// request (see connContext; gorilla keeps its sessions in the request's
+// context, so serving the same *http.Request again would measure a cache
+// hit), into a new recorder, and checks the status.
 func serve(b *testing.B, h http.Handler, cookie *http.Cookie) {
 	tmpl := httptest.NewRequest("GET", "/", nil)
 	if cookie != nil {
 		tmpl.AddCookie(cookie)
 	}
-	ctx := tmpl.Context()
+	conn, stop := connContext()
+	defer stop()
 	b.ReportAllocs()
 	for b.Loop() {
+		ctx, cancel := context.WithCancel(conn)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, tmpl.WithContext(ctx))
+		cancel()
 		if w.Code != http.StatusOK {
 			b.Fatalf("status %d: %s", w.Code, w.Body)
 		}
 	}
+}
+
+// connContext returns a context like the one net/http's server makes for
+// each connection (cancellable, carrying the server and the local address),
+// from which serve derives each request's as the server does: a context the
+// request's handler sees cancelled when it returns. A context that could
+// never be cancelled (httptest.NewRequest's, context.Background) would
+// spare the SQL clients work they do for every real request: database/sql
+// watches a cancellable context with a goroutine per query, and the drivers
+// with one of their own.
+func connContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ctx = context.WithValue(ctx, http.ServerContextKey, &http.Server{})
+	ctx = context.WithValue(ctx, http.LocalAddrContextKey, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
+	return ctx, cancel
 }
 
 // parallelSessions is how many sessions the parallel read spreads its
@@ -264,10 +285,13 @@ func serveParallel(b *testing.B, h http.Handler, cookies []*http.Cookie) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		tmpl := tmpls[int(next.Add(1)-1)%len(tmpls)]
-		ctx := tmpl.Context()
+		conn, stop := connContext()
+		defer stop()
 		for pb.Next() {
+			ctx, cancel := context.WithCancel(conn)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, tmpl.WithContext(ctx))
+			cancel()
 			if w.Code != http.StatusOK {
 				b.Errorf("status %d: %s", w.Code, w.Body)
 				return

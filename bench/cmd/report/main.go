@@ -224,9 +224,15 @@ func (rs *results) summarize(k key) (stat, bool) {
 // store=none/lib=bare, with and without a cookie alike (the bare handler
 // never reads it), so that one noisy sample weighs less.
 func (rs *results) floor(bench string, procs int) (stat, bool) {
+	return rs.floorOf(bench, "none", procs)
+}
+
+// floorOf returns the floor measured in store's pairing (lib=bare), as
+// floor does for store=none.
+func (rs *results) floorOf(bench, store string, procs int) (stat, bool) {
 	merged := &samples{}
 	for _, k := range rs.order {
-		if k.bench == bench && k.store == "none" && k.lib == "bare" && k.procs == procs {
+		if k.bench == bench && k.store == store && k.lib == "bare" && k.procs == procs {
 			s := rs.by[k]
 			merged.sec = append(merged.sec, s.sec...)
 			merged.bytes = append(merged.bytes, s.bytes...)
@@ -456,6 +462,13 @@ func render(rs *results, info string) string {
 		if p.what != "" {
 			fmt.Fprintf(&tables, "%s\n\n", p.what)
 		}
+		// The pairing's own floor, measured with its stores set up, when
+		// the run has one.
+		sfloor, hasSFloor := floor, hasFloor
+		if f, ok := rs.floorOf("Request", store, procsOf); ok {
+			sfloor, hasSFloor = f, true
+			fmt.Fprintf(&tables, "Floor in this pairing (the bare handler with these stores set up): %s, %s, %s allocs.\n\n", fmtTime(f), fmtBytes(f), fmtAllocs(f))
+		}
 		tables.WriteString("| case | library | time/op | B/op | allocs/op | over floor: time | over floor: allocs | sessionkit ÷ it: time | sessionkit ÷ it: allocs | target |\n")
 		tables.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, c := range cases {
@@ -468,8 +481,8 @@ func render(rs *results, info string) string {
 			first := true
 			for _, lib := range libs {
 				st, _ := rs.summarize(key{bench: "Request", store: store, cookie: c.cookie, kase: c.kase, lib: lib, procs: procsOf})
-				if hasFloor {
-					st = withFloor(st, floor)
+				if hasSFloor {
+					st = withFloor(st, sfloor)
 				}
 				if lib == "sessionkit" {
 					sk, hasSK = st, true
@@ -480,7 +493,7 @@ func render(rs *results, info string) string {
 					first = false
 				}
 				timeCell, allocCell, targetCell := "", "", ""
-				if lib != "sessionkit" && hasSK && hasFloor {
+				if lib != "sessionkit" && hasSK && hasSFloor {
 					var v verdict
 					var ok bool
 					timeCell, allocCell, v, ok = judge(sk, st, p.targets[lib], rs.limitOf(p, c.label, c.kase, lib, floor, procsOf))

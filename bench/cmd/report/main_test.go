@@ -157,3 +157,31 @@ func TestUnattainable(t *testing.T) {
 		}
 	}
 }
+
+// A pairing's own floor, when measured, is what its overheads are taken
+// above.
+func TestPairingFloor(t *testing.T) {
+	in := input(
+		row{"Request/store=none/cookie=yes/case=floor/lib=bare", 1000, 10},
+		row{"Request/store=none/cookie=no/case=floor/lib=bare", 1000, 10},
+		row{"Request/store=memory/cookie=yes/case=floor/lib=bare", 1500, 10},
+		row{"Request/store=memory/cookie=no/case=floor/lib=bare", 1500, 10},
+		row{"Request/store=memory/cookie=yes/case=read/lib=sessionkit", 2000, 20},
+		row{"Request/store=memory/cookie=yes/case=read/lib=scs", 3000, 70}, // above 1.5 µs: 500/1500 = ⅓
+	)
+	rs := newResults()
+	if err := rs.read(strings.NewReader(in), "in.txt"); err != nil {
+		t.Fatal(err)
+	}
+	out := render(rs, "")
+	for _, want := range []string{
+		"Floor in this pairing (the bare handler with these stores set up): 1.50 µs ± 0%, 100 B, 10 allocs.",
+		"| read · cookie | sessionkit | 2.00 µs ± 0% | 100 B | 20 | 500 ns | 10 |  |  |  |",
+		"|  | scs | 3.00 µs ± 0% | 100 B | 70 | 1.50 µs | 60 | 0.33 | 0.17 | ✓ time ≤ ⅓, allocs ≤ ⅓ |",
+		"**Targets met: 1 of 1.**",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\n%s", want, out)
+		}
+	}
+}
