@@ -62,3 +62,6 @@ func SetWriteHook(f func(stage string)) { writeHook = f }
 // whether it held the shard lock; nil removes the hook. Not safe while
 // Loads run.
 func SetTornHook(f func(locked bool)) { tornHook = f }
+
+// ShardOf returns the lock shard of id, which names its index log.
+func ShardOf(id string) int { return shardIndex(id) }

@@ -42,21 +42,85 @@ func minute(e time.Time) string {
 	return fmt.Sprintf("%012d", u-u%60)
 }
 
-// markers returns the index entries of the store in dir as "minute/id",
-// sorted, leaving out .expiry/.complete.
-func markers(t testing.TB, dir string) []string {
+// indexEntries returns the index entries of the store in dir as
+// "minute/id", sorted: one per line of a shard log that is not empty (an
+// ID appended twice shows twice), and one per marker file of the earlier
+// layout. It leaves out .expiry/.complete, and fails the test for a log
+// entry of an ID in another shard than the log's.
+func indexEntries(t testing.TB, dir string) []string {
 	t.Helper()
 	var got []string
 	for _, m := range dirNames(t, filepath.Join(dir, ".expiry")) {
 		if m == ".complete" {
 			continue
 		}
-		for _, id := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
-			got = append(got, m+"/"+id)
+		for _, name := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
+			shard, isLog := strings.CutSuffix(name, ".log")
+			if !isLog {
+				got = append(got, m+"/"+name)
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, ".expiry", m, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range strings.Split(string(b), "\n") {
+				if id == "" {
+					continue
+				}
+				if want := fmt.Sprintf("%02x", filestore.ShardOf(id)); shard != want {
+					t.Errorf("%s/%s lists %s, of shard %s", m, name, id, want)
+				}
+				got = append(got, m+"/"+id)
+			}
 		}
 	}
 	slices.Sort(got)
 	return got
+}
+
+// markerFiles returns the files in the index's minute directories that are
+// not shard logs (the earlier layout's markers), as "minute/name".
+func markerFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	var got []string
+	for _, m := range dirNames(t, filepath.Join(dir, ".expiry")) {
+		if m == ".complete" {
+			continue
+		}
+		for _, name := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
+			if !strings.HasSuffix(name, ".log") {
+				got = append(got, m+"/"+name)
+			}
+		}
+	}
+	return got
+}
+
+// logPath returns the shard log that holds the index entries of id in the
+// minute of expiry e.
+func logPath(dir, id string, e time.Time) string {
+	return filepath.Join(dir, ".expiry", minute(e), fmt.Sprintf("%02x.log", filestore.ShardOf(id)))
+}
+
+// appendRaw appends content to the shard log of id in the minute of e, as
+// a write (or a crash, or damage) would leave it, without the store.
+func appendRaw(t testing.TB, dir, id string, e time.Time, content string) {
+	t.Helper()
+	p := logPath(dir, id, e)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // writeRaw writes a session file the way the store lays it out, without
@@ -77,10 +141,10 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// Each write puts a marker in the minute of the new expiry before the
-// session, unless the expiry stays in its minute; old markers stay until
-// their minute is swept.
-func TestIndexMarkers(t *testing.T) {
+// Each write appends an index entry to its shard's log in the minute of the
+// new expiry before the session, unless the expiry stays in its minute; old
+// entries stay until their minute is swept. No write creates a marker file.
+func TestIndexEntries(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
 	ctx := context.Background()
@@ -106,7 +170,7 @@ func TestIndexMarkers(t *testing.T) {
 			}
 			return err
 		}, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
-		{"Delete leaves the markers", func() error { return s.Delete(ctx, id) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
+		{"Delete leaves the entries", func() error { return s.Delete(ctx, id) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
 		{"Touch of a missing session adds none", func() error { return s.Touch(ctx, id, base.Add(20*time.Minute)) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
 	}
 	for _, st := range steps {
@@ -115,16 +179,20 @@ func TestIndexMarkers(t *testing.T) {
 		}
 		want := slices.Clone(st.want)
 		slices.Sort(want)
-		if got := markers(t, dir); !slices.Equal(got, want) {
+		if got := indexEntries(t, dir); !slices.Equal(got, want) {
 			t.Errorf("%s: index = %q, want %q", st.name, got, want)
+		}
+		if got := markerFiles(t, dir); len(got) != 0 {
+			t.Errorf("%s: the index holds marker files %q", st.name, got)
 		}
 	}
 }
 
-// Sweep visits the index, not the directory: it drops markers of sessions
-// that live on or are gone, removes sessions whose marker fell due, and
-// removes emptied minutes, and a crash between a marker and its session
-// leaves nothing that lives forever.
+// Sweep visits the index, not the directory: it drops entries of sessions
+// that live on or are gone, removes sessions whose entry fell due, and
+// removes emptied minutes, and a crash between an entry (a log's, or an
+// earlier version's marker) and its session leaves nothing that lives
+// forever.
 func TestSweepFollowsIndex(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
@@ -144,12 +212,11 @@ func TestSweepFollowsIndex(t *testing.T) {
 	if err := s.Delete(ctx, deleted); err != nil {
 		t.Fatal(err)
 	}
-	// A process killed after writing a marker and before the session file.
-	crashed := storetest.NewID()
-	if err := os.MkdirAll(filepath.Join(dir, ".expiry", minute(past)), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	writeRaw(t, filepath.Join(dir, ".expiry", minute(past)), crashed, "", time.Now())
+	// A process killed after appending an entry and before the session
+	// file; one of an earlier version, after its marker.
+	crashed, crashedMarker := storetest.NewID(), storetest.NewID()
+	appendRaw(t, dir, crashed, past, "\n"+crashed+"\n")
+	addRawMarker(t, dir, crashedMarker, past)
 	// A file in the directory that the index does not know: an index-based
 	// sweep does not look at it.
 	stray := storetest.NewID()
@@ -167,7 +234,7 @@ func TestSweepFollowsIndex(t *testing.T) {
 			t.Errorf("after Sweep, session %s exists = %v, want %v", name, got, want)
 		}
 	}
-	if got, want := markers(t, dir), []string{minute(future) + "/" + renewed}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + renewed}; !slices.Equal(got, want) {
 		t.Errorf("index after Sweep = %q, want %q", got, want)
 	}
 	for _, m := range []time.Time{past, past.Add(-10 * time.Minute)} {
@@ -185,7 +252,7 @@ func TestSweepFollowsIndex(t *testing.T) {
 }
 
 // A new (empty) directory has a complete index from the start, so writes
-// that keep their expiry's minute add no marker and no sweep scans it; a
+// that keep their expiry's minute add no entry and no sweep scans it; a
 // directory holding sessions is left for its first sweep to index.
 func TestNewDirectoryIndexComplete(t *testing.T) {
 	dir := t.TempDir()
@@ -197,9 +264,9 @@ func TestNewDirectoryIndexComplete(t *testing.T) {
 	id := storetest.NewID()
 	put(t, s, id, "one", exp)
 	os.RemoveAll(filepath.Join(dir, ".expiry", minute(exp)))
-	put(t, s, id, "two", exp.Add(time.Second)) // the same minute: no new marker
-	if got := markers(t, dir); len(got) != 0 {
-		t.Errorf("a write within its expiry's minute added markers %q", got)
+	put(t, s, id, "two", exp.Add(time.Second)) // the same minute: no new entry
+	if got := indexEntries(t, dir); len(got) != 0 {
+		t.Errorf("a write within its expiry's minute added entries %q", got)
 	}
 
 	legacy := t.TempDir()
@@ -212,7 +279,8 @@ func TestNewDirectoryIndexComplete(t *testing.T) {
 
 // A directory written by the earlier layout (no index, temporary files in
 // the directory itself) loads as before; its first sweep scans it once,
-// indexing the live sessions, and later sweeps use the index.
+// indexing the live sessions in shard logs (no marker files), and later
+// sweeps use the index.
 func TestSweepLegacyDirectory(t *testing.T) {
 	dir := t.TempDir()
 	past, future := time.Now().Add(-2*time.Hour), time.Now().Add(time.Hour)
@@ -241,8 +309,11 @@ func TestSweepLegacyDirectory(t *testing.T) {
 			t.Errorf("after the first Sweep, %s exists = %v, want %v", name, got, want)
 		}
 	}
-	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
 		t.Errorf("index after the first Sweep = %q, want %q", got, want)
+	}
+	if got := markerFiles(t, dir); len(got) != 0 {
+		t.Errorf("the scan wrote marker files %q, want shard logs", got)
 	}
 	// Now that the index is complete, a file it does not know is not seen.
 	stray := storetest.NewID()
@@ -257,7 +328,7 @@ func TestSweepLegacyDirectory(t *testing.T) {
 	if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(filepath.Join(dir, stray)) {
 		t.Errorf("Sweep without an index = (%d, %v), want (1, nil) and the stray file gone", n, err)
 	}
-	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
 		t.Errorf("rebuilt index = %q, want %q", got, want)
 	}
 }
@@ -441,7 +512,7 @@ func TestSwapErrors(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, id)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a failed Swap wrote the session file: %v", err)
 	}
-	if got := markers(t, dir); len(got) != 0 {
+	if got := indexEntries(t, dir); len(got) != 0 {
 		t.Errorf("a failed Swap wrote markers %q", got)
 	}
 	if err := s.Close(); err != nil {
