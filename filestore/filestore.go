@@ -425,6 +425,9 @@ func (s *Store) addIndex(id string, b int64) error {
 	for range indexTries {
 		err = appendFile(name, rec[:n+1])
 		if err == nil {
+			if indexHook != nil {
+				indexHook(id)
+			}
 			return nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
