@@ -62,3 +62,11 @@ func SetWriteHook(f func(stage string)) { writeHook = f }
 // whether it held the shard lock; nil removes the hook. Not safe while
 // Loads run.
 func SetTornHook(f func(locked bool)) { tornHook = f }
+
+// SetIndexHook makes every append of an index entry call f with the ID,
+// after the append and before the session is written, with the shard lock
+// held; nil removes the hook. Not safe while writes run.
+func SetIndexHook(f func(id string)) { indexHook = f }
+
+// ShardOf returns the lock shard of id, which names its index log.
+func ShardOf(id string) int { return shardIndex(id) }

@@ -43,7 +43,8 @@
 //     current time after it reads the file's status); a file the write has
 //     only partly filled has a size other than its header's. Either reads
 //     as absent. A crash can leave such a file, which the next write of
-//     that ID replaces and Sweep removes when the marker's minute comes.
+//     that ID replaces and Sweep removes when its index entry's minute
+//     comes.
 //   - Load reads a file with open, fstat, read and close (on Linux as plain
 //     system calls, which for small files costs half of what os.ReadFile
 //     does; of a file over 16 KiB it reads the header, then the active
@@ -63,33 +64,47 @@
 //     sessions that fell due and not the whole directory. It holds one
 //     directory per minute in which some expiry falls, named by the minute's
 //     start in Unix seconds, zero-padded to 12 digits
-//     (".expiry/001764000000/"), and in it an empty marker file per session
-//     whose expiry was set in that minute, named by the ID. A write (Update,
-//     Touch, Swap) first creates the marker in the minute of the new expiry,
-//     unless the session's current expiry falls in the same minute, and only
-//     then writes the session, so a crash between the two leaves a marker
-//     without its session (dropped by the next sweep of that minute), never a
-//     session without a marker. A marker for an older expiry is left behind
-//     (and so is a deleted session's): Sweep drops it when its minute comes.
+//     (".expiry/001764000000/"), and in it one append-only log per lock
+//     shard, named by the shard as its lock file is, plus ".log"
+//     ("3f.log"), that lists the sessions of the shard whose expiry was set
+//     in that minute. An entry is a newline, the ID and a newline, appended
+//     with one write (O_APPEND) under the ID's shard lock. A write (Update,
+//     Touch, Swap) first appends the entry to the log of the new expiry's
+//     minute, unless the session's current expiry falls in the same minute,
+//     and only then writes the session, so a crash between the two leaves an
+//     entry without its session (dropped by the next sweep of that minute),
+//     never a session without an entry. An entry for an older expiry is left
+//     behind (and so is a deleted session's): Sweep drops it when its minute
+//     comes. A crash may cut an entry short: its leading newline keeps the
+//     next entry whole, and a sweep ignores lines that are not IDs of the
+//     log's shard and reads an ID listed twice once. Earlier versions of
+//     this package indexed a session with an empty marker file named by the
+//     ID instead, in the same directories; Sweep still sweeps those.
 //   - Sweep (and SweepBatch, which stops after a given number of removals)
 //     lists the minute directories of .expiry (about one per minute of the
 //     sessions' lifetime, however many sessions there are), and visits only
-//     those whose minute has ended. For each marker it removes the session,
-//     under the ID's lock, if the session's expiry (a v2 file's header, a
-//     legacy file's mtime) has passed, then the marker, then the minute's
-//     directory once empty. Its cost follows the number of markers
-//     that fell due: the expired sessions plus the expiry changes made a
-//     lifetime ago, not the number of stored sessions.
-//   - A directory written by an earlier version of this package has no index.
-//     Its sessions load as before; the first Sweep on it (recognized by a
-//     missing .expiry/.complete) scans the whole directory once, as that
-//     version did, removing expired files and old ".tmp-*" leftovers and
-//     adding a marker for each live session, and then creates
-//     .expiry/.complete. Until then writes always add markers. (New marks
-//     the index of a directory without sessions, a new one, complete at
-//     once.) All processes sharing a directory must run this version: an
-//     older one writes no markers, so its sessions would be swept only by
-//     a full scan, and reads a v2 file as if it held only data.
+//     those whose minute has ended. It holds a log's shard lock from its
+//     read of the log to its unlink, so no entry is appended in between (a
+//     write to that minute afterwards creates the log anew): for each ID in
+//     the log, it removes the session if its expiry (a v2 file's header, a
+//     legacy file's mtime) has passed, then it unlinks the log; a sweep that
+//     stops within a log (its limit, its context, an error) leaves the log
+//     to the next one. It sweeps a marker alike, under its ID's lock. Then
+//     it removes the minute's directory once empty. Its cost follows the
+//     number of entries that fell due: the expired sessions plus the expiry
+//     changes made a lifetime ago, not the number of stored sessions.
+//   - A directory written by an earlier version of this package may have no
+//     index. Its sessions load as before; the first Sweep on it (recognized
+//     by a missing .expiry/.complete) scans the whole directory once, as
+//     that version did, removing expired files and old ".tmp-*" leftovers
+//     and appending the entry of each live session to its shard's log
+//     (under the shard's lock, as a write does; not a marker, which would
+//     cost a file per session), and then creates .expiry/.complete. Until
+//     then writes always add entries. (New marks the index of a directory
+//     without sessions, a new one, complete at once.) All processes sharing
+//     a directory must run this version: earlier ones write no index (so
+//     their sessions would be swept only by a full scan), read a v2 file
+//     as if it held only data, or (those with markers) sweep no logs.
 //   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete,
 //     Touch, Swap and Sweep lock the ID's shard (chosen by a hash of the ID)
 //     with an in-process mutex plus flock(2) on the shard's lock file, which
@@ -143,7 +158,7 @@ const (
 	tempDir    = ".tmp"
 	indexDir   = ".expiry"
 	// completeName, in indexDir, records that every session file has its
-	// marker (see the package documentation).
+	// index entry (see the package documentation).
 	completeName = ".complete"
 	// legacyTempPrefix starts the temporary files of the earlier layout,
 	// which wrote them in the store's directory itself.
@@ -155,10 +170,16 @@ const (
 	// staleTemp is the age after which Sweep treats a temporary file as a
 	// leftover of a crashed write.
 	staleTemp = time.Hour
-	// markerTries bounds the attempts to create a marker while sweeps keep
-	// removing the (empty) directory it goes into, which only happens for
-	// expiries already in the past.
-	markerTries = 100
+	// logSuffix ends the name of a shard's log in an index directory
+	// ("3f.log"); '.' is not in the ID alphabet, so no ID (an earlier
+	// version's marker) has such a name.
+	logSuffix = ".log"
+	// indexTries bounds the attempts to append an index entry while sweeps
+	// keep removing the (empty) directory its log goes into, which only
+	// happens for expiries already in the past.
+	indexTries = 100
+	// hexDigits spell a shard's number in the name of its log.
+	hexDigits = "0123456789abcdef"
 )
 
 // Expiries are stored in nanoseconds since 1970 (a v2 file's header, a
@@ -185,8 +206,8 @@ type Store struct {
 	dir    string
 	closed atomic.Bool
 	// indexed is set once .expiry/.complete was seen: every session file
-	// has a marker in the minute of its mtime, so a write that keeps the
-	// expiry's minute need not add one.
+	// has an index entry in the minute of its expiry, so a write that keeps
+	// the expiry's minute need not add one.
 	indexed atomic.Bool
 	shards  [shardCount]lockShard
 }
@@ -345,42 +366,90 @@ func (s *Store) indexComplete() bool {
 	return err == nil
 }
 
-// addMarker creates the marker of id in bucket b (an existing one is fine).
-// It creates the bucket's directory as needed, and tries again when a sweep
-// removes that directory, empty, in between.
-func (s *Store) addMarker(id string, b int64) error {
-	dir := s.bucketDir(b)
-	name := filepath.Join(dir, id)
+// logPath returns the log of shard in the index directory of bucket b (b
+// >= 0), <dir>/.expiry/<minute>/<xx>.log, in one allocation.
+func (s *Store) logPath(b int64, shard int) string {
+	var name [bucketDigits + 1 + 2 + len(logSuffix)]byte
+	for i := bucketDigits - 1; i >= 0; i-- {
+		name[i] = byte('0' + b%10)
+		b /= 10
+	}
+	name[bucketDigits] = filepath.Separator
+	name[bucketDigits+1] = hexDigits[shard>>4]
+	name[bucketDigits+2] = hexDigits[shard&0xf]
+	copy(name[bucketDigits+3:], logSuffix)
+	return s.dir + string(filepath.Separator) + indexDir + string(filepath.Separator) + string(name[:])
+}
+
+// logShard returns the shard whose log a name in a minute directory is
+// ("00.log" to "ff.log").
+func logShard(name string) (int, bool) {
+	if len(name) != 2+len(logSuffix) || name[2:] != logSuffix {
+		return 0, false
+	}
+	return parseShard(name[:2])
+}
+
+// parseShard returns the shard that two lower-case hex digits name.
+func parseShard(xx string) (int, bool) {
+	if len(xx) != 2 {
+		return 0, false
+	}
+	i := 0
+	for _, c := range []byte(xx) {
+		switch {
+		case '0' <= c && c <= '9':
+			i = i<<4 | int(c-'0')
+		case 'a' <= c && c <= 'f':
+			i = i<<4 | int(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return i, true
+}
+
+// addIndex appends the entry of id to its shard's log in bucket b: a
+// newline, the ID and a newline, in one write. The caller holds id's shard
+// lock, as the sweep of that log does from its read to its unlink, so the
+// entry is either in the log a sweep reads or in one created anew after it.
+// addIndex creates the log and the bucket's directory as needed, and tries
+// again when a sweep removes that directory, empty, in between.
+func (s *Store) addIndex(id string, b int64) error {
+	name := s.logPath(b, shardIndex(id))
+	var rec [maxIDLen + 2]byte
+	rec[0] = '\n'
+	n := 1 + copy(rec[1:], id)
+	rec[n] = '\n'
 	var err error
-	for range markerTries {
-		var f *os.File
-		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o600)
+	for range indexTries {
+		err = appendFile(name, rec[:n+1])
 		if err == nil {
-			if err := f.Close(); err != nil {
-				return fmt.Errorf("filestore: expiry marker: %w", err)
+			if indexHook != nil {
+				indexHook(id)
 			}
 			return nil
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
 			break
 		}
-		if merr := os.MkdirAll(dir, 0o700); merr != nil {
+		if merr := os.MkdirAll(filepath.Dir(name), 0o700); merr != nil {
 			err = merr
 			break
 		}
 	}
-	return fmt.Errorf("filestore: expiry marker: %w", err)
+	return fmt.Errorf("filestore: expiry index: %w", err)
 }
 
-// markFor adds the marker for a session getting expiry next, whose file
-// exists (with expiry cur) or not. The caller holds id's shard lock. Once
-// the index is complete, a file whose expiry is in next's minute has its
-// marker there already.
+// markFor adds the index entry for a session getting expiry next, whose
+// file exists (with expiry cur) or not. The caller holds id's shard lock.
+// Once the index is complete, a file whose expiry is in next's minute has
+// its entry there already.
 func (s *Store) markFor(id string, exists bool, cur, next time.Time) error {
 	if exists && s.indexed.Load() && bucketOf(cur) == bucketOf(next) {
 		return nil
 	}
-	return s.addMarker(id, bucketOf(next))
+	return s.addIndex(id, bucketOf(next))
 }
 
 func shardIndex(id string) int {
@@ -479,9 +548,9 @@ func (s *Store) lockValid(ctx context.Context, id string) (unlock func(), err er
 
 // Update calls fn with the current record under id (nil, false when there is
 // none or it has expired) while holding id's shard lock, then writes what fn
-// returns (expiry marker, then the data and expiry in place, or a new file;
-// see write), or removes the file when fn returns nil data. If
-// fn returns an error, nothing is written and Update returns that error as
+// returns (its index entry, then the data and expiry in place, or a new
+// file; see write), or removes the file when fn returns nil data. If fn
+// returns an error, nothing is written and Update returns that error as
 // is. fn must not call the store for an ID in the same shard (that would
 // deadlock).
 //
@@ -507,7 +576,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("filestore: %w", err)
 		}
-		return nil // the marker goes when its minute is swept
+		return nil // the index entry goes when its minute is swept
 	}
 	return s.write(id, &cur, f, next, expiry)
 }
@@ -542,9 +611,9 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 }
 
 // write stores data with expiry for id, whose file is currently cur (open
-// as f when it exists): it adds the expiry's marker first, then writes the
-// data. The caller holds id's shard lock, which covers the temporary file
-// too.
+// as f when it exists): it appends the expiry's index entry first, then
+// writes the data. The caller holds id's shard lock, which covers the
+// temporary file and the index entry too.
 //
 // A v2 file with room for the data is written in place (writeInPlace). A
 // session with no file yet is created in place, the whole file in one
@@ -656,7 +725,7 @@ func (s *Store) createTemp(id string, content []byte) (string, error) {
 }
 
 // Delete removes the session file for id. Deleting a missing file is not an
-// error; an invalid ID is. The session's marker is left for Sweep.
+// error; an invalid ID is. The session's index entry is left for Sweep.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
@@ -671,9 +740,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // Touch sets the expiry of the session file for id, if it exists and has
 // not expired, without rewriting its data: one pwrite of a v2 file's header
-// (a legacy file's mtime). It adds the expiry's marker first when the
-// expiry moves to another minute. It does nothing for a missing or expired
-// file; an invalid ID is an error.
+// (a legacy file's mtime). It appends the expiry's index entry first when
+// the expiry moves to another minute. It does nothing for a missing or
+// expired file; an invalid ID is an error.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	unlock, err := s.lockValid(ctx, id)
 	if err != nil {

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,21 +44,94 @@ func minute(e time.Time) string {
 	return fmt.Sprintf("%012d", u-u%60)
 }
 
-// markers returns the index entries of the store in dir as "minute/id",
-// sorted, leaving out .expiry/.complete.
-func markers(t testing.TB, dir string) []string {
+// indexEntries returns the index entries of the store in dir as
+// "minute/id", sorted: one per line of a shard log that is not empty (an
+// ID appended twice shows twice), and one per marker file of the earlier
+// layout. It leaves out .expiry/.complete, and fails the test for a log
+// entry of an ID in another shard than the log's.
+func indexEntries(t testing.TB, dir string) []string {
 	t.Helper()
 	var got []string
 	for _, m := range dirNames(t, filepath.Join(dir, ".expiry")) {
 		if m == ".complete" {
 			continue
 		}
-		for _, id := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
-			got = append(got, m+"/"+id)
+		for _, name := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
+			shard, isLog := strings.CutSuffix(name, ".log")
+			if !isLog {
+				got = append(got, m+"/"+name)
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, ".expiry", m, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range strings.Split(string(b), "\n") {
+				if id == "" {
+					continue
+				}
+				if want := fmt.Sprintf("%02x", filestore.ShardOf(id)); shard != want {
+					t.Errorf("%s/%s lists %s, of shard %s", m, name, id, want)
+				}
+				got = append(got, m+"/"+id)
+			}
 		}
 	}
 	slices.Sort(got)
 	return got
+}
+
+// markerFiles returns the files in the index's minute directories that are
+// not shard logs (the earlier layout's markers), as "minute/name".
+func markerFiles(t testing.TB, dir string) []string {
+	t.Helper()
+	var got []string
+	for _, m := range dirNames(t, filepath.Join(dir, ".expiry")) {
+		if m == ".complete" {
+			continue
+		}
+		for _, name := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
+			if !strings.HasSuffix(name, ".log") {
+				got = append(got, m+"/"+name)
+			}
+		}
+	}
+	return got
+}
+
+// logPath returns the shard log that holds the index entries of id in the
+// minute of expiry e.
+func logPath(dir, id string, e time.Time) string {
+	return filepath.Join(dir, ".expiry", minute(e), fmt.Sprintf("%02x.log", filestore.ShardOf(id)))
+}
+
+// appendRaw appends content to the shard log of id in the minute of e, as
+// a write (or a crash, or damage) would leave it, without the store.
+func appendRaw(t testing.TB, dir, id string, e time.Time, content string) {
+	t.Helper()
+	p := logPath(dir, id, e)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// idInShard returns a new ID of the given lock shard.
+func idInShard(shard int) string {
+	for {
+		if id := storetest.NewID(); filestore.ShardOf(id) == shard {
+			return id
+		}
+	}
 }
 
 // writeRaw writes a session file the way the store lays it out, without
@@ -77,10 +152,10 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// Each write puts a marker in the minute of the new expiry before the
-// session, unless the expiry stays in its minute; old markers stay until
-// their minute is swept.
-func TestIndexMarkers(t *testing.T) {
+// Each write appends an index entry to its shard's log in the minute of the
+// new expiry before the session, unless the expiry stays in its minute; old
+// entries stay until their minute is swept. No write creates a marker file.
+func TestIndexEntries(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
 	ctx := context.Background()
@@ -106,7 +181,7 @@ func TestIndexMarkers(t *testing.T) {
 			}
 			return err
 		}, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
-		{"Delete leaves the markers", func() error { return s.Delete(ctx, id) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
+		{"Delete leaves the entries", func() error { return s.Delete(ctx, id) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
 		{"Touch of a missing session adds none", func() error { return s.Touch(ctx, id, base.Add(20*time.Minute)) }, []string{minute(e1) + "/" + id, minute(e2) + "/" + id, minute(e3) + "/" + id}},
 	}
 	for _, st := range steps {
@@ -115,16 +190,20 @@ func TestIndexMarkers(t *testing.T) {
 		}
 		want := slices.Clone(st.want)
 		slices.Sort(want)
-		if got := markers(t, dir); !slices.Equal(got, want) {
+		if got := indexEntries(t, dir); !slices.Equal(got, want) {
 			t.Errorf("%s: index = %q, want %q", st.name, got, want)
+		}
+		if got := markerFiles(t, dir); len(got) != 0 {
+			t.Errorf("%s: the index holds marker files %q", st.name, got)
 		}
 	}
 }
 
-// Sweep visits the index, not the directory: it drops markers of sessions
-// that live on or are gone, removes sessions whose marker fell due, and
-// removes emptied minutes, and a crash between a marker and its session
-// leaves nothing that lives forever.
+// Sweep visits the index, not the directory: it drops entries of sessions
+// that live on or are gone, removes sessions whose entry fell due, and
+// removes emptied minutes, and a crash between an entry (a log's, or an
+// earlier version's marker) and its session leaves nothing that lives
+// forever.
 func TestSweepFollowsIndex(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
@@ -144,12 +223,11 @@ func TestSweepFollowsIndex(t *testing.T) {
 	if err := s.Delete(ctx, deleted); err != nil {
 		t.Fatal(err)
 	}
-	// A process killed after writing a marker and before the session file.
-	crashed := storetest.NewID()
-	if err := os.MkdirAll(filepath.Join(dir, ".expiry", minute(past)), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	writeRaw(t, filepath.Join(dir, ".expiry", minute(past)), crashed, "", time.Now())
+	// A process killed after appending an entry and before the session
+	// file; one of an earlier version, after its marker.
+	crashed, crashedMarker := storetest.NewID(), storetest.NewID()
+	appendRaw(t, dir, crashed, past, "\n"+crashed+"\n")
+	addRawMarker(t, dir, crashedMarker, past)
 	// A file in the directory that the index does not know: an index-based
 	// sweep does not look at it.
 	stray := storetest.NewID()
@@ -167,7 +245,7 @@ func TestSweepFollowsIndex(t *testing.T) {
 			t.Errorf("after Sweep, session %s exists = %v, want %v", name, got, want)
 		}
 	}
-	if got, want := markers(t, dir), []string{minute(future) + "/" + renewed}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + renewed}; !slices.Equal(got, want) {
 		t.Errorf("index after Sweep = %q, want %q", got, want)
 	}
 	for _, m := range []time.Time{past, past.Add(-10 * time.Minute)} {
@@ -185,7 +263,7 @@ func TestSweepFollowsIndex(t *testing.T) {
 }
 
 // A new (empty) directory has a complete index from the start, so writes
-// that keep their expiry's minute add no marker and no sweep scans it; a
+// that keep their expiry's minute add no entry and no sweep scans it; a
 // directory holding sessions is left for its first sweep to index.
 func TestNewDirectoryIndexComplete(t *testing.T) {
 	dir := t.TempDir()
@@ -197,9 +275,9 @@ func TestNewDirectoryIndexComplete(t *testing.T) {
 	id := storetest.NewID()
 	put(t, s, id, "one", exp)
 	os.RemoveAll(filepath.Join(dir, ".expiry", minute(exp)))
-	put(t, s, id, "two", exp.Add(time.Second)) // the same minute: no new marker
-	if got := markers(t, dir); len(got) != 0 {
-		t.Errorf("a write within its expiry's minute added markers %q", got)
+	put(t, s, id, "two", exp.Add(time.Second)) // the same minute: no new entry
+	if got := indexEntries(t, dir); len(got) != 0 {
+		t.Errorf("a write within its expiry's minute added entries %q", got)
 	}
 
 	legacy := t.TempDir()
@@ -212,7 +290,8 @@ func TestNewDirectoryIndexComplete(t *testing.T) {
 
 // A directory written by the earlier layout (no index, temporary files in
 // the directory itself) loads as before; its first sweep scans it once,
-// indexing the live sessions, and later sweeps use the index.
+// indexing the live sessions in shard logs (no marker files), and later
+// sweeps use the index.
 func TestSweepLegacyDirectory(t *testing.T) {
 	dir := t.TempDir()
 	past, future := time.Now().Add(-2*time.Hour), time.Now().Add(time.Hour)
@@ -241,8 +320,11 @@ func TestSweepLegacyDirectory(t *testing.T) {
 			t.Errorf("after the first Sweep, %s exists = %v, want %v", name, got, want)
 		}
 	}
-	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
 		t.Errorf("index after the first Sweep = %q, want %q", got, want)
+	}
+	if got := markerFiles(t, dir); len(got) != 0 {
+		t.Errorf("the scan wrote marker files %q, want shard logs", got)
 	}
 	// Now that the index is complete, a file it does not know is not seen.
 	stray := storetest.NewID()
@@ -257,7 +339,7 @@ func TestSweepLegacyDirectory(t *testing.T) {
 	if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(filepath.Join(dir, stray)) {
 		t.Errorf("Sweep without an index = (%d, %v), want (1, nil) and the stray file gone", n, err)
 	}
-	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
 		t.Errorf("rebuilt index = %q, want %q", got, want)
 	}
 }
@@ -441,7 +523,7 @@ func TestSwapErrors(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, id)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a failed Swap wrote the session file: %v", err)
 	}
-	if got := markers(t, dir); len(got) != 0 {
+	if got := indexEntries(t, dir); len(got) != 0 {
 		t.Errorf("a failed Swap wrote markers %q", got)
 	}
 	if err := s.Close(); err != nil {
@@ -513,4 +595,370 @@ func TestBatchSweeperConformance(t *testing.T) {
 			}
 			return n
 		})
+}
+
+// A new session appends exactly one entry, a newline, its ID and a newline,
+// to the log of its shard in its expiry's minute, and creates no marker
+// file: the session is one file, its index entry a line. Another session of
+// the same shard and minute appends to the same log, one of another shard
+// to its own; a write that keeps its expiry's minute appends nothing.
+func TestNewSessionAppendsOneEntry(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	exp := time.Now().Add(time.Hour).Truncate(time.Minute).Add(10 * time.Second)
+	id := storetest.NewID()
+	put(t, s, id, "a", exp)
+
+	log := logPath(dir, id, exp)
+	if got, want := dirNames(t, filepath.Join(dir, ".expiry")), []string{".complete", minute(exp)}; !slices.Equal(got, want) {
+		t.Errorf(".expiry holds %q, want %q", got, want)
+	}
+	if got, want := dirNames(t, filepath.Dir(log)), []string{filepath.Base(log)}; !slices.Equal(got, want) {
+		t.Errorf("the minute's directory holds %q, want only the shard's log %q", got, want)
+	}
+	if got, want := string(mustRead(t, log)), "\n"+id+"\n"; got != want {
+		t.Errorf("the shard's log holds %q, want %q", got, want)
+	}
+
+	put(t, s, id, "b", exp.Add(30*time.Second)) // the same minute
+	if got, want := string(mustRead(t, log)), "\n"+id+"\n"; got != want {
+		t.Errorf("after a write in the same minute the log holds %q, want %q", got, want)
+	}
+	same := idInShard(filestore.ShardOf(id))
+	put(t, s, same, "c", exp)
+	if got, want := string(mustRead(t, log)), "\n"+id+"\n\n"+same+"\n"; got != want {
+		t.Errorf("after a second session of the shard the log holds %q, want %q", got, want)
+	}
+	other := idInShard((filestore.ShardOf(id) + 1) % 256)
+	put(t, s, other, "d", exp)
+	if got, want := string(mustRead(t, logPath(dir, other, exp))), "\n"+other+"\n"; got != want {
+		t.Errorf("the log of another shard holds %q, want %q", got, want)
+	}
+	if got := markerFiles(t, dir); len(got) != 0 {
+		t.Errorf("writes created marker files %q", got)
+	}
+	if got, want := dirNames(t, dir), slices.Sorted(slices.Values([]string{".expiry", ".locks", ".tmp", id, same, other})); !slices.Equal(got, want) {
+		t.Errorf("the store's directory holds %q, want %q", got, want)
+	}
+}
+
+// One minute holding both an earlier version's marker files and shard logs
+// is swept whole: the sessions of either that fell due are removed, those
+// renewed since stay with their later entries, and the minute's directory
+// goes.
+func TestSweepMarkersAndLogs(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	writeV2 := func(id string, e time.Time) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, id), filestore.EncodeFile([]byte("x"), e), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Indexed by markers, as the earlier version wrote them: an expired v2
+	// session, an expired legacy one, and one renewed since.
+	markedDead, markedLegacy, markedLive := storetest.NewID(), storetest.NewID(), storetest.NewID()
+	writeV2(markedDead, past)
+	addRawMarker(t, dir, markedDead, past)
+	writeRaw(t, dir, markedLegacy, "legacy", past)
+	addRawMarker(t, dir, markedLegacy, past)
+	writeV2(markedLive, future)
+	addRawMarker(t, dir, markedLive, past)
+	addRawMarker(t, dir, markedLive, future)
+	// Indexed by this version's logs.
+	loggedDead, loggedLive := storetest.NewID(), storetest.NewID()
+	put(t, s, loggedDead, "x", past)
+	put(t, s, loggedLive, "x", past)
+	put(t, s, loggedLive, "y", future)
+
+	if got := len(markerFiles(t, dir)); got != 4 {
+		t.Fatalf("%d marker files before the sweep, want 4", got)
+	}
+	n, err := s.Sweep(ctx)
+	if err != nil || n != 3 {
+		t.Errorf("Sweep = (%d, %v), want (3, nil)", n, err)
+	}
+	for id, want := range map[string]bool{markedDead: false, markedLegacy: false, loggedDead: false, markedLive: true, loggedLive: true} {
+		if got := exists(filepath.Join(dir, id)); got != want {
+			t.Errorf("after Sweep, session %s exists = %v, want %v", id, got, want)
+		}
+	}
+	want := []string{minute(future) + "/" + markedLive, minute(future) + "/" + loggedLive}
+	slices.Sort(want)
+	if got := indexEntries(t, dir); !slices.Equal(got, want) {
+		t.Errorf("index after Sweep = %q, want %q", got, want)
+	}
+	if exists(filepath.Join(dir, ".expiry", minute(past))) {
+		t.Errorf("the swept minute %s still has a directory", minute(past))
+	}
+}
+
+// A shard log damaged by crashes or otherwise sweeps all the same: lines
+// that are not IDs of the log's shard are ignored (garbage, NUL bytes, a
+// line too long, an ID of another shard, whose session is not the log's to
+// remove), an entry cut short does not spoil the next, an ID listed three
+// times is removed once, and an unfinished last line is no entry.
+func TestSweepDamagedLog(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	shard := filestore.ShardOf(storetest.NewID())
+	dup, afterCut, live, unfinished := idInShard(shard), idInShard(shard), idInShard(shard), idInShard(shard)
+	other := idInShard((shard + 1) % 256)
+	for id, e := range map[string]time.Time{dup: past, afterCut: past, unfinished: past, other: past, live: future} {
+		if err := os.WriteFile(filepath.Join(dir, id), filestore.EncodeFile([]byte("x"), e), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendRaw(t, dir, dup, past, "\n"+dup+"\n"+
+		"garbage!\n"+"\x00\x00\x00\x00\n"+strings.Repeat("a", 200)+"\n"+
+		"\n"+other+"\n"+
+		"\n"+dup+"\n"+
+		"\n"+live+"\n"+
+		"\n"+afterCut[:10]+ // an entry cut short by a crash...
+		"\n"+afterCut+"\n"+ // ...and the next one, whole
+		"\n"+dup+"\n"+
+		"\n"+unfinished) // a last entry cut short, before its newline
+
+	n, err := s.Sweep(ctx)
+	if err != nil || n != 2 {
+		t.Errorf("Sweep = (%d, %v), want (2, nil): %s (listed three times) and %s", n, err, dup, afterCut)
+	}
+	for id, want := range map[string]bool{dup: false, afterCut: false, live: true, unfinished: true, other: true} {
+		if got := exists(filepath.Join(dir, id)); got != want {
+			t.Errorf("after Sweep, session %s exists = %v, want %v", id, got, want)
+		}
+	}
+	if exists(filepath.Join(dir, ".expiry", minute(past))) {
+		t.Errorf("the swept minute %s still has a directory (holding %q)", minute(past), dirNames(t, filepath.Join(dir, ".expiry", minute(past))))
+	}
+}
+
+// A batch that reaches its limit within a shard log leaves the log to the
+// next batch, which finds the sessions already removed gone: the batches
+// remove the limit each, then the rest, and the log and its minute go with
+// the last.
+func TestSweepBatchWithinLog(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	shard := filestore.ShardOf(storetest.NewID())
+	var dead []string
+	for range 12 {
+		id := idInShard(shard)
+		put(t, s, id, "x", past)
+		dead = append(dead, id)
+	}
+	live := idInShard(shard) // renewed since: its entry in the past minute is stale
+	put(t, s, live, "x", past)
+	put(t, s, live, "y", future)
+
+	var got []int
+	for range 5 {
+		n, err := s.SweepBatch(ctx, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n)
+		if n < 5 {
+			break
+		}
+	}
+	if want := []int{5, 5, 2}; !slices.Equal(got, want) {
+		t.Errorf("SweepBatch(5) removed %v in turn, want %v", got, want)
+	}
+	for _, id := range dead {
+		if exists(filepath.Join(dir, id)) {
+			t.Errorf("expired session %s is still there", id)
+		}
+	}
+	if _, _, found, err := s.Load(ctx, live); !found || err != nil {
+		t.Errorf("live session: found=%v err=%v", found, err)
+	}
+	if exists(filepath.Join(dir, ".expiry", minute(past))) {
+		t.Errorf("the swept minute %s still has a directory", minute(past))
+	}
+}
+
+// Writes racing sweeps of the same minutes, through separate Stores (as
+// separate processes): writers create, rewrite, touch and delete sessions of
+// a few shards, with expiries in two minutes that have ended and in a future
+// one, while another Store sweeps without pause. However the appends and the
+// sweeps of a log interleave, no session is left without its index entry:
+// after a last sweep no expired session is left, and every live one is
+// listed in the log of its expiry's minute.
+func TestSweepRacesWrites(t *testing.T) {
+	dir := t.TempDir()
+	writers := []*filestore.Store{newStore(t, dir), newStore(t, dir)}
+	sweeper := newStore(t, dir)
+	ctx := context.Background()
+	now := time.Now()
+	m1 := now.Add(-2 * time.Minute).Truncate(time.Minute) // ended
+	m2 := m1.Add(-time.Minute)                            // ended
+	fut := now.Add(time.Hour).Truncate(time.Minute)
+	// IDs of four shards, so that writes and sweeps meet on the same logs.
+	var ids []string
+	for i := range 120 {
+		ids = append(ids, idInShard(i%4))
+	}
+	expiry := func(r *rand.Rand) time.Time {
+		at := []time.Time{m1, m2, fut}[r.IntN(3)]
+		return at.Add(time.Duration(r.IntN(60_000)) * time.Millisecond)
+	}
+
+	stop := make(chan struct{})
+	sweeps := make(chan int)
+	go func() {
+		n := 0
+		defer func() { sweeps <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := sweeper.Sweep(ctx); err != nil {
+				t.Errorf("Sweep: %v", err)
+				return
+			}
+			n++
+		}
+	}()
+	const goroutines, ops = 8, 300
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			st := writers[g%2]
+			for range ops {
+				id := ids[r.IntN(len(ids))]
+				var err error
+				switch op := r.IntN(10); {
+				case op < 6:
+					e := expiry(r)
+					err = st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return []byte("x"), e, nil })
+				case op < 9:
+					err = st.Touch(ctx, id, expiry(r))
+				default:
+					err = st.Delete(ctx, id)
+				}
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	n := <-sweeps
+	if _, err := sweeper.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	index := indexEntries(t, dir)
+	live := 0
+	for _, id := range ids {
+		b, err := os.ReadFile(filepath.Join(dir, id))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := filestore.DecodeFile(b)
+		switch {
+		case !d.OK || !d.V2:
+			t.Errorf("session %s is not a whole v2 file", id)
+		case !d.Expiry.After(time.Now()):
+			t.Errorf("session %s, expired at %v, outlived the last sweep: it had no index entry", id, d.Expiry)
+		default:
+			live++
+			if _, ok := slices.BinarySearch(index, minute(d.Expiry)+"/"+id); !ok {
+				t.Errorf("live session %s, expiring at %v, is not in its minute's log", id, d.Expiry)
+			}
+		}
+	}
+	for _, m := range []time.Time{m1, m2} {
+		if exists(filepath.Join(dir, ".expiry", minute(m))) {
+			t.Errorf("the ended minute %s still has a directory after the last sweep", minute(m))
+		}
+	}
+	t.Logf("%d writes during %d sweeps; %d live sessions left", goroutines*ops, n, live)
+	if n < 2 {
+		t.Errorf("only %d sweeps ran during the writes", n)
+	}
+}
+
+// A write appends its index entry before it writes the session, so that a
+// crash between the two leaves an entry without a session, never the other
+// way round; the sweep of that minute drops such an entry.
+func TestIndexEntryBeforeSession(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	e1 := time.Now().Add(time.Hour).Round(time.Millisecond)
+	e2, e3 := e1.Add(5*time.Minute), e1.Add(10*time.Minute)
+	id := storetest.NewID()
+	var want, prior time.Time // the expiry being written, and the one before
+	calls := 0
+	filestore.SetIndexHook(func(got string) {
+		calls++
+		if got != id {
+			t.Errorf("index hook for %s, want %s", got, id)
+		}
+		if _, ok := slices.BinarySearch(indexEntries(t, dir), minute(want)+"/"+id); !ok {
+			t.Errorf("writing expiry %v: no entry in its minute's log", want)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, id))
+		switch {
+		case prior.IsZero() && err == nil:
+			t.Errorf("writing expiry %v: the session file exists before its entry was appended", want)
+		case !prior.IsZero() && (err != nil || !filestore.DecodeFile(b).Expiry.Equal(prior)):
+			t.Errorf("writing expiry %v: the session no longer holds %v when its entry is appended (%v)", want, prior, err)
+		}
+	})
+	defer filestore.SetIndexHook(nil)
+	want = e1
+	put(t, s, id, "a", e1)
+	prior, want = e1, e2
+	put(t, s, id, "b", e2)
+	prior, want = e2, e3
+	if err := s.Touch(ctx, id, e3); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 {
+		t.Errorf("%d entries appended, want 3", calls)
+	}
+
+	// A write cut short (here by a panic) between its entry and its session,
+	// as a crash would: the entry stays without a session, and the sweep of
+	// its minute drops it.
+	past := time.Now().Add(-time.Hour)
+	cut := storetest.NewID()
+	filestore.SetIndexHook(func(string) { panic("cut") })
+	func() {
+		defer func() { recover() }()
+		s.Update(ctx, cut, func([]byte, bool) ([]byte, time.Time, error) { return []byte("x"), past, nil })
+	}()
+	filestore.SetIndexHook(nil)
+	if exists(filepath.Join(dir, cut)) {
+		t.Fatal("a write cut after its index entry wrote the session")
+	}
+	if _, ok := slices.BinarySearch(indexEntries(t, dir), minute(past)+"/"+cut); !ok {
+		t.Fatal("a write cut after its index entry left no entry")
+	}
+	if n, err := s.Sweep(ctx); n != 0 || err != nil {
+		t.Errorf("Sweep = (%d, %v), want (0, nil)", n, err)
+	}
+	if exists(filepath.Join(dir, ".expiry", minute(past))) {
+		t.Errorf("the entry without a session was not dropped: %q", indexEntries(t, dir))
+	}
 }

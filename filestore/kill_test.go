@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -53,13 +55,18 @@ func killManager(dir string) (*session.Manager, *filestore.Store, error) {
 // an in-place write: its byte 0 is stageIdle, stageData (its data is being
 // written), stageHeader (the data is written, the header is being written)
 // or stagePaused (stopped there at the parent's request, until killed); the
-// parent sets its byte 1 to pauseRequest to ask for that stop.
+// parent sets its byte 1 to pauseRequest to ask for that stop. Byte 0 is
+// stageIndexPaused when the child stopped, at the parent's request
+// (pauseIndexRequest), between a write's index entry and its session; the
+// child then has written the session's ID to the file "paused-id".
 const (
-	stageIdle    = '0'
-	stageData    = 'd'
-	stageHeader  = 'h'
-	stagePaused  = 'H'
-	pauseRequest = 'p'
+	stageIdle         = '0'
+	stageData         = 'd'
+	stageHeader       = 'h'
+	stagePaused       = 'H'
+	stageIndexPaused  = 'I'
+	pauseRequest      = 'p'
+	pauseIndexRequest = 'i'
 )
 
 // killWriter is the body of the writer child that TestKillMidWrite starts
@@ -92,6 +99,15 @@ func killWriter(dir string) error {
 			stage.WriteAt([]byte{stageHeader}, 0)
 		case "done":
 			stage.WriteAt([]byte{stageIdle}, 0)
+		}
+	})
+	filestore.SetIndexHook(func(id string) {
+		var req [1]byte
+		if _, err := stage.ReadAt(req[:], 1); err == nil && req[0] == pauseIndexRequest {
+			if os.WriteFile(filepath.Join(stateDir, "paused-id"), []byte(id), 0o600) == nil {
+				stage.WriteAt([]byte{stageIndexPaused}, 0)
+				time.Sleep(time.Hour) // until the kill
+			}
 		}
 	})
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -142,8 +158,9 @@ func killWriter(dir string) error {
 // in turn: at random, as soon as a write's temporary file shows (a session
 // outgrowing or shrinking its file), as soon as an in-place write has begun,
 // as soon as a new session file shows (a quarter of the writes create new
-// sessions in place), and stopped between an in-place write's data and its
-// header. Afterwards every session file decodes through the Manager (with
+// sessions in place), stopped between an in-place write's data and its
+// header, and stopped between a write's index entry and its session (the
+// entry is then in the log, the session not written). Afterwards every session file decodes through the Manager (with
 // a payload matching its checksum) or is absent, never torn; every session
 // whose cookie the writer kept decodes, and no session's count of writes
 // goes back (a write that completed is never lost); whatever temporary and
@@ -162,7 +179,7 @@ func TestKillMidWrite(t *testing.T) {
 	defer st.Close()
 	defer m.Close()
 
-	var checked, leftovers, sawTemp, midCreate, inData, inHeader, paused int
+	var checked, leftovers, sawTemp, midCreate, inData, inHeader, paused, pausedIndex int
 	var others []string
 	seen := map[string]bool{}
 	writes := map[string]int{} // the count of writes each session showed
@@ -200,7 +217,7 @@ func TestKillMidWrite(t *testing.T) {
 			time.Sleep(2 * time.Millisecond)
 		}
 		switch k % 6 {
-		case 0, 5:
+		case 0:
 			// At a random moment.
 			time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
 		case 1:
@@ -220,6 +237,12 @@ func TestKillMidWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitForStage(stagePath, 5*time.Second, stagePaused)
+		case 5:
+			// Stopped between a write's index entry and its session.
+			if err := writeAt(stagePath, 1, pauseIndexRequest); err != nil {
+				t.Fatal(err)
+			}
+			waitForStage(stagePath, 5*time.Second, stageIndexPaused)
 		}
 		if err := cmd.Process.Kill(); err != nil { // SIGKILL
 			t.Fatal(err)
@@ -235,6 +258,9 @@ func TestKillMidWrite(t *testing.T) {
 			inHeader++
 		case stagePaused:
 			paused++
+		case stageIndexPaused:
+			pausedIndex++
+			checkEntryFirst(t, dir, stateDir, k)
 		}
 		var decoded map[string]int
 		decoded, others = checkSessions(t, m, st, dir)
@@ -263,16 +289,51 @@ func TestKillMidWrite(t *testing.T) {
 			leftovers++
 		}
 	}
-	t.Logf("%d kills in %v: %d landed in an in-place write (%d in its data, %d between its data and its header, %d of them stopped there on purpose); %d of those waiting for a temporary file saw one, %d left a new temporary file (killed mid-write by rename), %d a new session half created in place (which reads as absent); after the last, %d sessions decode and %d other names (temporary, lock and half-created files) are not sessions",
-		kills, time.Since(start).Round(time.Millisecond), inData+inHeader+paused, inData, inHeader+paused, paused, sawTemp, leftovers, midCreate, checked, len(others))
+	t.Logf("%d kills in %v: %d landed in an in-place write (%d in its data, %d between its data and its header, %d of them stopped there on purpose), %d between an index entry and its session (stopped there on purpose); %d of those waiting for a temporary file saw one, %d left a new temporary file (killed mid-write by rename), %d a new session half created in place (which reads as absent); after the last, %d sessions decode and %d other names (temporary, lock and half-created files) are not sessions",
+		kills, time.Since(start).Round(time.Millisecond), inData+inHeader+paused, inData, inHeader+paused, paused, pausedIndex, sawTemp, leftovers, midCreate, checked, len(others))
 	if inData+inHeader+paused == 0 {
 		t.Error("no kill landed in an in-place write")
 	}
 	if checked == 0 {
 		t.Error("no session was written: the writers wrote nothing")
 	}
+	if kills >= 6 && pausedIndex == 0 {
+		t.Error("no kill landed between an index entry and its session")
+	}
 	if _, err := st.Sweep(context.Background()); err != nil {
 		t.Errorf("Sweep after the kills: %v", err)
+	}
+}
+
+// checkEntryFirst checks the session whose write the kill stopped between
+// its index entry and its session (its ID in stateDir/paused-id): the entry
+// is in the index, and the session is absent (a new one) or holds an expiry
+// of an earlier minute than the entry's (the write never happened).
+func checkEntryFirst(t *testing.T, dir, stateDir string, k int) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(stateDir, "paused-id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := string(b)
+	entry := ""
+	for _, e := range indexEntries(t, dir) {
+		if m, eid, _ := strings.Cut(e, "/"); eid == id && m > entry {
+			entry = m
+		}
+	}
+	if entry == "" {
+		t.Fatalf("kill %d: the write of %s was stopped after its index entry, which is not in the index", k, id)
+	}
+	content, err := os.ReadFile(filepath.Join(dir, id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := filestore.DecodeFile(content); !d.OK || minute(d.Expiry) >= entry {
+		t.Fatalf("kill %d: the write of %s was stopped after its index entry (minute %s), but the session holds expiry %v (ok %v)", k, id, entry, d.Expiry, d.OK)
 	}
 }
 

@@ -51,6 +51,9 @@ var (
 	// tornHook is called by Load each time it reads a file torn, with
 	// whether it held the shard lock.
 	tornHook func(locked bool)
+	// indexHook is called after an index entry for id was appended, before
+	// the session is written, with the shard lock held.
+	indexHook func(id string)
 )
 
 // read returns what the session file at path holds: exists == false if it

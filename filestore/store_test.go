@@ -530,7 +530,7 @@ func TestSweep(t *testing.T) {
 		}
 	}
 	// The dead session's minute is gone from the index; the live one's stays.
-	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
 		t.Errorf("index after Sweep = %q, want %q", got, want)
 	}
 

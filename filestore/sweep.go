@@ -1,6 +1,7 @@
 package filestore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -138,8 +139,9 @@ func (w *sweeper) sweepBuckets() error {
 	return nil
 }
 
-// sweepBucket visits the markers of one ended index minute, then removes
-// its directory once empty. It returns only the context's error.
+// sweepBucket visits the shard logs and the markers of one ended index
+// minute, then removes its directory once empty. It returns only the
+// context's error.
 func (w *sweeper) sweepBucket(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -149,17 +151,20 @@ func (w *sweeper) sweepBucket(dir string) error {
 	defer d.Close()
 	for {
 		names, rerr := d.Readdirnames(256)
-		for _, id := range names {
+		for _, name := range names {
 			if err := w.ctx.Err(); err != nil {
 				return err
 			}
 			if w.full() {
 				return nil
 			}
-			if !validID(id) {
-				continue // not ours: left alone
-			}
-			w.sweepMarker(dir, id)
+			if shard, ok := logShard(name); ok {
+				if err := w.sweepLog(filepath.Join(dir, name), shard); err != nil {
+					return err
+				}
+			} else if validID(name) {
+				w.sweepMarker(dir, name)
+			} // else not ours: left alone
 		}
 		if rerr == io.EOF {
 			break
@@ -169,16 +174,101 @@ func (w *sweeper) sweepBucket(dir string) error {
 			return nil
 		}
 	}
-	// Fails, harmlessly, when a write added a marker meanwhile or the
+	// Fails, harmlessly, when a write added a log meanwhile or the
 	// directory holds a name that is not ours.
 	os.Remove(dir)
 	return nil
 }
 
-// sweepMarker handles the marker of id in an ended minute's directory dir:
-// under id's shard lock it removes the session file if its expiry (a v2
-// file's header, a legacy file's mtime) has passed, then the marker. A session whose expiry is later has a marker in a later
-// minute, so this one is dropped too.
+// sweepLog handles the log of shard at path, in an ended minute's
+// directory. It holds the shard's lock, which every append to the log
+// holds too, from its read of the log to its unlink, so that no entry is
+// appended in between; a write after it creates the log anew. For each ID
+// the log holds (logIDs) it removes the session file if its expiry has
+// passed (sweepID), then it unlinks the log. It keeps the log when the
+// sweep stops before its end (limit, context) or when a session could not
+// be checked: the next sweep reads it again, and finds the sessions
+// already removed gone. It returns only the context's error.
+func (w *sweeper) sweepLog(path string, shard int) error {
+	unlock, err := w.s.lockShard(shard)
+	if err != nil {
+		w.note(err)
+		return nil
+	}
+	defer unlock()
+	b, ok, err := readLog(path)
+	if err != nil || !ok {
+		w.note(err)
+		return nil // gone: swept meanwhile by another Store
+	}
+	keep := false
+	for _, id := range logIDs(b, shard) {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		if w.full() {
+			return nil
+		}
+		if !w.sweepID(id) {
+			keep = true
+		}
+	}
+	if !keep {
+		w.note(os.Remove(path))
+	}
+	return nil
+}
+
+// readLog returns the content of the log at path. ok is false, with a nil
+// error, when path is missing or not a regular file.
+func readLog(path string) (b []byte, ok bool, err error) {
+	f, ok, err := openFile(path, false)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	defer f.close()
+	regular, size, _, err := f.stat()
+	if err != nil || !regular {
+		return nil, false, err
+	}
+	b = make([]byte, size)
+	if err := f.readAt(b, 0); err != nil {
+		return nil, false, err
+	}
+	return b, true, nil
+}
+
+// logIDs returns the IDs that the log b of shard holds, each once, sorted:
+// the lines that are valid IDs of that shard. Empty lines (each entry
+// starts with one), an unfinished last line (a write cut short by a crash),
+// and lines that are not IDs of the shard (damage, or what was left of a
+// cut entry) are left out. A cut entry may join the next one's leading
+// newline and read as a shorter ID: harmless, as a sweep removes only
+// sessions whose expiry has passed, under their own shard's lock.
+func logIDs(b []byte, shard int) []string {
+	var ids []string
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break
+		}
+		line := b[:i]
+		b = b[i+1:]
+		if len(line) == 0 || len(line) > maxIDLen {
+			continue
+		}
+		if id := string(line); validID(id) && shardIndex(id) == shard {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// sweepMarker handles the marker of id (an earlier version's index entry, a
+// file named by the ID) in an ended minute's directory dir: under id's
+// shard lock it removes the session file if its expiry has passed
+// (sweepID), then the marker.
 func (w *sweeper) sweepMarker(dir, id string) {
 	unlock, err := w.s.lock(id)
 	if err != nil {
@@ -186,6 +276,17 @@ func (w *sweeper) sweepMarker(dir, id string) {
 		return
 	}
 	defer unlock()
+	if w.sweepID(id) {
+		w.note(os.Remove(filepath.Join(dir, id)))
+	}
+}
+
+// sweepID removes the session file of id if its expiry (a v2 file's header,
+// a legacy file's mtime) has passed, and reports whether the index entry
+// that led to it may go: a session whose expiry is later has an entry in a
+// later minute. It reports false, keeping the entry, when an error leaves
+// the session's state unknown. The caller holds id's shard lock.
+func (w *sweeper) sweepID(id string) bool {
 	path := w.s.path(id)
 	// Under the lock, a file that reads torn is no session (its expiry, if
 	// its header is unreadable, is the zero time: past).
@@ -193,25 +294,25 @@ func (w *sweeper) sweepMarker(dir, id string) {
 	switch {
 	case err != nil:
 		w.note(err)
-		return // keep the marker: the session may still be there
+		return false // the session may still be there
 	case c.exists && expired(c.expiry, w.now):
 		if err := os.Remove(path); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				w.note(err)
-				return
+				return false
 			}
 		} else {
 			w.removed++
 		}
 	}
-	w.note(os.Remove(filepath.Join(dir, id)))
+	return true
 }
 
 // scanAll is the sweep of a directory without a complete index: it reads
 // the whole directory, removing expired session files and the temporary
-// files of the earlier layout, and adds the marker of every live session.
-// It reports whether it got to the end (not stopped by the limit); it
-// returns only the context's error.
+// files of the earlier layout, and adds the index entry of every live
+// session (indexOrRemove). It reports whether it got to the end (not
+// stopped by the limit); it returns only the context's error.
 func (w *sweeper) scanAll() (done bool, err error) {
 	d, err := os.Open(w.s.dir)
 	if err != nil {
@@ -239,27 +340,10 @@ func (w *sweeper) scanAll() (done bool, err error) {
 			if !validID(name) || !e.Type().IsRegular() {
 				continue
 			}
-			c, _, err := read(w.s.path(name), false, readExpiry)
-			if err != nil {
-				w.note(err)
-				continue
-			}
-			if !c.exists {
-				continue // gone meanwhile
-			}
-			if !c.torn && !expired(c.expiry, w.now) {
-				// A write since the read added its own marker; this one
-				// is then stale, and dropped when its minute comes.
-				w.note(w.s.addMarker(name, bucketOf(c.expiry)))
-				continue
-			}
-			// Expired, or torn without the lock: look again under it.
-			ok, live, err := w.s.removeIfExpired(name, w.now)
+			removed, err := w.s.indexOrRemove(name, w.now)
 			w.note(err)
-			if ok {
+			if removed {
 				w.removed++
-			} else if !live.IsZero() {
-				w.note(w.s.addMarker(name, bucketOf(live)))
 			}
 		}
 		if rerr == io.EOF {
@@ -272,28 +356,30 @@ func (w *sweeper) scanAll() (done bool, err error) {
 	}
 }
 
-// removeIfExpired removes the session file for id if, under id's shard lock,
-// it is expired at now (a file that reads torn under the lock is no session:
-// it goes once its header's expiry, if readable, has passed). Otherwise it
-// returns the expiry of the file it left, if any.
-func (s *Store) removeIfExpired(id string, now time.Time) (removed bool, live time.Time, err error) {
+// indexOrRemove, under id's shard lock, removes the session file for id if
+// it is expired at now (a file that reads torn under the lock is no
+// session: it goes once its header's expiry, if readable, has passed), and
+// otherwise appends its index entry to its shard's log in the minute of
+// its expiry: the entries of a scan go where a write's would, under the
+// same lock.
+func (s *Store) indexOrRemove(id string, now time.Time) (removed bool, err error) {
 	unlock, err := s.lock(id)
 	if err != nil {
-		return false, time.Time{}, err
+		return false, err
 	}
 	defer unlock()
 	path := s.path(id)
 	c, _, err := read(path, false, readExpiry)
 	if err != nil || !c.exists {
-		return false, time.Time{}, err
+		return false, err
 	}
 	if !expired(c.expiry, now) {
-		return false, c.expiry, nil
+		return false, s.addIndex(id, bucketOf(c.expiry))
 	}
 	if err := os.Remove(path); err != nil {
-		return false, time.Time{}, err
+		return false, err
 	}
-	return true, time.Time{}, nil
+	return true, nil
 }
 
 // sweepTemps removes the stale temporary files in .tmp.
@@ -350,16 +436,5 @@ func tempShard(name string) (int, bool) {
 	if len(name) < 3 || name[2] != '-' {
 		return 0, false
 	}
-	i := 0
-	for _, c := range []byte(name[:2]) {
-		switch {
-		case '0' <= c && c <= '9':
-			i = i<<4 | int(c-'0')
-		case 'a' <= c && c <= 'f':
-			i = i<<4 | int(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return i, true
+	return parseShard(name[:2])
 }

@@ -142,6 +142,35 @@ func create(path string, content []byte) (err error) {
 	return nil
 }
 
+// appendFile appends b to the file path, creating it with mode 0600 if
+// missing, with one write (more only if the kernel takes less). It does
+// not follow a symbolic link. A missing directory is an error wrapping
+// fs.ErrNotExist.
+func appendFile(path string, b []byte) (err error) {
+	fd, err := retry(func() (int, error) {
+		return syscall.Open(path, syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	})
+	if err != nil {
+		return err // syscall.ENOENT is fs.ErrNotExist
+	}
+	defer func() {
+		if cerr := syscall.Close(fd); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	for len(b) > 0 {
+		n, err := retry(func() (int, error) { return syscall.Write(fd, b) })
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return io.ErrShortWrite
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
 // utimeOmit is UTIME_OMIT of utimensat(2).
 const utimeOmit = (1 << 30) - 2
 

@@ -101,3 +101,17 @@ func create(path string, content []byte) (err error) {
 	}
 	return err
 }
+
+// appendFile appends b to the file path, creating it with mode 0600 if
+// missing. A missing directory is an error wrapping fs.ErrNotExist.
+func appendFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

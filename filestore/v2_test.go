@@ -28,8 +28,8 @@ func listed(t testing.TB, s *filestore.Store) map[string]time.Time {
 	return got
 }
 
-// addRawMarker puts a marker for id in the index minute of expiry e, as a
-// write would have.
+// addRawMarker puts a marker file for id in the index minute of expiry e,
+// as a write of the earlier version (before shard logs) would have.
 func addRawMarker(t testing.TB, dir, id string, e time.Time) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, ".expiry", minute(e)), 0o700); err != nil {
@@ -176,7 +176,7 @@ func TestV2IgnoresMtime(t *testing.T) {
 	if d := filestore.DecodeFile(mustRead(t, filepath.Join(dir, dead))); !d.Expiry.Equal(past) {
 		t.Errorf("Touch of an expired v2 file set its expiry to %v; it must not revive it", d.Expiry)
 	}
-	addRawMarker(t, dir, live, past) // a stale marker: the session lives on
+	appendRaw(t, dir, live, past, "\n"+live+"\n") // a stale entry: the session lives on
 	if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(filepath.Join(dir, dead)) || !exists(filepath.Join(dir, live)) {
 		t.Errorf("Sweep = (%d, %v), want the expired v2 file removed and the live one kept", n, err)
 	}
@@ -190,7 +190,7 @@ func TestV2IgnoresMtime(t *testing.T) {
 	if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(filepath.Join(dir, dead)) {
 		t.Errorf("scanning Sweep = (%d, %v), want the expired v2 file removed", n, err)
 	}
-	if got, want := markers(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
+	if got, want := indexEntries(t, dir), []string{minute(future) + "/" + live}; !slices.Equal(got, want) {
 		t.Errorf("rebuilt index = %q, want %q (the header's minute)", got, want)
 	}
 }
@@ -255,7 +255,7 @@ func TestWriteCrashLeavesPreviousVersion(t *testing.T) {
 // Files that do not read whole under the lock (a creation cut short, a
 // damaged header or data) are no sessions: Load reports them absent,
 // without error, after reading them under the lock; a write replaces them
-// and Sweep removes them when a marker falls due.
+// and Sweep removes them when an index entry falls due.
 func TestTornFilesAreNoSessions(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
@@ -313,13 +313,13 @@ func TestTornFilesAreNoSessions(t *testing.T) {
 			t.Errorf("%s: Load after Swap = (%q, %v, %v)", name, d, found, err)
 		}
 
-		// Sweep removes such a file once a marker falls due, when its
-		// header's expiry has passed or it has none that reads.
+		// Sweep removes such a file once an index entry falls due, when
+		// its header's expiry has passed or it has none that reads.
 		content = mk(filestore.EncodeFile([]byte("whole session data"), past))
 		if err := os.WriteFile(path, content, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		addRawMarker(t, dir, id, past)
+		appendRaw(t, dir, id, past, "\n"+id+"\n")
 		if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(path) {
 			t.Errorf("%s: Sweep = (%d, %v), want the file removed", name, n, err)
 		}
