@@ -44,12 +44,10 @@ func minute(e time.Time) string {
 	return fmt.Sprintf("%012d", u-u%60)
 }
 
-// indexEntries returns the index entries of the store in dir as
-// "minute/id", sorted: one per line of a shard log that is not empty (an
-// ID appended twice shows twice), and one per marker file of the earlier
-// layout. It leaves out .expiry/.complete, and fails the test for a log
-// entry of an ID in another shard than the log's.
-func indexEntries(t testing.TB, dir string) []string {
+// indexFiles returns the files in the index's minute directories of the
+// store in dir (shard logs, and the earlier layout's marker files), as
+// "minute/name"; .expiry/.complete is left out.
+func indexFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	var got []string
 	for _, m := range dirNames(t, filepath.Join(dir, ".expiry")) {
@@ -57,24 +55,39 @@ func indexEntries(t testing.TB, dir string) []string {
 			continue
 		}
 		for _, name := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
-			shard, isLog := strings.CutSuffix(name, ".log")
-			if !isLog {
-				got = append(got, m+"/"+name)
+			got = append(got, m+"/"+name)
+		}
+	}
+	return got
+}
+
+// indexEntries returns the index entries of the store in dir as
+// "minute/id", sorted: one per line of a shard log that is not empty (an
+// ID appended twice shows twice), and one per marker file of the earlier
+// layout. It fails the test for a log entry of an ID in another shard than
+// the log's.
+func indexEntries(t testing.TB, dir string) []string {
+	t.Helper()
+	var got []string
+	for _, f := range indexFiles(t, dir) {
+		m, name, _ := strings.Cut(f, "/")
+		shard, isLog := strings.CutSuffix(name, ".log")
+		if !isLog {
+			got = append(got, f)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, ".expiry", m, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range strings.Split(string(b), "\n") {
+			if id == "" {
 				continue
 			}
-			b, err := os.ReadFile(filepath.Join(dir, ".expiry", m, name))
-			if err != nil {
-				t.Fatal(err)
+			if want := fmt.Sprintf("%02x", filestore.ShardOf(id)); shard != want {
+				t.Errorf("%s lists %s, of shard %s", f, id, want)
 			}
-			for _, id := range strings.Split(string(b), "\n") {
-				if id == "" {
-					continue
-				}
-				if want := fmt.Sprintf("%02x", filestore.ShardOf(id)); shard != want {
-					t.Errorf("%s/%s lists %s, of shard %s", m, name, id, want)
-				}
-				got = append(got, m+"/"+id)
-			}
+			got = append(got, m+"/"+id)
 		}
 	}
 	slices.Sort(got)
@@ -86,14 +99,9 @@ func indexEntries(t testing.TB, dir string) []string {
 func markerFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	var got []string
-	for _, m := range dirNames(t, filepath.Join(dir, ".expiry")) {
-		if m == ".complete" {
-			continue
-		}
-		for _, name := range dirNames(t, filepath.Join(dir, ".expiry", m)) {
-			if !strings.HasSuffix(name, ".log") {
-				got = append(got, m+"/"+name)
-			}
+	for _, f := range indexFiles(t, dir) {
+		if !strings.HasSuffix(f, ".log") {
+			got = append(got, f)
 		}
 	}
 	return got
