@@ -36,7 +36,7 @@ type Manager struct {
 	log          *slog.Logger
 	onError      func(http.ResponseWriter, *http.Request, error)
 	touchGap     time.Duration // an unchanged session's expiry moves only when it is at least this old
-	inProcess    bool          // no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls): StoreTimeout sets no timer
+	untimed      bool          // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
 
 	mu       sync.Mutex // guards closed and sweeps.Add
 	closed   bool
@@ -72,7 +72,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	switch m.store.(type) {
 	case *memstore.Store, nullstore.Store, *filestore.Store:
-		m.inProcess = true
+		m.untimed = true
 	}
 	secrets := append([]string{cfg.Secret}, cfg.PreviousSecrets...)
 	m.cookieFmt = newCookieFormat(cfg)
@@ -167,7 +167,7 @@ func (m *Manager) lottery() {
 
 // bound returns ctx limited by Config.StoreTimeout, for one store call.
 func (m *Manager) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if m.cfg.StoreTimeout < 0 || m.inProcess {
+	if m.cfg.StoreTimeout < 0 || m.untimed {
 		return ctx, func() {}
 	}
 	return context.WithTimeout(ctx, m.cfg.StoreTimeout)

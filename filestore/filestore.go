@@ -333,14 +333,21 @@ func bucketOf(t time.Time) int64 {
 	return u - u%bucketWidth
 }
 
-// bucketDir returns the index directory of bucket b (b >= 0), in one
-// allocation.
-func (s *Store) bucketDir(b int64) string {
+// bucketName returns the name of bucket b's index directory (b >= 0): its
+// start in Unix seconds, zero-padded to bucketDigits.
+func bucketName(b int64) [bucketDigits]byte {
 	var name [bucketDigits]byte
 	for i := len(name) - 1; i >= 0; i-- {
 		name[i] = byte('0' + b%10)
 		b /= 10
 	}
+	return name
+}
+
+// bucketDir returns the index directory of bucket b (b >= 0), in one
+// allocation.
+func (s *Store) bucketDir(b int64) string {
+	name := bucketName(b)
 	return s.dir + string(filepath.Separator) + indexDir + string(filepath.Separator) + string(name[:])
 }
 
@@ -370,10 +377,8 @@ func (s *Store) indexComplete() bool {
 // >= 0), <dir>/.expiry/<minute>/<xx>.log, in one allocation.
 func (s *Store) logPath(b int64, shard int) string {
 	var name [bucketDigits + 1 + 2 + len(logSuffix)]byte
-	for i := bucketDigits - 1; i >= 0; i-- {
-		name[i] = byte('0' + b%10)
-		b /= 10
-	}
+	bucket := bucketName(b)
+	copy(name[:], bucket[:])
 	name[bucketDigits] = filepath.Separator
 	name[bucketDigits+1] = hexDigits[shard>>4]
 	name[bucketDigits+2] = hexDigits[shard&0xf]

@@ -129,15 +129,21 @@ func create(path string, content []byte) (err error) {
 			syscall.Unlink(path)
 		}
 	}()
-	for off := 0; off < len(content); {
-		n, err := retry(func() (int, error) { return syscall.Write(fd, content[off:]) })
+	return writeAll(fd, content)
+}
+
+// writeAll writes all of b to fd at its offset: one write, more only if the
+// kernel takes less.
+func writeAll(fd int, b []byte) error {
+	for len(b) > 0 {
+		n, err := retry(func() (int, error) { return syscall.Write(fd, b) })
 		if err != nil {
 			return err
 		}
 		if n == 0 {
 			return io.ErrShortWrite
 		}
-		off += n
+		b = b[n:]
 	}
 	return nil
 }
@@ -158,17 +164,7 @@ func appendFile(path string, b []byte) (err error) {
 			err = cerr
 		}
 	}()
-	for len(b) > 0 {
-		n, err := retry(func() (int, error) { return syscall.Write(fd, b) })
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return io.ErrShortWrite
-		}
-		b = b[n:]
-	}
-	return nil
+	return writeAll(fd, b)
 }
 
 // utimeOmit is UTIME_OMIT of utimensat(2).
