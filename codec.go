@@ -43,7 +43,11 @@ func encodeState(st *state) ([]byte, error) {
 // encodeClientState is encodeState with the cookie driver's fields. The
 // output is what encoding/json.Marshal writes for the envelope struct.
 func encodeClientState(st *state, cf clientFields) ([]byte, error) {
-	b := make([]byte, 0, 256)
+	return appendClientState(make([]byte, 0, 256), st, cf)
+}
+
+// appendClientState is encodeClientState appending to b.
+func appendClientState(b []byte, st *state, cf clientFields) ([]byte, error) {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, payloadVersion, 10)
 	if len(st.data) > 0 {

@@ -57,11 +57,16 @@ func (s signer) mac(i int, id string) (sum [sha256.Size]byte) {
 // sign returns the cookie value for id.
 func (s signer) sign(id string) string {
 	var b [cookieValueLen]byte
+	return string(s.signTo(&b, id))
+}
+
+// signTo writes the cookie value for id into b and returns it.
+func (s signer) signTo(b *[cookieValueLen]byte, id string) []byte {
 	n := copy(b[:], id)
 	b[n] = '.'
 	sum := s.mac(0, id)
 	base64.RawURLEncoding.Encode(b[n+1:], sum[:])
-	return string(b[:n+1+base64.RawURLEncoding.EncodedLen(len(sum))])
+	return b[:n+1+base64.RawURLEncoding.EncodedLen(len(sum))]
 }
 
 // verify returns the session ID that value carries when its signature
@@ -96,26 +101,27 @@ func (s signer) verify(value string) (id string, rotated, ok bool) {
 // lifetime; with ExpireOnClose it carries neither.
 func (m *Manager) cookie(id string, now time.Time) string {
 	if id == "" {
-		return m.cookieWithValue("", now)
+		return m.cookieFmt.expired
 	}
-	return m.cookieWithValue(m.signer.sign(id), now)
+	var b [cookieValueLen]byte // on the stack: the Set-Cookie value is the one allocation
+	return m.cookieWithValue(m.signer.signTo(&b, id), now)
 }
 
 // cookieWithValue returns the Set-Cookie value carrying value (an empty value
-// expires the cookie). A persistent cookie carries Max-Age and Expires equal
+// expires the cookie), in one allocation. A persistent cookie carries Max-Age and Expires equal
 // to the lifetime; with ExpireOnClose it carries neither. The parts that do
 // not change were formatted by net/http once, in newCookieFormat; the result
 // is what http.Cookie.String returns.
-func (m *Manager) cookieWithValue(value string, now time.Time) string {
+func (m *Manager) cookieWithValue(value []byte, now time.Time) string {
 	f := &m.cookieFmt
-	if value == "" {
+	if len(value) == 0 {
 		return f.expired
 	}
 	// One allocation: the Builder's buffer becomes the string.
 	var b strings.Builder
 	b.Grow(len(f.prefix) + len(value) + len(f.scope) + len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT") + len(f.maxAge) + len(f.flags))
 	b.WriteString(f.prefix)
-	b.WriteString(value)
+	b.Write(value)
 	b.WriteString(f.scope)
 	if !m.cfg.ExpireOnClose {
 		b.WriteString("; Expires=")

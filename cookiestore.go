@@ -45,7 +45,7 @@ func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie
 		if err != nil {
 			continue
 		}
-		plain, rotated, err := m.cookieSealer.openRaw([]byte(m.cfg.Cookie), sealed)
+		plain, rotated, err := m.cookieSealer.openRaw(m.cookieAD, sealed)
 		if err != nil {
 			continue
 		}
@@ -85,13 +85,17 @@ func (s *Session) saveClient(now time.Time) (string, error) {
 	default:
 		return "", nil
 	}
-	newIDs(&s.id, &s.st.token)
+	// One buffer holds the nonce, then the envelope (sealed in place), then
+	// the base64 of both: the Set-Cookie text is the only other allocation.
+	raw := make([]byte, nonceLen, 512)
+	newIDs(&s.id, &s.st.token, raw) // the nonce comes from the IDs' read
 	s.st.age()
-	plain, err := encodeClientState(&s.st, clientFields{ID: s.id, Exp: now.Add(m.cfg.Lifetime).UnixMilli()})
+	raw, err := appendClientState(raw, &s.st, clientFields{ID: s.id, Exp: now.Add(m.cfg.Lifetime).UnixMilli()})
 	if err != nil {
 		return "", err
 	}
-	value := base64.RawURLEncoding.EncodeToString(m.cookieSealer.sealRaw([]byte(m.cfg.Cookie), plain))
+	raw = m.cookieSealer.sealInPlace(m.cookieAD, raw)
+	value := base64.RawURLEncoding.AppendEncode(raw[len(raw):], raw)
 	c := m.cookieWithValue(value, now)
 	if len(c) > MaxCookieSize {
 		return "", fmt.Errorf("%w: the session needs a %d-byte cookie; browsers keep at most %d bytes", ErrCookieTooLarge, len(c), MaxCookieSize)

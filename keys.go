@@ -42,22 +42,36 @@ func randomID() string {
 }
 
 // newIDs gives a new session what it lacks: an ID when *id is empty and a
-// CSRF token when *token is empty, both from one read of crypto/rand when
-// both are missing (a read costs more than the bytes it returns).
-func newIDs(id, token *string) {
-	switch {
-	case *id == "" && *token == "":
-		var b [64]byte
-		rand.Read(b[:])
-		var s [2 * idLen]byte
-		base64.RawURLEncoding.Encode(s[:idLen], b[:32])
-		base64.RawURLEncoding.Encode(s[idLen:], b[32:])
-		both := string(s[:]) // one allocation for the two
-		*id, *token = both[:idLen], both[idLen:]
-	case *id == "":
-		*id = randomID()
-	case *token == "":
-		*token = randomID()
+// CSRF token when *token is empty, and fills nonce (at most nonceLen bytes,
+// or nil), all from one read of crypto/rand (a read costs more than the
+// bytes it returns). The two IDs share one allocation.
+func newIDs(id, token *string, nonce []byte) {
+	if len(nonce) > nonceLen {
+		panic("session: newIDs: nonce longer than nonceLen")
+	}
+	var b [64 + nonceLen]byte
+	n := 0
+	if *id == "" {
+		n += 32
+	}
+	if *token == "" {
+		n += 32
+	}
+	if n+len(nonce) == 0 {
+		return
+	}
+	rand.Read(b[:n+len(nonce)]) // never fails: crypto/rand.Read crashes the program instead
+	copy(nonce, b[n:])
+	var s [2 * idLen]byte
+	for i := 0; i < n/32; i++ { // each ID is 32 bytes encoded alone
+		base64.RawURLEncoding.Encode(s[i*idLen:(i+1)*idLen], b[i*32:(i+1)*32])
+	}
+	both := string(s[:n/32*idLen])
+	if *id == "" {
+		*id, both = both[:idLen], both[idLen:]
+	}
+	if *token == "" {
+		*token = both
 	}
 }
 

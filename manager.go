@@ -33,6 +33,7 @@ type Manager struct {
 	// clientSide: the cookie driver keeps sessions in the client; store is nil.
 	clientSide   bool
 	cookieSealer sealer
+	cookieAD     []byte // the cookie driver's additional data: the cookie name
 	log          *slog.Logger
 	onError      func(http.ResponseWriter, *http.Request, error)
 	touchGap     time.Duration // an unchanged session's expiry moves only when it is at least this old
@@ -80,6 +81,7 @@ func New(cfg Config) (*Manager, error) {
 	m.sealer = newSealer(deriveKeys(secrets, purposeSeal))
 	if m.clientSide {
 		m.cookieSealer = newSealer(deriveKeys(secrets, purposeCookieStore))
+		m.cookieAD = []byte(cfg.Cookie)
 	}
 	if m.onError == nil {
 		m.onError = defaultErrorHandler

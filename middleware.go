@@ -153,13 +153,32 @@ func (w *responseWriter) commit() bool {
 		return false
 	}
 	if cookie != "" {
-		h.Add("Set-Cookie", cookie)
-		h.Add("Vary", "Cookie")
-		if h.Get("Cache-Control") == "" {
-			h.Set("Cache-Control", `no-cache="Set-Cookie"`)
-		}
+		addCookieHeaders(h, cookie)
 	}
 	return true
+}
+
+// addCookieHeaders adds the Set-Cookie header for cookie, with "Vary: Cookie"
+// and, unless the handler set a Cache-Control, `no-cache="Set-Cookie"`, so
+// that no shared cache stores the response and hands the cookie to another
+// client. It is h.Add, h.Add and h.Set with one allocation for the three
+// values instead of three: each slice is capped at its own element, so an
+// append by the handler copies it rather than writing into its neighbour.
+func addCookieHeaders(h http.Header, cookie string) {
+	v := make([]string, 3)
+	v[0], v[1], v[2] = cookie, "Cookie", `no-cache="Set-Cookie"`
+	add := func(key string, v []string) {
+		if old := h[key]; len(old) > 0 {
+			h[key] = append(old, v[0])
+		} else {
+			h[key] = v
+		}
+	}
+	add("Set-Cookie", v[0:1:1])
+	add("Vary", v[1:2:2])
+	if cc := h["Cache-Control"]; len(cc) == 0 || cc[0] == "" {
+		h["Cache-Control"] = v[2:3:3]
+	}
 }
 
 // finish saves the session if the handler wrote nothing, and reports changes

@@ -14,6 +14,9 @@ import (
 // that keep strings.
 var sealPrefix = []byte("sk1.")
 
+// nonceLen is the length of an AES-GCM nonce: random, never a counter.
+const nonceLen = 12
+
 // sealer encrypts payloads with AES-256-GCM under keys derived from the
 // secrets (aeads[0] seals, every one opens). The session ID is the additional
 // data, so a payload copied under another ID fails to open.
@@ -29,8 +32,8 @@ func newSealer(keys [][]byte) sealer {
 			panic("session: aes: " + err.Error()) // keys are always 32 bytes
 		}
 		aead, err := cipher.NewGCM(block)
-		if err != nil {
-			panic("session: gcm: " + err.Error())
+		if err != nil || aead.NonceSize() != nonceLen {
+			panic(fmt.Sprintf("session: gcm: nonce size %d, %v", nonceLen, err))
 		}
 		s.aeads[i] = aead
 	}
@@ -61,9 +64,17 @@ func (s sealer) open(id string, sealed []byte) (plain []byte, rotated bool, err 
 // sealRaw returns nonce || ciphertext of plain with additional data ad.
 func (s sealer) sealRaw(ad, plain []byte) []byte {
 	aead := s.aeads[0]
-	raw := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	raw := make([]byte, nonceLen, nonceLen+len(plain)+aead.Overhead())
 	rand.Read(raw)
 	return aead.Seal(raw, raw, plain, ad)
+}
+
+// sealInPlace is sealRaw for a buffer that holds a fresh random nonce
+// (nonceLen bytes) followed by the plaintext: the ciphertext overwrites the
+// plaintext, and the result (nonce || ciphertext) shares raw's storage when
+// its capacity holds the tag.
+func (s sealer) sealInPlace(ad, raw []byte) []byte {
+	return s.aeads[0].Seal(raw[:nonceLen], raw[:nonceLen], raw[nonceLen:], ad)
 }
 
 // openRaw reverses sealRaw, trying every key.

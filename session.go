@@ -349,7 +349,7 @@ func (s *Session) save() (string, error) {
 		return "", nil
 
 	case !s.stored: // a new session with something in it
-		newIDs(&s.id, &s.st.token)
+		newIDs(&s.id, &s.st.token, nil)
 		s.st.age()
 		raw, err := m.encode(s.id, &s.st)
 		if err != nil {
