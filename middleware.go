@@ -22,25 +22,37 @@ import (
 // an error page. Middleware applied twice with the same Manager loads the
 // session once.
 func (m *Manager) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s := FromContext(r.Context()); s != nil && s.m == m {
-			next.ServeHTTP(w, r)
-			return
-		}
-		rq := new(request) // everything below in one allocation
-		s := &rq.s
-		s.m, s.ctx = m, r.Context()
-		if err := m.load(s, r); err != nil {
-			m.fail(w, r, err)
-			return
-		}
-		rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
-		rq.ctx = sessionContext{Context: s.ctx, s: s}
-		rq.r = *r.WithContext(&rq.ctx) // the copy WithContext makes stays on the stack
-		next.ServeHTTP(&rq.w, &rq.r)
-		rq.w.finish()
-		m.lottery()
-	})
+	return &middleware{m: m, next: next}
+}
+
+// middleware is the handler Middleware returns. It is a type with a method,
+// not a closure: a closure would be compiled into each caller's package when
+// Middleware is inlined there, and there Request.WithContext is not inlined
+// in turn, so its copy of the request would escape to the heap.
+type middleware struct {
+	m    *Manager
+	next http.Handler
+}
+
+func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m, next := h.m, h.next
+	if s := FromContext(r.Context()); s != nil && s.m == m {
+		next.ServeHTTP(w, r)
+		return
+	}
+	rq := new(request) // everything below in one allocation
+	s := &rq.s
+	s.m, s.ctx = m, r.Context()
+	if err := m.load(s, r); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
+	rq.ctx = sessionContext{Context: s.ctx, s: s}
+	rq.r = *r.WithContext(&rq.ctx) // the copy WithContext makes stays on the stack
+	next.ServeHTTP(&rq.w, &rq.r)
+	rq.w.finish()
+	m.lottery()
 }
 
 // FromRequest returns the session of r, or nil when r did not come through

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -354,5 +355,38 @@ func TestHandlerContext(t *testing.T) {
 	}
 	if session.FromContext(parent) != nil {
 		t.Error("the incoming request's context got the session")
+	}
+}
+
+// headerWriter is a ResponseWriter that keeps nothing, so that it allocates
+// nothing per request.
+type headerWriter struct{ h http.Header }
+
+func (w *headerWriter) Header() http.Header         { return w.h }
+func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *headerWriter) WriteHeader(int)             {}
+
+// TestMiddlewareAllocations checks that Middleware, called from another
+// package as applications call it, allocates once for a request whose
+// handler does not touch the session: the session, its response writer and
+// the request the handler sees share one allocation.
+func TestMiddlewareAllocations(t *testing.T) {
+	m, err := session.New(session.Config{Secret: "alloc secret", Store: memstore.New(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	var seen *session.Session
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = session.FromRequest(r)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	r := httptest.NewRequest("GET", "/", nil)
+	w := &headerWriter{h: http.Header{}}
+	if got := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) }); got != 1 {
+		t.Errorf("a request that does not touch its session: %v allocations, want 1", got)
+	}
+	if seen == nil {
+		t.Fatal("the handler saw no session")
 	}
 }
