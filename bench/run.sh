@@ -17,7 +17,8 @@
 #              the run instead of being skipped (CI=false skips it)
 #
 # Each of COUNT rounds runs BenchmarkRequest and BenchmarkRoundTrip (the
-# bounds: one round trip to each server store, one new file) at -cpu 1 (far less noisy on 2
+# bounds: a read and a write round trip to each server store, a read, a write
+# and an insert of a SQLite row, one new file) at -cpu 1 (far less noisy on 2
 # cores), then BenchmarkParallelRead at the default GOMAXPROCS. On the shared
 # 2-core machines COUNT=2 took 8 minutes: the full run takes about 25. The raw
 # output goes to bench/results/seq.txt and par.txt, benchstat's tables to

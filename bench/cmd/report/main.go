@@ -24,6 +24,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -274,13 +275,12 @@ type target struct {
 type pairing struct {
 	store, what string
 	targets     map[string]target
-	// bound names the RoundTrip benchmark (its lib= key) of the least work
-	// that each round trip to this store costs any library, described by
-	// boundWhat; trips says how many of them each case makes (keyed by the
-	// case's label; the ones scs makes, which sessionkit's drivers make too,
-	// as their request-cost tests count).
-	bound, boundWhat string
-	trips            map[string]int
+	// bounds are the pieces of work that some cases make in every library
+	// (each the RoundTrip benchmark of its op); trips says which each case
+	// makes, keyed by the case's label: the ones scs makes, which
+	// sessionkit's drivers make too, as their request-cost tests count.
+	bounds []boundOp
+	trips  map[string][]string
 	// idle names the competitors whose handler for an untouched case is
 	// the floor's: gorilla has no middleware, so a handler that does not
 	// touch the session does no session work at all.
@@ -292,6 +292,14 @@ var (
 	half  = target{time: 0.5}
 )
 
+// A boundOp is a piece of work that no library can do without in some
+// cases, measured by BenchmarkRoundTrip as store=<store>/lib=<op>.
+type boundOp struct {
+	op   string // the benchmark's lib= key
+	unit string // one of it, for the verdict: "read round trip"
+	what string // for the bounds table
+}
+
 // pairings are the stores of the harness, in its order; a store of the
 // results that is not listed here is reported without targets.
 var pairings = []pairing{
@@ -299,21 +307,32 @@ var pairings = []pairing{
 	{store: "cookie", what: "sessionkit `cookie` driver (always signed and AES-256-GCM encrypted) · gorilla `CookieStore` signed (HMAC-SHA256) · gorilla `CookieStore` signed and AES-256 encrypted",
 		targets: map[string]target{"gorilla-signed": third, "gorilla-encrypted": third}, idle: map[string]bool{"gorilla-signed": true, "gorilla-encrypted": true}},
 	{store: "file", what: "sessionkit `file` driver · gorilla `FilesystemStore` (signed)", targets: map[string]target{"gorilla": third},
-		bound: "create", boundWhat: "the creation of one new 300-byte file (`os.WriteFile`)", trips: map[string]int{"write · no cookie": 1}, idle: map[string]bool{"gorilla": true}},
+		bounds: []boundOp{{"create", "file creation", "the creation of one new 300-byte file (`os.WriteFile`)"}},
+		trips:  map[string][]string{"write · no cookie": {"create"}}, idle: map[string]bool{"gorilla": true}},
 	{store: "sqlite", what: "sessionkit `database` driver · scs `sqlite3store`, both on modernc.org/sqlite (WAL, synchronous=NORMAL)", targets: map[string]target{"scs": half},
-		bound: "insert", boundWhat: "the insert of one new 300-byte row, statement prepared once", trips: map[string]int{"write · no cookie": 1}},
+		bounds: []boundOp{
+			{"get", "point query", "a 300-byte row read by its primary key, statement prepared once"},
+			{"update", "row update", "a 300-byte row replaced by its primary key, statement prepared once"},
+			{"insert", "row insert", "the insert of one new 300-byte row, statement prepared once"},
+		},
+		trips: map[string][]string{"read · cookie": {"get"}, "write · cookie": {"get", "update"}, "untouched · cookie": {"get"}, "write · no cookie": {"insert"}}},
 	{store: "postgres", what: "sessionkit `database` driver (database/sql over pgx) · scs `pgxstore` (pgxpool)", targets: map[string]target{"scs": half},
-		bound: "get", boundWhat: "one round trip: a 300-byte row read by its primary key through pgxpool", trips: serverTrips},
+		bounds: serverBounds("a 300-byte row read by its primary key through pgxpool", "a 300-byte row replaced by its primary key (one `UPDATE`) through pgxpool"), trips: serverTrips},
 	{store: "mysql", what: "sessionkit `database` driver · scs `mysqlstore`, both go-sql-driver/mysql on MariaDB", targets: map[string]target{"scs": half},
-		bound: "get", boundWhat: "one round trip: a 300-byte row read by its primary key through go-sql-driver/mysql", trips: serverTrips},
+		bounds: serverBounds("a 300-byte row read by its primary key through go-sql-driver/mysql", "a 300-byte row replaced by its primary key (one `UPDATE`) through go-sql-driver/mysql"), trips: serverTrips},
 	{store: "redis", what: "sessionkit `redis` driver · scs `goredisstore`, both go-redis", targets: map[string]target{"scs": half},
-		bound: "get", boundWhat: "one round trip: a `GET` of a 300-byte value through go-redis", trips: serverTrips},
+		bounds: serverBounds("a `GET` of a 300-byte value through go-redis", "a `SET` of a 300-byte value through go-redis"), trips: serverTrips},
+}
+
+// serverBounds are a server store's read and write round trips.
+func serverBounds(read, write string) []boundOp {
+	return []boundOp{{"get", "read round trip", "one read round trip: " + read}, {"put", "write round trip", "one write round trip: " + write}}
 }
 
 // serverTrips are the round trips of each case to a server store: a read
-// and an untouched request load the session (1), a write loads it and
-// writes it (2), a new visitor's write creates it (1).
-var serverTrips = map[string]int{"read · cookie": 1, "write · cookie": 2, "untouched · cookie": 1, "write · no cookie": 1}
+// and an untouched request load the session, a write loads it and writes
+// it, a new visitor's write creates it.
+var serverTrips = map[string][]string{"read · cookie": {"get"}, "write · cookie": {"get", "put"}, "untouched · cookie": {"get"}, "write · no cookie": {"put"}}
 
 func pairingOf(store string) pairing {
 	for _, p := range pairings {
@@ -555,13 +574,10 @@ func render(rs *results, info string) string {
 	return b.String()
 }
 
-// boundStat returns the RoundTrip benchmark of p's bound, with its overhead
-// above floor.
-func (rs *results) boundStat(p pairing, floor stat, procs int) (stat, bool) {
-	if p.bound == "" {
-		return stat{}, false
-	}
-	st, ok := rs.summarize(key{bench: "RoundTrip", store: p.store, lib: p.bound, procs: procs})
+// boundStat returns the RoundTrip benchmark of op for p's store, with its
+// overhead above floor.
+func (rs *results) boundStat(p pairing, op string, floor stat, procs int) (stat, bool) {
+	st, ok := rs.summarize(key{bench: "RoundTrip", store: p.store, lib: op, procs: procs})
 	if !ok {
 		return stat{}, false
 	}
@@ -569,27 +585,31 @@ func (rs *results) boundStat(p pairing, floor stat, procs int) (stat, bool) {
 }
 
 // limitOf returns what no library can go below in case label (kase) of p,
-// against competitor lib.
+// against competitor lib: the sum of the bounds the case makes, when every
+// one of them was measured above the floor.
 func (rs *results) limitOf(p pairing, label, kase, lib string, floor stat, procs int) limit {
 	lim := limit{idle: kase == "untouched" && p.idle[lib]}
-	n := p.trips[label]
-	if n == 0 {
+	ops := p.trips[label]
+	if len(ops) == 0 {
 		return lim
 	}
-	if bd, ok := rs.boundStat(p, floor, procs); ok && bd.secOver > 0 {
-		lim.lowest = float64(n) * bd.secOver
-		unit := "round trip"
-		switch p.store {
-		case "file":
-			unit = "file creation"
-		case "sqlite":
-			unit = "row insert"
+	var (
+		sum   float64
+		units []string
+	)
+	for _, op := range ops {
+		i := slices.IndexFunc(p.bounds, func(b boundOp) bool { return b.op == op })
+		if i < 0 {
+			return lim
 		}
-		if n > 1 {
-			unit += "s"
+		bd, ok := rs.boundStat(p, op, floor, procs)
+		if !ok || bd.secOver <= 0 {
+			return lim
 		}
-		lim.what = fmt.Sprintf("the %d %s", n, unit)
+		sum += bd.secOver
+		units = append(units, "one "+p.bounds[i].unit)
 	}
+	lim.lowest, lim.what = sum, strings.Join(units, " and ")
 	return lim
 }
 
@@ -600,17 +620,18 @@ func renderBounds(b *bytes.Buffer, rs *results, floor stat, hasFloor bool, procs
 		if !hasFloor {
 			break
 		}
-		if bd, ok := rs.boundStat(p, floor, procs); ok {
-			rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |", p.store, p.boundWhat, fmtTime(bd), overTime(bd)))
+		for _, op := range p.bounds {
+			if bd, ok := rs.boundStat(p, op.op, floor, procs); ok {
+				rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |", p.store, op.what, fmtTime(bd), overTime(bd)))
+			}
 		}
 	}
 	if len(rows) == 0 {
 		return
 	}
-	b.WriteString("**Bounds.** The least work that one round trip to a server store (the read of one 300-byte value by its key; a write costs more), one new session file or one new SQLite row costs any library, measured through the same request loop by a handler that does only that (`BenchmarkRoundTrip`). " +
-		"A read or untouched request with a cookie makes one round trip to a server store, a write with a cookie two (load, write), a new visitor's write one, in scs as in sessionkit; " +
-		"a new visitor's write creates one file (file stores) or inserts one row (SQLite). " +
-		"A time target below that many bounds is marked unattainable.\n\n")
+	b.WriteString("**Bounds.** The least work that a read or a write round trip to a server store (one 300-byte value read or replaced by its key), a read or a write of a SQLite row, one new session file or one new SQLite row costs any library, measured through the same request loop by a handler that does only that (`BenchmarkRoundTrip`). " +
+		"A read or untouched request with a cookie makes one read (a round trip to a server store, a point query on SQLite), a write with a cookie a read and a write, a new visitor's write one write (a new row on SQLite, a new file on the file stores), in scs as in sessionkit. " +
+		"A time target below the sum of the bounds its case makes is marked unattainable.\n\n")
 	b.WriteString("| store | bound | time/op | over floor |\n|---|---|---|---|\n")
 	for _, r := range rows {
 		b.WriteString(r + "\n")
