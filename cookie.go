@@ -108,10 +108,10 @@ func (m *Manager) cookie(id string, now time.Time) string {
 }
 
 // cookieWithValue returns the Set-Cookie value carrying value (an empty value
-// expires the cookie), in one allocation. A persistent cookie carries Max-Age and Expires equal
-// to the lifetime; with ExpireOnClose it carries neither. The parts that do
-// not change were formatted by net/http once, in newCookieFormat; the result
-// is what http.Cookie.String returns.
+// expires the cookie), in one allocation. A persistent cookie carries Max-Age
+// and Expires equal to the lifetime; with ExpireOnClose it carries neither.
+// The parts that do not change were formatted by net/http once, in
+// newCookieFormat; the result is what http.Cookie.String returns.
 func (m *Manager) cookieWithValue(value []byte, now time.Time) string {
 	f := &m.cookieFmt
 	if len(value) == 0 {

@@ -34,6 +34,8 @@ type middleware struct {
 	next http.Handler
 }
 
+// ServeHTTP loads the session, serves next with it, and saves it (see
+// Manager.Middleware).
 func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m, next := h.m, h.next
 	if s := FromContext(r.Context()); s != nil && s.m == m {
