@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -37,8 +38,10 @@ type bound struct {
 //     its key: a primary-key SELECT through scs's PostgreSQL client,
 //     pgxpool, which caches the prepared statement and is the faster client
 //     of the two here, and through go-sql-driver/mysql; a GET through
-//     go-redis) and a write round trip (the value replaced by its key: one
-//     autocommitted UPDATE, a SET);
+//     go-redis) and a write round trip (the value replaced by its key and
+//     its expiry moved, as every session write does: one autocommitted
+//     UPDATE of a table indexed on the expiry, which sweeping needs, as
+//     scs's and sessionkit's tables are; a SET with an expiry);
 //   - for SQLite, which has no round trip, the same read and write with
 //     statements prepared once, and the insert of a new row in a table that
 //     grows by one row per request, as a new session's is;
@@ -87,8 +90,9 @@ var bounds = []bound{
 	{"postgres", "put", func(tb testing.TB) http.Handler {
 		pool := pgBound(tb)
 		payload := make([]byte, 300)
+		var n atomic.Int64
 		return opHandler(func(ctx context.Context) error {
-			tag, err := pool.Exec(ctx, `UPDATE t SET data = $1 WHERE id = $2`, payload, "k")
+			tag, err := pool.Exec(ctx, `UPDATE t SET data = $1, expiry = $2 WHERE id = $3`, payload, n.Add(1), "k")
 			if err == nil && tag.RowsAffected() != 1 {
 				err = fmt.Errorf("updated %d rows, want 1", tag.RowsAffected())
 			}
@@ -107,8 +111,8 @@ var bounds = []bound{
 		payload := make([]byte, 300)
 		var n atomic.Int64
 		return opHandler(func(ctx context.Context) error {
-			// The expiry changes every time, as a session's does, so that
-			// MariaDB, which counts only changed rows, reports one.
+			// The expiry changes every time, as a session's does (and so
+			// MariaDB, which counts only changed rows, reports one).
 			return execOne(db.ExecContext(ctx, `UPDATE t SET data = ?, expiry = ? WHERE id = ?`, payload, n.Add(1), "k"))
 		})
 	}},
@@ -122,7 +126,7 @@ var bounds = []bound{
 		rdb := redisBound(tb)
 		payload := make([]byte, 300)
 		return opHandler(func(ctx context.Context) error {
-			return rdb.Set(ctx, "bench-bound", payload, 0).Err()
+			return rdb.Set(ctx, "bench-bound", payload, time.Hour).Err()
 		})
 	}},
 }
@@ -132,7 +136,7 @@ var bounds = []bound{
 func sqliteBound(tb testing.TB, q string) *sql.Stmt {
 	db := openSQLitePool(tb, filepath.Join(tb.TempDir(), "bound.db"))
 	execAll(tb, db, `CREATE TABLE t (id TEXT PRIMARY KEY, data BLOB NOT NULL, expiry INTEGER NOT NULL)`,
-		`INSERT INTO t VALUES ('k', zeroblob(300), 0)`)
+		`CREATE INDEX t_expiry ON t (expiry)`, `INSERT INTO t VALUES ('k', zeroblob(300), 0)`)
 	st, err := db.Prepare(q)
 	if err != nil {
 		tb.Fatalf("bench: SQLite prepare %q: %v", q, err)
@@ -146,7 +150,8 @@ func sqliteBound(tb testing.TB, q string) *sql.Stmt {
 func pgBound(tb testing.TB) *pgxpool.Pool {
 	pool := openPgxPool(tb, testserver.Postgres(tb))
 	ctx := context.Background()
-	for _, q := range []string{`DROP TABLE IF EXISTS t`, `CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL)`, `INSERT INTO t VALUES ('k', repeat('x', 300)::bytea)`} {
+	for _, q := range []string{`DROP TABLE IF EXISTS t`, `CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry BIGINT NOT NULL DEFAULT 0)`,
+		`CREATE INDEX t_expiry ON t (expiry)`, `INSERT INTO t (id, data) VALUES ('k', repeat('x', 300)::bytea)`} {
 		if _, err := pool.Exec(ctx, q); err != nil {
 			tb.Fatalf("bench: PostgreSQL %q: %v", q, err)
 		}
@@ -158,7 +163,7 @@ func pgBound(tb testing.TB) *pgxpool.Pool {
 // "k".
 func mysqlBound(tb testing.TB) *sql.DB {
 	db := openMySQLPool(tb, testserver.MariaDB(tb))
-	execAll(tb, db, `DROP TABLE IF EXISTS t`, `CREATE TABLE t (id VARCHAR(64) PRIMARY KEY, data BLOB NOT NULL, expiry BIGINT NOT NULL DEFAULT 0)`,
+	execAll(tb, db, `DROP TABLE IF EXISTS t`, `CREATE TABLE t (id VARCHAR(64) PRIMARY KEY, data BLOB NOT NULL, expiry BIGINT NOT NULL DEFAULT 0, INDEX (expiry))`,
 		`INSERT INTO t (id, data) VALUES ('k', REPEAT('x', 300))`)
 	return db
 }
