@@ -54,12 +54,6 @@ func (s signer) mac(i int, id string) (sum [sha256.Size]byte) {
 	return sum
 }
 
-// sign returns the cookie value for id.
-func (s signer) sign(id string) string {
-	var b [cookieValueLen]byte
-	return string(s.signTo(&b, id))
-}
-
 // signTo writes the cookie value for id into b and returns it.
 func (s signer) signTo(b *[cookieValueLen]byte, id string) []byte {
 	n := copy(b[:], id)

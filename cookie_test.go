@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// sign returns the cookie value for id, as a string (the middleware builds
+// it on the stack with signTo).
+func (s signer) sign(id string) string {
+	var b [cookieValueLen]byte
+	return string(s.signTo(&b, id))
+}
+
 // TestCookieFormatMatchesNetHTTP checks that the Set-Cookie values built from
 // pre-formatted parts are what http.Cookie.String writes.
 func TestCookieFormatMatchesNetHTTP(t *testing.T) {
