@@ -28,7 +28,7 @@ func BenchmarkRequest(b *testing.B) {
 	})
 	b.Run("memory", func(b *testing.B) { storetest.BenchmarkRequests(b, memstore.New()) })
 	b.Run("cookie", func(b *testing.B) {
-		m, err := session.New(session.Config{Secret: "bench secret", Driver: "cookie", Logger: slog.New(slog.DiscardHandler)})
+		m, err := session.New(session.Config{Secret: "bench secret - a test secret, not for production", Driver: "cookie", Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -29,8 +29,8 @@ var DefaultLottery = [2]int{2, 100}
 // selects its default; New reports an invalid value as an error wrapping
 // ErrConfig.
 type Config struct {
-	Secret          string        // signs cookies, derives the encryption key; New fails when empty
-	PreviousSecrets []string      // still accepted when verifying and decrypting (key rotation)
+	Secret          string        // signs cookies, derives the encryption key; at least 32 bytes (MinSecretLen)
+	PreviousSecrets []string      // still accepted when verifying and decrypting (key rotation); each at least 32 bytes
 	Driver          string        // "file" (default), "memory", "null", "cookie", "database", "redis", ...
 	Lifetime        time.Duration // idle lifetime; default 5 * time.Minute
 	ExpireOnClose   bool          // cookie without Expires/Max-Age
@@ -67,12 +67,12 @@ type Config struct {
 // withDefaults returns cfg with defaults filled in, or an error wrapping
 // ErrConfig.
 func (cfg Config) withDefaults() (Config, error) {
-	if cfg.Secret == "" {
-		return cfg, fmt.Errorf("%w: Secret is empty", ErrConfig)
+	if err := checkSecret("Secret", cfg.Secret); err != nil {
+		return cfg, err
 	}
 	for i, s := range cfg.PreviousSecrets {
-		if s == "" {
-			return cfg, fmt.Errorf("%w: PreviousSecrets[%d] is empty", ErrConfig, i)
+		if err := checkSecret(fmt.Sprintf("PreviousSecrets[%d]", i), s); err != nil {
+			return cfg, err
 		}
 	}
 	if cfg.Driver == "" {
@@ -125,6 +125,23 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Logger = slog.Default()
 	}
 	return cfg, nil
+}
+
+// MinSecretLen is the shortest Secret (and PreviousSecrets entry) New
+// accepts, in bytes. A shorter secret can be found offline from a single
+// cookie by trying candidates against its signature.
+const MinSecretLen = 32
+
+// checkSecret reports a secret that is too short to resist an offline search,
+// naming the field but never quoting the secret.
+func checkSecret(field, secret string) error {
+	switch {
+	case secret == "":
+		return fmt.Errorf("%w: %s is empty; make one with `openssl rand -base64 32` and keep it out of the code (SESSION_SECRET)", ErrConfig, field)
+	case len(secret) < MinSecretLen:
+		return fmt.Errorf("%w: %s is %d bytes, shorter than %d: a short secret can be recovered from one cookie; make one with `openssl rand -base64 32`", ErrConfig, field, len(secret), MinSecretLen)
+	}
+	return nil
 }
 
 // validCookieName reports whether name is an RFC 6265 token.

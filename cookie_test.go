@@ -24,7 +24,7 @@ func TestCookieFormatMatchesNetHTTP(t *testing.T) {
 		{ExpireOnClose: true, SameSite: http.SameSiteNoneMode, Secure: true},
 		{Path: "/a;b", Domain: "bad domain"}, // net/http sanitizes the path and drops the domain
 	} {
-		cfg.Secret = "s"
+		cfg.Secret = "s - a test secret, not for production"
 		cfg, err := cfg.withDefaults()
 		if err != nil {
 			t.Fatal(err)

@@ -24,7 +24,7 @@ func TestCookieDriverSealsTheSession(t *testing.T) {
 		t.Fatal("cookie session does not load")
 	}
 	// Another application's secret, a flipped byte, a truncation: a fresh session.
-	other, _ := newManager(t, nil, session.Config{Secret: "other"})
+	other, _ := newManager(t, nil, session.Config{Secret: "other - a test secret, not for production"})
 	bad := []byte(c.cookie())
 	bad[10] ^= 1
 	for name, v := range map[string]string{"flipped": string(bad), "truncated": c.cookie()[:40], "empty": ""} {
@@ -42,11 +42,11 @@ func TestCookieDriverSealsTheSession(t *testing.T) {
 }
 
 func TestCookieDriverRotation(t *testing.T) {
-	old, _ := newManager(t, nil, session.Config{Secret: "old"})
+	old, _ := newManager(t, nil, session.Config{Secret: "old - a test secret, not for production"})
 	c := newClient(t, old)
 	c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("a", 1) })
 	before := c.cookie()
-	c.m, _ = newManager(t, nil, session.Config{Secret: "new", PreviousSecrets: []string{"old"}})
+	c.m, _ = newManager(t, nil, session.Config{Secret: "new - a test secret, not for production", PreviousSecrets: []string{"old - a test secret, not for production"}})
 	res := c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
 		if s.Get("a") != 1 {
 			t.Error("cookie sealed with a previous secret did not load")
@@ -55,7 +55,7 @@ func TestCookieDriverRotation(t *testing.T) {
 	if ck := sessionCookie(res); ck == nil || ck.Value == before {
 		t.Fatal("not re-sealed with the current secret")
 	}
-	c.m, _ = newManager(t, nil, session.Config{Secret: "new"})
+	c.m, _ = newManager(t, nil, session.Config{Secret: "new - a test secret, not for production"})
 	if c.get("a") != 1 {
 		t.Error("re-sealed cookie does not open with the new secret alone")
 	}

@@ -30,6 +30,13 @@ import (
 //	SESSION_ENCRYPT           Encrypt, a boolean
 //	SESSION_STORE_TIMEOUT     StoreTimeout, a Go duration such as 2s
 //
+// Both secret variables are read alike: surrounding white space (a trailing
+// newline from a secrets file) is trimmed from SESSION_SECRET and from each
+// SESSION_PREVIOUS_SECRETS entry, so a secret keeps verifying when it is
+// rotated from one variable to the other. A SESSION_SECRET that had such
+// white space is also kept, as given, as the last previous secret, so that
+// cookies signed under it still verify and are re-signed.
+//
 // A value that does not parse is an error wrapping ErrConfig that names the
 // variable.
 func ConfigFromEnv() (Config, error) { return ConfigFromFunc(os.Getenv) }
@@ -39,7 +46,7 @@ func ConfigFromEnv() (Config, error) { return ConfigFromFunc(os.Getenv) }
 // take their environment as a parameter.
 func ConfigFromFunc(getenv func(string) string) (Config, error) {
 	cfg := Config{
-		Secret:     getenv("SESSION_SECRET"),
+		Secret:     strings.TrimSpace(getenv("SESSION_SECRET")),
 		Driver:     getenv("SESSION_DRIVER"),
 		Files:      getenv("SESSION_FILES"),
 		Connection: getenv("SESSION_CONNECTION"),
@@ -54,6 +61,11 @@ func ConfigFromFunc(getenv func(string) string) (Config, error) {
 				cfg.PreviousSecrets = append(cfg.PreviousSecrets, s)
 			}
 		}
+	}
+	if raw := getenv("SESSION_SECRET"); raw != cfg.Secret && strings.TrimSpace(raw) != "" {
+		// Cookies signed under the untrimmed form (read as given before
+		// secrets were trimmed alike) still verify, and are re-signed.
+		cfg.PreviousSecrets = append(cfg.PreviousSecrets, raw)
 	}
 	bad := func(name, v, want string) error {
 		return fmt.Errorf("%w: %s=%q: want %s", ErrConfig, name, v, want)

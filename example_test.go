@@ -13,7 +13,7 @@ import (
 func ExampleNew() {
 	secret := os.Getenv("SESSION_SECRET") // a long random string, kept out of the code
 	if secret == "" {
-		secret = "example secret"
+		secret = "example secret - a test secret, not for production"
 	}
 	m, err := session.New(session.Config{
 		Secret: secret,   // required: signs cookies, derives the encryption key
@@ -28,7 +28,7 @@ func ExampleNew() {
 }
 
 func ExampleManager_Middleware() {
-	m, err := session.New(session.Config{Secret: "change me", Driver: "memory"})
+	m, err := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func in(m *session.Manager, cookies []*http.Cookie, fn func(s *session.Session))
 }
 
 func ExampleSession_Put() {
-	m, _ := session.New(session.Config{Secret: "change me", Driver: "memory"})
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
 	defer m.Close()
 
 	c := in(m, nil, func(s *session.Session) {
@@ -92,7 +92,7 @@ func ExampleSession_Put() {
 }
 
 func ExampleSession_Flash() {
-	m, _ := session.New(session.Config{Secret: "change me", Driver: "memory"})
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
 	defer m.Close()
 
 	// POST /save: flash a message, then redirect.
@@ -107,7 +107,7 @@ func ExampleSession_Flash() {
 }
 
 func ExampleSession_Token() {
-	m, _ := session.New(session.Config{Secret: "change me", Driver: "memory"})
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
 	defer m.Close()
 
 	var token string

@@ -34,7 +34,7 @@ import (
 )
 
 const (
-	fuzzSecret    = "fuzz secret: not for production"
+	fuzzSecret    = "fuzz secret: not for production - a test secret, not for production"
 	fuzzOldSecret = "previous fuzz secret: not for production"
 	fuzzForeign   = "another application's secret"
 )

@@ -20,7 +20,7 @@ import (
 	"github.com/sessionkit/session/storetest"
 )
 
-const testSecret = "test secret: not for production"
+const testSecret = "test secret: not for production - a test secret, not for production"
 
 // stores are the stores every behaviour test runs on.
 var stores = []struct {

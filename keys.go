@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // Key derivation: one key per purpose, so that no key does two jobs.
@@ -29,7 +31,7 @@ func deriveKeys(secrets []string, purpose string) [][]byte {
 
 // idLen is the length of session IDs and tokens: 32 random bytes (256 bits)
 // in unpadded URL-safe base64.
-const idLen = 43
+const idLen = sessionid.Len
 
 // randomID returns 256 bits from crypto/rand as 43 URL-safe base64 characters.
 // It serves for session IDs, CSRF tokens and one-time tokens.
@@ -76,15 +78,4 @@ func newIDs(id, token *string, nonce []byte) {
 }
 
 // validID reports whether id has the shape randomID gives.
-func validID(id string) bool {
-	if len(id) != idLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func validID(id string) bool { return sessionid.Canonical(id) }

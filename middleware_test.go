@@ -202,20 +202,44 @@ func TestStoreDown(t *testing.T) {
 	}
 }
 
+// TestShortSecretRefused: a secret, current or previous, shorter than 32
+// bytes is refused with an error that says how to make one and does not
+// quote it (a 3-byte secret was recovered offline from one cookie).
+func TestShortSecretRefused(t *testing.T) {
+	for _, cfg := range []session.Config{
+		{Secret: "kq7-secret-word", Driver: "cookie"},
+		{Secret: strings.Repeat("k", 32), PreviousSecrets: []string{"kq7-secret-word"}, Driver: "cookie"},
+	} {
+		_, err := session.New(cfg)
+		if !errors.Is(err, session.ErrConfig) {
+			t.Fatalf("New with a 15-byte secret: err = %v, want ErrConfig", err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "openssl rand") || strings.Contains(msg, "kq7") {
+			t.Errorf("error %q: want how to make a secret, and never the secret", msg)
+		}
+	}
+	if _, err := session.New(session.Config{Secret: strings.Repeat("k", 32), Driver: "cookie"}); err != nil {
+		t.Errorf("New with a 32-byte secret: %v", err)
+	}
+}
+
 func TestNewValidatesConfig(t *testing.T) {
 	for name, tc := range map[string]struct {
 		cfg  session.Config
 		want error
 	}{
 		"no secret":         {session.Config{Driver: "memory"}, session.ErrConfig},
-		"negative lifetime": {session.Config{Secret: "s", Driver: "memory", Lifetime: -time.Second}, session.ErrConfig},
-		"lottery 5/0":       {session.Config{Secret: "s", Driver: "memory", Lottery: [2]int{5, 0}}, session.ErrConfig},
-		"lottery 3/2":       {session.Config{Secret: "s", Driver: "memory", Lottery: [2]int{3, 2}}, session.ErrConfig},
-		"lottery -1/2":      {session.Config{Secret: "s", Driver: "memory", Lottery: [2]int{-1, 2}}, session.ErrConfig},
-		"bad cookie name":   {session.Config{Secret: "s", Driver: "memory", Cookie: "a b"}, session.ErrConfig},
-		"samesite none":     {session.Config{Secret: "s", Driver: "memory", SameSite: http.SameSiteNoneMode}, session.ErrConfig},
-		"unknown driver":    {session.Config{Secret: "s", Driver: "nosuch"}, session.ErrUnknownDriver},
-		"empty previous":    {session.Config{Secret: "s", Driver: "memory", PreviousSecrets: []string{""}}, session.ErrConfig},
+		"negative lifetime": {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", Lifetime: -time.Second}, session.ErrConfig},
+		"lottery 5/0":       {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", Lottery: [2]int{5, 0}}, session.ErrConfig},
+		"lottery 3/2":       {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", Lottery: [2]int{3, 2}}, session.ErrConfig},
+		"lottery -1/2":      {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", Lottery: [2]int{-1, 2}}, session.ErrConfig},
+		"bad cookie name":   {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", Cookie: "a b"}, session.ErrConfig},
+		"samesite none":     {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", SameSite: http.SameSiteNoneMode}, session.ErrConfig},
+		"unknown driver":    {session.Config{Secret: "s - a test secret, not for production", Driver: "nosuch"}, session.ErrUnknownDriver},
+		"empty previous":    {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", PreviousSecrets: []string{""}}, session.ErrConfig},
+		"short secret":      {session.Config{Secret: "kq7", Driver: "memory"}, session.ErrConfig},
+		"31-byte secret":    {session.Config{Secret: strings.Repeat("x", 31), Driver: "cookie"}, session.ErrConfig},
+		"short previous":    {session.Config{Secret: "s - a test secret, not for production", Driver: "memory", PreviousSecrets: []string{"old"}}, session.ErrConfig},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, err := session.New(tc.cfg)
@@ -228,7 +252,7 @@ func TestNewValidatesConfig(t *testing.T) {
 
 func TestDefaultsUseFileDriver(t *testing.T) {
 	t.Chdir(t.TempDir())
-	m, err := session.New(session.Config{Secret: "s"})
+	m, err := session.New(session.Config{Secret: "s - a test secret, not for production"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +285,7 @@ func TestDefaultsUseFileDriver(t *testing.T) {
 }
 
 func TestNullDriver(t *testing.T) {
-	m, err := session.New(session.Config{Secret: "s", Driver: "null"})
+	m, err := session.New(session.Config{Secret: "s - a test secret, not for production", Driver: "null"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +395,7 @@ func (w *headerWriter) WriteHeader(int)             {}
 // handler does not touch the session: the session, its response writer and
 // the request the handler sees share one allocation.
 func TestMiddlewareAllocations(t *testing.T) {
-	m, err := session.New(session.Config{Secret: "alloc secret", Store: memstore.New(), Logger: slog.New(slog.DiscardHandler)})
+	m, err := session.New(session.Config{Secret: "alloc secret - a test secret, not for production", Store: memstore.New(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func TestBadCookiesStartFreshWithoutStoreLookup(t *testing.T) {
 		first = 'B'
 	}
 	tamperedID := string(first) + good[1:]
-	other, _ := newManager(t, memstore.New(), session.Config{Secret: "another application"})
+	other, _ := newManager(t, memstore.New(), session.Config{Secret: "another application - a test secret, not for production"})
 	foreign := newClient(t, other)
 	foreign.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("x", 1) })
 
@@ -117,12 +117,12 @@ func TestSessionIDs(t *testing.T) {
 func TestPreviousSecretStillLoadsAndIsReissued(t *testing.T) {
 	for _, encrypt := range []bool{false, true} {
 		eachStore(t, func(t *testing.T, st session.Store) {
-			old, _ := newManager(t, st, session.Config{Secret: "old secret", Encrypt: encrypt})
+			old, _ := newManager(t, st, session.Config{Secret: "old secret - a test secret, not for production", Encrypt: encrypt})
 			c := newClient(t, old)
 			c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("a", 1) })
 			oldCookie := c.cookie()
 
-			rotated, _ := newManager(t, st, session.Config{Secret: "new secret", PreviousSecrets: []string{"old secret"}, Encrypt: encrypt})
+			rotated, _ := newManager(t, st, session.Config{Secret: "new secret - a test secret, not for production", PreviousSecrets: []string{"old secret - a test secret, not for production"}, Encrypt: encrypt})
 			c.m = rotated
 			res := c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
 				if s.Get("a") != 1 {
@@ -135,7 +135,7 @@ func TestPreviousSecretStillLoadsAndIsReissued(t *testing.T) {
 			}
 			// Without the old secret the new cookie (and, when encrypted, the
 			// re-sealed payload) still works.
-			fresh, _ := newManager(t, st, session.Config{Secret: "new secret", Encrypt: encrypt})
+			fresh, _ := newManager(t, st, session.Config{Secret: "new secret - a test secret, not for production", Encrypt: encrypt})
 			c.m = fresh
 			if c.get("a") != 1 {
 				t.Error("re-signed session does not load with the new secret alone")

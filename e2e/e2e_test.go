@@ -61,7 +61,7 @@ func run(m *testing.M) int {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	demo := exec.Command(bin, "-addr", addr, "-files", filepath.Join(dir, "sessions"), "-secret", "testsecret")
+	demo := exec.Command(bin, "-addr", addr, "-files", filepath.Join(dir, "sessions"), "-secret", "testsecret - a test secret, not for production")
 	demo.Stderr = os.Stderr
 	if err := demo.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the demo:", err)

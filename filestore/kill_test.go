@@ -33,7 +33,7 @@ import (
 const (
 	envKillDir   = "FILESTORE_KILL_WRITER_DIR" // set in the writer child: the store's directory
 	envKillState = "FILESTORE_KILL_WRITER_STATE"
-	killSecret   = "filestore kill test secret"
+	killSecret   = "filestore kill test secret, not for production"
 	killSlots    = 12 // sessions the writers keep rewriting, across kills
 )
 

@@ -226,7 +226,7 @@ func TestDriver(t *testing.T) {
 	if !slices.Contains(session.Drivers(), "memcached") {
 		t.Fatalf("driver not registered: %v", session.Drivers())
 	}
-	m, err := session.New(session.Config{Secret: "test secret", Driver: "memcached", Connection: "memcached://" + addr + "?prefix=" + freshPrefix(),
+	m, err := session.New(session.Config{Secret: "test secret - a test secret, not for production", Driver: "memcached", Connection: "memcached://" + addr + "?prefix=" + freshPrefix(),
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +239,7 @@ func TestDriver(t *testing.T) {
 	if got := get(t, m, cookie, "k"); got != "v" {
 		t.Errorf("read back %q", got)
 	}
-	_, err = session.New(session.Config{Secret: "test secret", Driver: "memcached", Connection: "redis://" + addr})
+	_, err = session.New(session.Config{Secret: "test secret - a test secret, not for production", Driver: "memcached", Connection: "redis://" + addr})
 	if err == nil || !strings.Contains(err.Error(), "memcachedstore: connection URL") {
 		t.Errorf("bad URL: %v", err)
 	}
@@ -250,7 +250,7 @@ func TestDriver(t *testing.T) {
 func newManager(t testing.TB, st session.Store) *session.Manager {
 	t.Helper()
 	m, err := session.New(session.Config{
-		Secret:  "memcachedstore test secret",
+		Secret:  "memcachedstore test secret - a test secret, not for production",
 		Store:   st,
 		Lottery: [2]int{0, 1},
 		Logger:  slog.New(slog.DiscardHandler),

@@ -17,6 +17,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // shardCount is the number of independently locked shards (a power of two).
@@ -76,18 +78,9 @@ func New() *Store {
 	return s
 }
 
-// shardFor picks id's shard with FNV-1a (inline, so it does not allocate).
+// shardFor picks id's shard.
 func (s *Store) shardFor(id string) *shard {
-	const (
-		offset32 = 2166136261
-		prime32  = 16777619
-	)
-	h := uint32(offset32)
-	for i := 0; i < len(id); i++ {
-		h ^= uint32(id[i])
-		h *= prime32
-	}
-	return &s.shards[h%shardCount]
+	return &s.shards[sessionid.Shard(id, shardCount)]
 }
 
 // Load returns the record stored under id. It reports found == false for a

@@ -32,7 +32,7 @@ func faultBound(st time.Duration) time.Duration { return 5 * st }
 func faultManager(t *testing.T, connection string, storeTimeout time.Duration) *session.Manager {
 	t.Helper()
 	m, err := session.New(session.Config{
-		Secret: "redisstore fault test secret", Driver: "redis", Connection: connection,
+		Secret: "redisstore fault test secret - a test secret, not for production", Driver: "redis", Connection: connection,
 		Lottery: [2]int{0, 1}, StoreTimeout: storeTimeout,
 		ErrorHandler: faulttest.ErrorHandler, Logger: slog.New(slog.DiscardHandler),
 	})

@@ -23,7 +23,7 @@ import (
 func newManager(t testing.TB, st session.Store) *session.Manager {
 	t.Helper()
 	m, err := session.New(session.Config{
-		Secret:  "redisstore test secret",
+		Secret:  "redisstore test secret - a test secret, not for production",
 		Store:   st,
 		Lottery: [2]int{0, 1},
 		Logger:  slog.New(slog.DiscardHandler),

@@ -344,7 +344,7 @@ func TestDriver(t *testing.T) {
 		t.Fatalf("driver not registered: %v", session.Drivers())
 	}
 	prefix := freshPrefix()
-	m, err := session.New(session.Config{Secret: "test secret", Driver: "redis", Connection: "redis://" + addr + "/0?prefix=" + prefix})
+	m, err := session.New(session.Config{Secret: "test secret - a test secret, not for production", Driver: "redis", Connection: "redis://" + addr + "/0?prefix=" + prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func TestDriver(t *testing.T) {
 		t.Errorf("after Manager.Close, the client answers %v; want it closed", err)
 	}
 
-	_, err = session.New(session.Config{Secret: "test secret", Driver: "redis", Connection: "http://" + addr})
+	_, err = session.New(session.Config{Secret: "test secret - a test secret, not for production", Driver: "redis", Connection: "http://" + addr})
 	if err == nil || !strings.Contains(err.Error(), "redisstore: connection URL") {
 		t.Errorf("bad URL: %v", err)
 	}

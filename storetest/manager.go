@@ -82,7 +82,7 @@ func BenchmarkManager(b *testing.B, m *session.Manager) {
 func newManager(tb testing.TB, st session.Store) *session.Manager {
 	tb.Helper()
 	m, err := session.New(session.Config{
-		Secret:  "storetest secret",
+		Secret:  "storetest secret - a test secret, not for production",
 		Store:   st,
 		Lottery: [2]int{0, 1},
 		Logger:  slog.New(slog.DiscardHandler),

@@ -27,7 +27,7 @@ type client struct {
 func startDemo(t *testing.T, cfg session.Config) *client {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.Secret = "test secret"
+	cfg.Secret = "test secret - a test secret, not for production"
 	cfg.Logger = logger
 	m, err := session.New(cfg)
 	if err != nil {

@@ -343,7 +343,7 @@ func (cfg *config) load(getenv func(string) string, applyFlags func(*session.Con
 func (cfg *config) open(e *env) (*session.Manager, error) {
 	c := cfg.Config
 	if c.Secret == "" {
-		c.Secret = rand.Text()
+		c.Secret = rand.Text() + rand.Text() // 52 characters: New wants at least 32 bytes
 	}
 	c.Lottery = [2]int{0, 1}
 	c.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -273,7 +273,7 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 		}
 		for _, o := range []opts{
 			{env: map[string]string{"SESSION_SECRET": testSecret}},
-			{env: map[string]string{"SESSION_SECRET": "the new secret", "SESSION_PREVIOUS_SECRETS": "older," + testSecret}},
+			{env: map[string]string{"SESSION_SECRET": "the new secret - a test secret, not for production", "SESSION_PREVIOUS_SECRETS": "an older secret that is long enough," + testSecret}},
 			{env: map[string]string{"SESSION_PREVIOUS_SECRETS": testSecret}},
 		} {
 			r := ctlWith(t, o, with("show", sealed)...)
@@ -289,7 +289,7 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 		if r.code != exitError || !strings.Contains(r.stderr, "payload is encrypted; set SESSION_SECRET") || strings.Contains(r.stdout+r.stderr, "4111") {
 			t.Errorf("show of a sealed session without a secret: %v", r)
 		}
-		r = ctl(t, "", with("show", "--secret", "not the secret", sealed)...)
+		r = ctl(t, "", with("show", "--secret", "not the secret, though long enough", sealed)...)
 		if r.code != exitError || !strings.Contains(r.stderr, "does not decrypt") || strings.Contains(r.stdout+r.stderr, "4111") {
 			t.Errorf("show of a sealed session with a wrong secret: %v", r)
 		}
@@ -528,7 +528,7 @@ func TestUsage(t *testing.T) {
 	}
 	// Every command has --help (and -h, and "help CMD"), naming its flags
 	// and never the secret or connection from the environment.
-	env := map[string]string{"SESSION_SECRET": "do-not-print-me", "SESSION_CONNECTION": "redis://:hunter2@example.com/0"}
+	env := map[string]string{"SESSION_SECRET": "do-not-print-me - a test secret, not for production", "SESSION_CONNECTION": "redis://:hunter2@example.com/0"}
 	for _, c := range commands {
 		for _, args := range [][]string{{c.name, "--help"}, {c.name, "-h"}, {"help", c.name}} {
 			r := ctlWith(t, opts{env: env}, args...)

@@ -1,0 +1,59 @@
+// Package sessionid holds the one definition of what a session ID is, for the
+// Manager and every store: its length, its alphabet, the check stores apply
+// to the IDs they are given, and the hash that spreads IDs over shards.
+package sessionid
+
+// Len is the length of the IDs the Manager issues: 32 random bytes (256 bits)
+// in unpadded URL-safe base64. CSRF and one-time tokens have the same shape.
+const Len = 43
+
+// MaxLen is the longest ID a store accepts. Stores take IDs of 1 to MaxLen
+// characters of the alphabet, so that an ID issued by another program sharing
+// the store (or a test's short ID) still works; the Manager itself only
+// issues and accepts IDs of Len characters (Canonical).
+const MaxLen = 128
+
+// inAlphabet reports whether c is in the URL-safe base64 alphabet.
+func inAlphabet(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// Valid reports whether a store can hold id: 1 to MaxLen characters from
+// [A-Za-z0-9_-]. Such an ID can name no path outside a directory, no other
+// table, and no key outside a prefix.
+func Valid(id string) bool {
+	if len(id) == 0 || len(id) > MaxLen {
+		return false
+	}
+	return alphabetOnly(id)
+}
+
+// Canonical reports whether id has exactly the shape the Manager issues:
+// Len characters from [A-Za-z0-9_-].
+func Canonical(id string) bool {
+	return len(id) == Len && alphabetOnly(id)
+}
+
+func alphabetOnly(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if !inAlphabet(id[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Shard returns the shard of id among n (n > 0), by FNV-1a: stable across
+// processes and releases, since the file store's on-disk layout depends on it.
+func Shard(id string, n int) int {
+	const (
+		offset32 = 2166136261
+		prime32  = 16777619
+	)
+	h := uint32(offset32)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= prime32
+	}
+	return int(h % uint32(n))
+}

@@ -1,0 +1,55 @@
+package sessionid
+
+import (
+	"hash/fnv"
+	"strings"
+	"testing"
+)
+
+func TestValid(t *testing.T) {
+	for id, want := range map[string]bool{
+		"":                            false,
+		"a":                           true,
+		"A-_z09":                      true,
+		strings.Repeat("x", MaxLen):   true,
+		strings.Repeat("x", MaxLen+1): false,
+		"a/b":                         false,
+		"../x":                        false,
+		"a b":                         false,
+		"a\x00":                       false,
+		"é":                           false,
+		"a.b":                         false,
+		"a+b":                         false,
+		"a=":                          false,
+	} {
+		if got := Valid(id); got != want {
+			t.Errorf("Valid(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+func TestCanonical(t *testing.T) {
+	ok := strings.Repeat("A", Len)
+	if !Canonical(ok) {
+		t.Errorf("Canonical(%q) = false", ok)
+	}
+	for _, id := range []string{"", "a", ok[1:], ok + "A", ok[1:] + "/", ok[1:] + "="} {
+		if Canonical(id) {
+			t.Errorf("Canonical(%q) = true", id)
+		}
+	}
+}
+
+// TestShard checks Shard against hash/fnv: the file store's layout on disk
+// depends on it never changing.
+func TestShard(t *testing.T) {
+	for _, id := range []string{"", "a", "session-id", strings.Repeat("Zz_-", 11)} {
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		for _, n := range []int{1, 32, 256} {
+			if got, want := Shard(id, n), int(h.Sum32()%uint32(n)); got != want {
+				t.Errorf("Shard(%q, %d) = %d, want %d", id, n, got, want)
+			}
+		}
+	}
+}
