@@ -80,8 +80,7 @@ func (s *Session) saveClient(now time.Time) (string, error) {
 			return m.cookie("", now), nil
 		}
 		return "", nil
-	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue,
-		now.Sub(s.expiry.Add(-m.cfg.Lifetime)) >= m.touchGap:
+	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue, s.touchDue(now):
 	default:
 		return "", nil
 	}
@@ -90,7 +89,7 @@ func (s *Session) saveClient(now time.Time) (string, error) {
 	raw := make([]byte, nonceLen, 512)
 	newIDs(&s.id, &s.st.token, raw) // the nonce comes from the IDs' read
 	s.st.age()
-	raw, err := appendClientState(raw, &s.st, clientFields{ID: s.id, Exp: now.Add(m.cfg.Lifetime).UnixMilli()})
+	raw, err := appendClientState(raw, &s.st, clientFields{ID: s.id, Exp: s.expiryFrom(now).UnixMilli()})
 	if err != nil {
 		return "", err
 	}

@@ -221,53 +221,35 @@ func (s *Session) Regenerate() error {
 	}
 	s.change(op{kind: opToken, key: randomID()})
 	if !s.stored || s.m.clientSide {
-		s.id, s.newID = randomID(), true
+		s.id, s.newID = randomID(), true // saved under it at the end of the request
 		return nil
 	}
+	return s.moveTo(randomID())
+}
+
+// moveTo moves the stored session to the new ID id now, with this request's
+// changes so far, so that its old ID stops loading at once.
+func (s *Session) moveTo(id string) error {
 	m := s.m
-	id, expiry := randomID(), time.Now().Add(m.cfg.Lifetime)
+	expiry := s.expiryFrom(time.Now())
 	var (
 		moved state
 		raw   []byte
 	)
-	// capture computes the moved record from the old one as it stands.
-	capture := func(data []byte, found bool) error {
+	ctx, cancel := m.bound(s.ctx)
+	defer cancel()
+	err := m.move(ctx, s.id, id, func(data []byte, found bool) ([]byte, time.Time, error) {
 		if !found {
-			return errGone
+			return nil, time.Time{}, errGone
 		}
 		st, err := s.current(data)
 		if err != nil {
-			return err
+			return nil, time.Time{}, err
 		}
 		b, err := m.encode(id, &st)
-		if err != nil {
-			return err
-		}
 		moved, raw = st, b
-		return nil
-	}
-	ctx, cancel := m.bound(s.ctx)
-	defer cancel()
-	var err error
-	if mv, ok := m.store.(Mover); ok {
-		err = mv.Move(ctx, s.id, id, func(data []byte, found bool) ([]byte, time.Time, error) {
-			if err := capture(data, found); err != nil {
-				return nil, time.Time{}, err
-			}
-			return raw, expiry, nil
-		})
-	} else {
-		err = m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
-			return nil, time.Time{}, capture(data, found) // nil data: delete the old record
-		})
-		if err == nil {
-			if err = m.create(ctx, id, raw, expiry); err != nil {
-				// The old record is gone and the new one could not be
-				// written: the session is lost, as after Destroy.
-				s.reset()
-			}
-		}
-	}
+		return b, expiry, err
+	})
 	switch {
 	case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
 		// Destroyed by another request meanwhile: it stays destroyed.
@@ -276,6 +258,9 @@ func (s *Session) Regenerate() error {
 		return nil
 	case errors.Is(err, ErrEncode):
 		return fmt.Errorf("session: regenerate: %w", err)
+	case errors.Is(err, errLost):
+		s.reset()
+		return storeErr("regenerate", err)
 	case err != nil:
 		return storeErr("regenerate", err)
 	}
@@ -329,7 +314,9 @@ func (s *Session) current(data []byte) (state, error) {
 }
 
 // save writes the session as the request leaves it and returns the
-// Set-Cookie value to send ("" for none).
+// Set-Cookie value to send ("" for none). It does one of three things: store
+// a new session, write a stored one's changes, or move a stored one's expiry
+// (touch); a request that needs none of them costs no store call.
 func (s *Session) save() (string, error) {
 	m := s.m
 	if s.skip || !s.stored && !s.touched && !s.dropCookie {
@@ -339,84 +326,23 @@ func (s *Session) save() (string, error) {
 	if m.clientSide {
 		return s.saveClient(now)
 	}
-	expiry := now.Add(m.cfg.Lifetime)
 	moved := false // the record's expiry moved: a persistent cookie slides with it
 	switch {
-	case !s.stored && !s.touched:
-		if s.dropCookie {
-			return m.cookie("", now), nil
-		}
-		return "", nil
-
-	case !s.stored: // a new session with something in it
-		newIDs(&s.id, &s.st.token, nil)
-		s.st.age()
-		raw, err := m.encode(s.id, &s.st)
+	case !s.stored && !s.touched: // the request's cookie names no session
+		return m.cookie("", now), nil
+	case !s.stored:
+		return s.saveNew(now)
+	case s.changed():
+		gone, err := s.saveChanges(now)
 		if err != nil {
 			return "", err
 		}
-		ctx, cancel := m.bound(s.ctx)
-		err = m.create(ctx, s.id, raw, expiry)
-		cancel()
-		if err != nil {
-			return "", storeErr("save", err)
-		}
-		return m.cookie(s.id, now), nil
-
-	case len(s.ops) > 0 || s.st.needsAging() || s.resave:
-		ctx, cancel := m.bound(s.ctx)
-		defer cancel()
-		if sw, ok := m.store.(Swapper); ok && s.raw != nil {
-			// One round trip when no other request changed the record since
-			// this one loaded it; otherwise Update replays this request's
-			// changes onto the record as it now stands.
-			s.st.age()
-			raw, err := m.encode(s.id, &s.st)
-			if err != nil {
-				return "", err
-			}
-			swapped, err := sw.Swap(ctx, s.id, s.raw, raw, expiry)
-			if err != nil {
-				return "", storeErr("save", err)
-			}
-			if swapped {
-				moved = true
-				break
-			}
-		}
-		err := m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
-			if !found {
-				return nil, time.Time{}, errGone
-			}
-			st, err := s.current(data)
-			if err != nil {
-				return nil, time.Time{}, err
-			}
-			st.age()
-			raw, err := m.encode(s.id, &st)
-			return raw, expiry, err
-		})
-		switch {
-		case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
-			m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
+		if gone {
 			return m.cookie("", now), nil
-		case errors.Is(err, ErrEncode):
-			return "", err
-		case err != nil:
-			return "", storeErr("save", err)
 		}
 		moved = true
-
-	case now.Sub(s.expiry.Add(-m.cfg.Lifetime)) >= m.touchGap:
-		ctx, cancel := m.bound(s.ctx)
-		err := m.store.Touch(ctx, s.id, expiry)
-		cancel()
-		if err != nil {
-			// The request itself went well; the session may expire early.
-			m.log.LogAttrs(s.ctx, slog.LevelError, "session: touch failed", slog.Any("error", storeErr("touch", err)))
-		} else {
-			moved = true
-		}
+	case s.touchDue(now):
+		moved = s.touch(now)
 	}
 	if s.newID || s.reissue || moved && !m.cfg.ExpireOnClose {
 		return m.cookie(s.id, now), nil
@@ -424,22 +350,101 @@ func (s *Session) save() (string, error) {
 	return "", nil
 }
 
-// create stores a new record under id, failing with errTaken when an
-// unexpired one exists: in one round trip through Swap when the store has it.
-func (m *Manager) create(ctx context.Context, id string, raw []byte, expiry time.Time) error {
-	if sw, ok := m.store.(Swapper); ok {
-		swapped, err := sw.Swap(ctx, id, nil, raw, expiry)
-		if err == nil && !swapped {
-			err = errTaken
-		}
-		return err
+// changed reports whether the stored session must be written: the request
+// changed it, flash data must age, or it was sealed under a previous secret.
+func (s *Session) changed() bool {
+	return len(s.ops) > 0 || s.st.needsAging() || s.resave
+}
+
+// expiryFrom returns the idle deadline of a session used at now.
+func (s *Session) expiryFrom(now time.Time) time.Time {
+	return now.Add(s.m.cfg.Lifetime)
+}
+
+// touchDue reports whether an unchanged session's expiry is old enough to be
+// moved: at most once per touch gap, so that reads rarely write.
+func (s *Session) touchDue(now time.Time) bool {
+	return now.Sub(s.expiry.Add(-s.m.cfg.Lifetime)) >= s.m.touchGap
+}
+
+// saveNew stores a session that this request started and put something in,
+// and returns its cookie.
+func (s *Session) saveNew(now time.Time) (string, error) {
+	m := s.m
+	newIDs(&s.id, &s.st.token, nil)
+	s.st.age()
+	raw, err := m.encode(s.id, &s.st)
+	if err != nil {
+		return "", err
 	}
-	return m.store.Update(ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
-		if found {
-			return nil, time.Time{}, errTaken
+	ctx, cancel := m.bound(s.ctx)
+	err = m.create(ctx, s.id, raw, s.expiryFrom(now))
+	cancel()
+	if err != nil {
+		return "", storeErr("save", err)
+	}
+	return m.cookie(s.id, now), nil
+}
+
+// saveChanges writes a stored session's changes: its state as this request
+// leaves it when no other request changed the record since this one read it,
+// otherwise this request's changes replayed onto the record as it stands.
+// gone reports a record that another request destroyed (or that expired)
+// meanwhile: it is not brought back.
+func (s *Session) saveChanges(now time.Time) (gone bool, err error) {
+	m := s.m
+	expiry := s.expiryFrom(now)
+	var raw []byte
+	if _, ok := m.store.(Swapper); ok && s.raw != nil {
+		s.st.age()
+		if raw, err = m.encode(s.id, &s.st); err != nil {
+			return false, err
 		}
-		return raw, expiry, nil
-	})
+	}
+	ctx, cancel := m.bound(s.ctx)
+	defer cancel()
+	_, err = m.write(ctx, s.id, s.raw, raw, expiry, s)
+	switch {
+	case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
+		m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
+		return true, nil
+	case errors.Is(err, ErrEncode):
+		return false, err
+	case err != nil:
+		return false, storeErr("save", err)
+	}
+	return false, nil
+}
+
+// replay returns the record to store over data: the request's changes
+// replayed onto it, flash data aged (see current). A record that is gone is
+// not brought back (errGone).
+func (s *Session) replay(data []byte, found bool, expiry time.Time) ([]byte, time.Time, error) {
+	if !found {
+		return nil, time.Time{}, errGone
+	}
+	st, err := s.current(data)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	st.age()
+	raw, err := s.m.encode(s.id, &st)
+	return raw, expiry, err
+}
+
+// touch moves an unchanged session's expiry without rewriting it, and
+// reports whether it did. A failure is logged, not returned: the request
+// itself went well; the session may expire early.
+func (s *Session) touch(now time.Time) bool {
+	m := s.m
+	ctx, cancel := m.bound(s.ctx)
+	err := m.store.Touch(ctx, s.id, s.expiryFrom(now))
+	cancel()
+	if err != nil {
+		m.log.LogAttrs(s.ctx, slog.LevelError, "session: touch failed", slog.Any("error", storeErr("touch", err)))
+		return false
+	}
+	return true
 }
 
 func storeErr(op string, err error) error {

@@ -72,7 +72,7 @@ func (s *Session) ValidateOneTimeToken(token string) bool {
 	pending := slices.ContainsFunc(s.ops, func(o op) bool { return o.kind == opAddOTT && o.key == token })
 	if s.stored && !pending && !s.m.clientSide {
 		m := s.m
-		expiry := time.Now().Add(m.cfg.Lifetime)
+		expiry := s.expiryFrom(time.Now())
 		ctx, cancel := m.bound(s.ctx)
 		defer cancel()
 		err := m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
