@@ -800,7 +800,7 @@ func FuzzSealed(f *testing.F) {
 			t.Fatalf("openRaw(%q): %v does not wrap ErrCorrupt", junk, err)
 		}
 		st, _, derr := m.decode(id, junk)
-		_, oerr := m.Open(id, junk)
+		_, oerr := m.DecodePayload(id, junk)
 		if derr != nil && !errors.Is(derr, ErrCorrupt) || oerr != nil && !errors.Is(oerr, ErrCorrupt) {
 			t.Fatalf("decode/Open(%q): %v / %v do not wrap ErrCorrupt", junk, derr, oerr)
 		}

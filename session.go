@@ -466,13 +466,13 @@ func (m *Manager) decode(id string, b []byte) (st state, rotated bool, err error
 	return st, rotated, err
 }
 
-// Open returns the JSON envelope of a payload that the Manager stored under
-// id, decrypting it when it is sealed (with the current secret or a previous
+// DecodePayload returns the JSON envelope of a payload that the Manager
+// stored under id, decrypting it when it is sealed (with the current secret or a previous
 // one), for operators' tools such as sessionctl. The envelope holds the
 // session's data under "data", its flash keys under "flash", its CSRF token
 // under "token" and its one-time tokens under "ott". A payload that does not
 // open or decode is an error wrapping ErrCorrupt.
-func (m *Manager) Open(id string, payload []byte) ([]byte, error) {
+func (m *Manager) DecodePayload(id string, payload []byte) ([]byte, error) {
 	if isSealed(payload) {
 		b, _, err := m.sealer.open(id, payload)
 		if err != nil {

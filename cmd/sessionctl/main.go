@@ -619,7 +619,7 @@ func setupShow(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			if sealed && !cfg.secretSet {
 				return fail(e, "show: session %s: payload is encrypted; set SESSION_SECRET (or --secret) to the application's secret to decrypt it", id)
 			}
-			plain, err := m.Open(id, data)
+			plain, err := m.DecodePayload(id, data)
 			switch {
 			case err != nil && sealed:
 				return fail(e, "show: session %s: payload does not decrypt with the configured secret (SESSION_SECRET, SESSION_PREVIOUS_SECRETS): %v", id, err)
