@@ -22,6 +22,11 @@ type envelope struct {
 	Flash []string       `json:"flash,omitempty"` // keys readable in the next request, then removed
 	Token string         `json:"token,omitempty"` // CSRF token
 	OTT   []string       `json:"ott,omitempty"`   // one-time tokens, newest first
+	User  string         `json:"user,omitempty"`  // the user the session belongs to (Session.Login)
+	Born  int64          `json:"born,omitempty"`  // Unix ms: began, or last logged in (the absolute lifetime's start)
+	Life  int64          `json:"life,omitempty"`  // ms: the session's own idle lifetime (Session.SetLifetime)
+	UA    string         `json:"ua,omitempty"`    // User-Agent of the Login request
+	IP    string         `json:"ip,omitempty"`    // host of the Login request's RemoteAddr
 	clientFields
 }
 
@@ -32,6 +37,11 @@ type state struct {
 	flashNext []string // flash keys readable in this and the next request
 	token     string
 	ott       []string
+	user      string // "" when anonymous
+	born      int64  // Unix ms: when the session began or its user last logged in; 0 when unknown
+	life      int64  // ms: the session's own idle lifetime; 0 for Config.Lifetime
+	agent     string // User-Agent of the Login request
+	ip        string // host of the Login request's RemoteAddr
 }
 
 // encodeState returns the JSON envelope of st. Flash keys of both kinds are
@@ -69,6 +79,7 @@ func appendClientState(b []byte, st *state, cf clientFields) ([]byte, error) {
 		b = append(b, `,"ott":`...)
 		b = appendJSONStrings(b, st.ott)
 	}
+	b = appendAccount(b, st)
 	if cf.ID != "" {
 		b = append(b, `,"id":`...)
 		b = appendJSONString(b, cf.ID)
@@ -78,6 +89,32 @@ func appendClientState(b []byte, st *state, cf clientFields) ([]byte, error) {
 		b = strconv.AppendInt(b, cf.Exp, 10)
 	}
 	return append(b, '}'), nil
+}
+
+// appendAccount appends the envelope fields that tie a session to a user and
+// give it its own lifetimes, each only when set.
+func appendAccount(b []byte, st *state) []byte {
+	if st.user != "" {
+		b = append(b, `,"user":`...)
+		b = appendJSONString(b, st.user)
+	}
+	if st.born != 0 {
+		b = append(b, `,"born":`...)
+		b = strconv.AppendInt(b, st.born, 10)
+	}
+	if st.life != 0 {
+		b = append(b, `,"life":`...)
+		b = strconv.AppendInt(b, st.life, 10)
+	}
+	if st.agent != "" {
+		b = append(b, `,"ua":`...)
+		b = appendJSONString(b, st.agent)
+	}
+	if st.ip != "" {
+		b = append(b, `,"ip":`...)
+		b = appendJSONString(b, st.ip)
+	}
+	return b
 }
 
 // decodeState decodes a JSON envelope. Every stored flash key is readable in
@@ -128,6 +165,16 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 			st.token, err = d.optString()
 		case "ott":
 			st.ott, err = d.stringList()
+		case "user":
+			st.user, err = d.optString()
+		case "born":
+			st.born, err = d.optInt()
+		case "life":
+			st.life, err = d.optInt()
+		case "ua":
+			st.agent, err = d.optString()
+		case "ip":
+			st.ip, err = d.optString()
 		case "id":
 			cf.ID, err = d.optString()
 		case "exp":

@@ -62,6 +62,14 @@ type Config struct {
 	// saved (the store failed). The default logs nothing more (the Manager
 	// has logged the error) and answers 500 with a generic body.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// AbsoluteLifetime ends a session this long after it began, or after
+	// its last Session.Login, however busy it is (OWASP's absolute
+	// timeout); Regenerate does not restart the clock. It is enforced when
+	// a session loads, like the idle lifetime, and the store's expiry of
+	// the session never passes it, so a sweep removes such sessions. 0: no
+	// absolute limit.
+	AbsoluteLifetime time.Duration
 }
 
 // withDefaults returns cfg with defaults filled in, or an error wrapping
@@ -85,6 +93,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Lifetime = DefaultLifetime
 	case cfg.Lifetime < time.Second:
 		return cfg, fmt.Errorf("%w: Lifetime %v is shorter than one second", ErrConfig, cfg.Lifetime)
+	}
+	switch {
+	case cfg.AbsoluteLifetime < 0:
+		return cfg, fmt.Errorf("%w: AbsoluteLifetime %v is negative", ErrConfig, cfg.AbsoluteLifetime)
+	case cfg.AbsoluteLifetime > 0 && cfg.AbsoluteLifetime < time.Second:
+		return cfg, fmt.Errorf("%w: AbsoluteLifetime %v is shorter than one second", ErrConfig, cfg.AbsoluteLifetime)
 	}
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout

@@ -54,14 +54,18 @@ func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie
 			m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session is corrupt; starting a new session", slog.Any("error", err))
 			return
 		}
-		expiry := time.UnixMilli(cf.Exp)
-		if !validID(cf.ID) || !expiry.After(time.Now()) {
+		expiry, now := time.UnixMilli(cf.Exp), time.Now()
+		if !validID(cf.ID) || !expiry.After(now) {
 			return // expired: never loads again
+		}
+		if end, ok := m.absoluteEnd(&st); ok && !end.After(now) {
+			return // past its absolute lifetime
 		}
 		s.id, s.stored, s.expiry, s.st = cf.ID, true, expiry, st
 		s.seen = st.flashNow
 		s.reissue, s.dropCookie = rotated, false
 		s.ensureToken()
+		s.startClock(now)
 		return
 	}
 	m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session does not open (tampered, truncated, oversized or sealed with an unknown secret); starting a new session",
@@ -80,7 +84,7 @@ func (s *Session) saveClient(now time.Time) (string, error) {
 			return m.cookie("", now), nil
 		}
 		return "", nil
-	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue, s.touchDue(now):
+	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue, s.relife, s.touchDue(now):
 	default:
 		return "", nil
 	}
@@ -96,6 +100,9 @@ func (s *Session) saveClient(now time.Time) (string, error) {
 	raw = m.cookieSealer.sealInPlace(m.cookieAD, raw)
 	value := base64.RawURLEncoding.AppendEncode(raw[len(raw):], raw)
 	c := m.cookieWithValue(value, now)
+	if s.st.life > 0 {
+		c = m.lastingCookie(value, now, time.Duration(s.st.life)*time.Millisecond)
+	}
 	if len(c) > MaxCookieSize {
 		return "", fmt.Errorf("%w: the session needs a %d-byte cookie; browsers keep at most %d bytes", ErrCookieTooLarge, len(c), MaxCookieSize)
 	}

@@ -34,10 +34,10 @@ type Manager struct {
 	clientSide   bool
 	cookieSealer sealer
 	cookieAD     []byte // the cookie driver's additional data: the cookie name
+	handleKey    []byte // derives SessionInfo.Handle from session IDs
 	log          *slog.Logger
 	onError      func(http.ResponseWriter, *http.Request, error)
-	touchGap     time.Duration // an unchanged session's expiry moves only when it is at least this old
-	untimed      bool          // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
+	untimed      bool // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
 
 	mu       sync.Mutex // guards closed and sweeps.Add
 	closed   bool
@@ -60,7 +60,6 @@ func New(cfg Config) (*Manager, error) {
 		store:    cfg.Store,
 		log:      cfg.Logger,
 		onError:  cfg.ErrorHandler,
-		touchGap: cfg.Lifetime / 20,
 		sweeping: make(chan struct{}, 1),
 	}
 	if m.store == nil && cfg.Driver == "cookie" {
@@ -79,6 +78,7 @@ func New(cfg Config) (*Manager, error) {
 	m.cookieFmt = newCookieFormat(cfg)
 	m.signer = newSigner(deriveKeys(secrets, purposeCookie))
 	m.sealer = newSealer(deriveKeys(secrets, purposeSeal))
+	m.handleKey = deriveKeys(secrets[:1], purposeHandle)[0]
 	if m.clientSide {
 		m.cookieSealer = newSealer(deriveKeys(secrets, purposeCookieStore))
 		m.cookieAD = []byte(cfg.Cookie)

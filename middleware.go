@@ -44,7 +44,7 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rq := new(request) // everything below in one allocation
 	s := &rq.s
-	s.m, s.ctx = m, r.Context()
+	s.m, s.ctx, s.req = m, r.Context(), r
 	if err := m.load(s, r); err != nil {
 		m.fail(w, r, err)
 		return
@@ -122,7 +122,8 @@ func (m *Manager) load(s *Session, r *http.Request) error {
 	if err != nil {
 		return storeErr("load", err)
 	}
-	if !found || !expiry.After(time.Now()) {
+	now := time.Now()
+	if !found || !expiry.After(now) {
 		return nil // unknown, destroyed or expired: never adopted
 	}
 	st, resealed, err := m.decode(id, data)
@@ -130,10 +131,14 @@ func (m *Manager) load(s *Session, r *http.Request) error {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: stored session is corrupt; starting a new session", slog.Any("error", err))
 		return nil
 	}
+	if end, ok := m.absoluteEnd(&st); ok && !end.After(now) {
+		return nil // past its absolute lifetime: never served late
+	}
 	s.id, s.stored, s.raw, s.expiry, s.st = id, true, data, expiry, st
 	s.seen = st.flashNow
 	s.reissue, s.resave, s.dropCookie = rotated, resealed, false
 	s.ensureToken()
+	s.startClock(now)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -26,6 +27,7 @@ type Session struct {
 	mu  sync.Mutex
 	m   *Manager
 	ctx context.Context // the request's: every store call takes it
+	req *http.Request   // the request, when the session came through Middleware: Login records its client
 
 	id     string    // "" until a new session needs one
 	stored bool      // a record exists under id, as far as this request knows
@@ -41,6 +43,7 @@ type Session struct {
 	resave     bool // payload sealed under a previous secret: write it again
 	reissue    bool // cookie signed with a previous secret: send it signed anew
 	newID      bool // Regenerate gave the session a new ID in this request
+	relife     bool // SetLifetime changed the session's lifetime: send its cookie anew
 	dropCookie bool // the request's cookie names no session: expire it unless a new one is saved
 	skip       bool // VerifyCSRF refused the request: save nothing
 	committed  bool // saved when the response started; later changes are lost
@@ -51,6 +54,14 @@ type Session struct {
 // change (most requests load theirs, or change nothing).
 func newSession(m *Manager, ctx context.Context) *Session {
 	return &Session{m: m, ctx: ctx}
+}
+
+// startClock starts the absolute lifetime of a loaded session that began
+// before Config.AbsoluteLifetime was set: it ends that long after now.
+func (s *Session) startClock(now time.Time) {
+	if s.m.cfg.AbsoluteLifetime > 0 && s.st.born == 0 {
+		s.change(op{kind: opBorn, value: now.UnixMilli()})
+	}
 }
 
 // change applies o now and records it for the save.
@@ -224,7 +235,24 @@ func (s *Session) Regenerate() error {
 		s.id, s.newID = randomID(), true // saved under it at the end of the request
 		return nil
 	}
-	return s.moveTo(randomID())
+	id, oldID, user := randomID(), s.id, s.st.user
+	idx, _ := s.m.store.(UserIndex)
+	if user != "" && idx != nil {
+		// The user's index lists the new ID before the session moves there.
+		ctx, cancel := s.m.bound(s.ctx)
+		err := idx.AddUserSession(ctx, user, id)
+		cancel()
+		if err != nil {
+			return storeErr("regenerate", err)
+		}
+	}
+	if err := s.moveTo(id); err != nil {
+		return err
+	}
+	if user != "" && idx != nil {
+		s.m.unindex(s.ctx, idx, user, oldID)
+	}
+	return nil
 }
 
 // moveTo moves the stored session to the new ID id now, with this request's
@@ -282,6 +310,9 @@ func (s *Session) Destroy() error {
 		if err != nil {
 			return storeErr("destroy", err)
 		}
+		if idx, ok := s.m.store.(UserIndex); ok && s.st.user != "" {
+			s.m.unindex(s.ctx, idx, s.st.user, s.id)
+		}
 	}
 	s.reset()
 	return nil
@@ -292,7 +323,7 @@ func (s *Session) Destroy() error {
 func (s *Session) reset() {
 	s.id, s.stored, s.raw, s.expiry, s.seen = "", false, nil, time.Time{}, nil
 	s.st, s.ops = state{data: map[string]any{}}, nil
-	s.touched, s.resave, s.reissue, s.newID, s.dropCookie = false, false, false, false, true
+	s.touched, s.resave, s.reissue, s.newID, s.relife, s.dropCookie = false, false, false, false, false, true
 }
 
 // current returns the state to write over a record that now holds data: the
@@ -344,8 +375,8 @@ func (s *Session) save() (string, error) {
 	case s.touchDue(now):
 		moved = s.touch(now)
 	}
-	if s.newID || s.reissue || moved && !m.cfg.ExpireOnClose {
-		return m.cookie(s.id, now), nil
+	if s.newID || s.reissue || s.relife || moved && (!m.cfg.ExpireOnClose || s.st.life > 0) {
+		return s.cookieFor(now), nil
 	}
 	return "", nil
 }
@@ -356,15 +387,38 @@ func (s *Session) changed() bool {
 	return len(s.ops) > 0 || s.st.needsAging() || s.resave
 }
 
-// expiryFrom returns the idle deadline of a session used at now.
-func (s *Session) expiryFrom(now time.Time) time.Time {
-	return now.Add(s.m.cfg.Lifetime)
+// lifetime returns the session's idle lifetime: its own (SetLifetime), else
+// Config.Lifetime.
+func (s *Session) lifetime() time.Duration {
+	if s.st.life > 0 {
+		return time.Duration(s.st.life) * time.Millisecond
+	}
+	return s.m.cfg.Lifetime
 }
 
-// touchDue reports whether an unchanged session's expiry is old enough to be
-// moved: at most once per touch gap, so that reads rarely write.
+// expiryFrom returns the deadline of a session used at now: its idle
+// lifetime from now, but never past the end of its absolute lifetime.
+func (s *Session) expiryFrom(now time.Time) time.Time {
+	e := now.Add(s.lifetime())
+	if end, ok := s.m.absoluteEnd(&s.st); ok && end.Before(e) {
+		return end
+	}
+	return e
+}
+
+// absoluteEnd returns when st's absolute lifetime ends, when there is one.
+func (m *Manager) absoluteEnd(st *state) (time.Time, bool) {
+	if m.cfg.AbsoluteLifetime <= 0 || st.born == 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(st.born).Add(m.cfg.AbsoluteLifetime), true
+}
+
+// touchDue reports whether an unchanged session's expiry is worth moving:
+// when it would move by at least a twentieth of the idle lifetime, so that
+// reads rarely write.
 func (s *Session) touchDue(now time.Time) bool {
-	return now.Sub(s.expiry.Add(-s.m.cfg.Lifetime)) >= s.m.touchGap
+	return s.expiryFrom(now).Sub(s.expiry) >= s.lifetime()/20
 }
 
 // saveNew stores a session that this request started and put something in,
@@ -372,6 +426,9 @@ func (s *Session) touchDue(now time.Time) bool {
 func (s *Session) saveNew(now time.Time) (string, error) {
 	m := s.m
 	newIDs(&s.id, &s.st.token, nil)
+	if m.cfg.AbsoluteLifetime > 0 && s.st.born == 0 {
+		s.st.born = now.UnixMilli() // the absolute lifetime starts
+	}
 	s.st.age()
 	raw, err := m.encode(s.id, &s.st)
 	if err != nil {
@@ -383,7 +440,7 @@ func (s *Session) saveNew(now time.Time) (string, error) {
 	if err != nil {
 		return "", storeErr("save", err)
 	}
-	return m.cookie(s.id, now), nil
+	return s.cookieFor(now), nil
 }
 
 // saveChanges writes a stored session's changes: its state as this request

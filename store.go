@@ -125,6 +125,39 @@ type Lister interface {
 	List(ctx context.Context, fn func(id string, expiry time.Time) bool) error
 }
 
+// UserIndex is implemented by stores that can find the sessions of one user
+// without scanning every session: what Manager.UserSessions,
+// Manager.DestroyUserSessions, Manager.DestroyUserSession and
+// Session.DestroyOtherSessions need. The index is kept beside the records,
+// and it is a hint: the Manager checks every record it names (live? still
+// that user's?) and removes the entries that are not, so an entry whose
+// session expired, was destroyed or evicted never makes a wrong answer. What
+// the index must never do is lose an entry of a live session: the Manager
+// adds a session's entry before the session is stored as the user's.
+//
+// User IDs are the application's: any non-empty string of at most
+// MaxUserIDLen bytes (slashes, dots, spaces, any UTF-8 or none). A store must
+// keep the indexes of different user IDs apart, and must never let a user ID
+// name anything outside its own space (a path, a table, a key of another
+// prefix). Session IDs are as for Store.
+type UserIndex interface {
+	// AddUserSession adds id to the index of userID, stamped with the time
+	// it was added (adding an ID that is there already may restamp it). It
+	// is atomic: concurrent adds for one user all land.
+	AddUserSession(ctx context.Context, userID, id string) error
+	// ListUserSessions calls fn with the ID of each entry of userID's index
+	// and the time the entry was added (to within a second), in no
+	// particular order and each ID once, until fn returns false. Entries
+	// added or removed while it runs may or may not be seen.
+	ListUserSessions(ctx context.Context, userID string, fn func(id string, added time.Time) bool) error
+	// RemoveUserSessions removes ids from userID's index; an ID that is not
+	// there is not an error, and other users' indexes are untouched.
+	RemoveUserSessions(ctx context.Context, userID string, ids ...string) error
+}
+
+// MaxUserIDLen is the longest user ID Session.Login accepts, in bytes.
+const MaxUserIDLen = 512
+
 // A Driver opens the store that Config.Driver names. It gets the Config with
 // its defaults filled in (Connection, Table, Lifetime, Files, ...). A store a
 // Driver opens belongs to the Manager: Manager.Close closes it when it has a
