@@ -135,8 +135,8 @@ type Lister interface {
 // the index must never do is lose an entry of a live session: the Manager
 // adds a session's entry before the session is stored as the user's.
 //
-// User IDs are the application's: any non-empty string of at most
-// MaxUserIDLen bytes (slashes, dots, spaces, any UTF-8 or none). A store must
+// User IDs are the application's: any non-empty UTF-8 string of at most
+// MaxUserIDLen bytes without NUL (slashes, dots, spaces, quotes, any script). A store must
 // keep the indexes of different user IDs apart, and must never let a user ID
 // name anything outside its own space (a path, a table, a key of another
 // prefix). Session IDs are as for Store.

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Sessions that belong to a user. Session.Login ties a session to a user ID
@@ -65,13 +66,13 @@ type SessionInfo struct {
 // the request's User-Agent and remote IP for SessionInfo, and lists it among
 // userID's sessions. Logging in as another user moves the session from the
 // first user's list to the other's. userID is the application's stable user
-// key: any non-empty string of at most MaxUserIDLen bytes.
+// key: any non-empty UTF-8 string of at most MaxUserIDLen bytes, without NUL.
 //
 // Login works on every driver; listing a user's sessions needs a store that
 // implements UserIndex.
 func (s *Session) Login(userID string) error {
-	if userID == "" || len(userID) > MaxUserIDLen {
-		return fmt.Errorf("%w: %d bytes (want 1 to %d)", ErrUserID, len(userID), MaxUserIDLen)
+	if userID == "" || len(userID) > MaxUserIDLen || !utf8.ValidString(userID) || strings.ContainsRune(userID, 0) {
+		return fmt.Errorf("%w: %d bytes (want 1 to %d bytes of UTF-8, no NUL)", ErrUserID, len(userID), MaxUserIDLen)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -143,10 +143,15 @@ func testLogin(t *testing.T, st session.Store) {
 	if got := userSessions(t, m, t.Context(), "bob"); len(got) != 0 {
 		t.Errorf("another user lists %d sessions", len(got))
 	}
-	var err error
-	c.do(t, func(_ context.Context, s *session.Session) { err = s.Login("") })
-	if !errors.Is(err, session.ErrUserID) {
-		t.Errorf(`Login("") = %v, want ErrUserID`, err)
+	for _, bad := range []string{"", "a\x00b", "\xff", strings.Repeat("x", session.MaxUserIDLen+1)} {
+		var err error
+		c.do(t, func(_ context.Context, s *session.Session) { err = s.Login(bad) })
+		if !errors.Is(err, session.ErrUserID) {
+			t.Errorf("Login(%q) = %v, want ErrUserID", bad, err)
+		}
+	}
+	if user, _ := c.userOf(t); user != "ana" {
+		t.Errorf("a refused Login changed the session's user to %q", user)
 	}
 }
 
