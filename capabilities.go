@@ -24,8 +24,8 @@ var errLost = errors.New("session: session lost while moving it to a new ID")
 // unexpired one exists: one Swap (compare with no record) when the store is a
 // Swapper, else an Update.
 func (m *Manager) create(ctx context.Context, id string, raw []byte, expiry time.Time) error {
-	if sw, ok := m.store.(Swapper); ok {
-		swapped, err := sw.Swap(ctx, id, nil, raw, expiry)
+	if m.swapper != nil {
+		swapped, err := m.swapper.Swap(ctx, id, nil, raw, expiry)
 		if err == nil && !swapped {
 			err = errTaken
 		}
@@ -52,8 +52,8 @@ type replayer interface {
 // Update, where r recomputes the record from the one that now stands.
 // swapped reports that next itself was stored.
 func (m *Manager) write(ctx context.Context, id string, old, next []byte, expiry time.Time, r replayer) (swapped bool, err error) {
-	if sw, ok := m.store.(Swapper); ok && old != nil && next != nil {
-		if swapped, err = sw.Swap(ctx, id, old, next, expiry); err != nil || swapped {
+	if m.swapper != nil && old != nil && next != nil {
+		if swapped, err = m.swapper.Swap(ctx, id, old, next, expiry); err != nil || swapped {
 			return swapped, err
 		}
 	}
@@ -68,8 +68,8 @@ func (m *Manager) write(ctx context.Context, id string, old, next []byte, expiry
 // the two loses the session (an error wrapping errLost) rather than leaving
 // the old ID loadable.
 func (m *Manager) move(ctx context.Context, oldID, newID string, fn recordFn) error {
-	if mv, ok := m.store.(Mover); ok {
-		return mv.Move(ctx, oldID, newID, fn)
+	if m.mover != nil {
+		return m.mover.Move(ctx, oldID, newID, fn)
 	}
 	var (
 		next   []byte

@@ -37,11 +37,36 @@ type state struct {
 	flashNext []string // flash keys readable in this and the next request
 	token     string
 	ott       []string
-	user      string // "" when anonymous
-	born      int64  // Unix ms: when the session began or its user last logged in; 0 when unknown
-	life      int64  // ms: the session's own idle lifetime; 0 for Config.Lifetime
-	agent     string // User-Agent of the Login request
-	ip        string // host of the Login request's RemoteAddr
+	acct      *account // nil for an anonymous session of default lifetimes: one pointer, not 64 bytes, in every request
+}
+
+// account ties a session to a user and gives it its own lifetimes. It is
+// never changed in place (states share it): set a new one with setAccount.
+type account struct {
+	user  string // "" when anonymous
+	agent string // User-Agent of the Login request
+	ip    string // host of the Login request's RemoteAddr
+	born  int64  // Unix ms: when the session began or its user last logged in; 0 when unknown
+	life  int64  // ms: the session's own idle lifetime; 0 for Config.Lifetime
+}
+
+// who returns st's account (the zero account when it has none).
+func (st *state) who() account {
+	if st.acct == nil {
+		return account{}
+	}
+	return *st.acct
+}
+
+// setAccount gives st the account a (none when a is zero).
+func (st *state) setAccount(a account) {
+	if a == (account{}) {
+		st.acct = nil
+		return
+	}
+	p := new(account) // not &a: a would then be moved to the heap on every call
+	*p = a
+	st.acct = p
 }
 
 // encodeState returns the JSON envelope of st. Flash keys of both kinds are
@@ -94,25 +119,29 @@ func appendClientState(b []byte, st *state, cf clientFields) ([]byte, error) {
 // appendAccount appends the envelope fields that tie a session to a user and
 // give it its own lifetimes, each only when set.
 func appendAccount(b []byte, st *state) []byte {
-	if st.user != "" {
+	if st.acct == nil {
+		return b
+	}
+	a := st.acct
+	if a.user != "" {
 		b = append(b, `,"user":`...)
-		b = appendJSONString(b, st.user)
+		b = appendJSONString(b, a.user)
 	}
-	if st.born != 0 {
+	if a.born != 0 {
 		b = append(b, `,"born":`...)
-		b = strconv.AppendInt(b, st.born, 10)
+		b = strconv.AppendInt(b, a.born, 10)
 	}
-	if st.life != 0 {
+	if a.life != 0 {
 		b = append(b, `,"life":`...)
-		b = strconv.AppendInt(b, st.life, 10)
+		b = strconv.AppendInt(b, a.life, 10)
 	}
-	if st.agent != "" {
+	if a.agent != "" {
 		b = append(b, `,"ua":`...)
-		b = appendJSONString(b, st.agent)
+		b = appendJSONString(b, a.agent)
 	}
-	if st.ip != "" {
+	if a.ip != "" {
 		b = append(b, `,"ip":`...)
-		b = appendJSONString(b, st.ip)
+		b = appendJSONString(b, a.ip)
 	}
 	return b
 }
@@ -131,6 +160,7 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 	var (
 		st      state
 		cf      clientFields
+		acct    account
 		version int64 = -1
 	)
 	d := jsonDecoder{b: b}
@@ -166,15 +196,15 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 		case "ott":
 			st.ott, err = d.stringList()
 		case "user":
-			st.user, err = d.optString()
+			acct.user, err = d.optString()
 		case "born":
-			st.born, err = d.optInt()
+			acct.born, err = d.optInt()
 		case "life":
-			st.life, err = d.optInt()
+			acct.life, err = d.optInt()
 		case "ua":
-			st.agent, err = d.optString()
+			acct.agent, err = d.optString()
 		case "ip":
-			st.ip, err = d.optString()
+			acct.ip, err = d.optString()
 		case "id":
 			cf.ID, err = d.optString()
 		case "exp":
@@ -198,6 +228,7 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 	if st.data == nil {
 		st.data = map[string]any{}
 	}
+	st.setAccount(acct)
 	return st, cf, nil
 }
 

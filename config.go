@@ -70,6 +70,10 @@ type Config struct {
 	// the session never passes it, so a sweep removes such sessions. 0: no
 	// absolute limit.
 	AbsoluteLifetime time.Duration
+
+	// Hooks receive the Manager's lifecycle events and store calls, for
+	// metrics and tracing; nil: none. See Hooks.
+	Hooks *Hooks
 }
 
 // withDefaults returns cfg with defaults filled in, or an error wrapping

@@ -35,7 +35,7 @@ type clientFields struct {
 }
 
 // loadClient reads a cookie-driver session from the request's cookies.
-func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie) {
+func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie) LoadResult {
 	ctx := r.Context()
 	for _, c := range cookies {
 		if len(c.Value) > MaxCookieSize {
@@ -52,24 +52,25 @@ func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie
 		st, cf, err := decodeClientState(plain)
 		if err != nil {
 			m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session is corrupt; starting a new session", slog.Any("error", err))
-			return
+			return LoadInvalid
 		}
 		expiry, now := time.UnixMilli(cf.Exp), time.Now()
 		if !validID(cf.ID) || !expiry.After(now) {
-			return // expired: never loads again
+			return LoadExpired // expired: never loads again
 		}
 		if end, ok := m.absoluteEnd(&st); ok && !end.After(now) {
-			return // past its absolute lifetime
+			return LoadExpired // past its absolute lifetime
 		}
 		s.id, s.stored, s.expiry, s.st = cf.ID, true, expiry, st
 		s.seen = st.flashNow
 		s.reissue, s.dropCookie = rotated, false
 		s.ensureToken()
 		s.startClock(now)
-		return
+		return LoadFound
 	}
 	m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session does not open (tampered, truncated, oversized or sealed with an unknown secret); starting a new session",
 		slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
+	return LoadInvalid
 }
 
 // saveClient is save for the cookie driver: the session is written to the
@@ -100,11 +101,14 @@ func (s *Session) saveClient(now time.Time) (string, error) {
 	raw = m.cookieSealer.sealInPlace(m.cookieAD, raw)
 	value := base64.RawURLEncoding.AppendEncode(raw[len(raw):], raw)
 	c := m.cookieWithValue(value, now)
-	if s.st.life > 0 {
-		c = m.lastingCookie(value, now, time.Duration(s.st.life)*time.Millisecond)
+	if s.st.who().life > 0 {
+		c = m.lastingCookie(value, now, time.Duration(s.st.who().life)*time.Millisecond)
 	}
 	if len(c) > MaxCookieSize {
 		return "", fmt.Errorf("%w: the session needs a %d-byte cookie; browsers keep at most %d bytes", ErrCookieTooLarge, len(c), MaxCookieSize)
+	}
+	if !s.stored {
+		event(m.hooks.SessionCreated, s.ctx)
 	}
 	return c, nil
 }

@@ -21,9 +21,17 @@ import (
 // Middleware. It is safe for concurrent use; build one per application with
 // New and Close it on shutdown.
 type Manager struct {
-	cfg       Config
+	cfg Config
+	raw Store // the store as given or opened: Store returns it, Close closes it
+	// store and its optional capabilities (nil when it lacks them), each
+	// traced when Config.Hooks.StoreCall is set (see capabilities).
 	store     Store
-	ownStore  bool // opened from cfg.Driver: Close closes it
+	swapper   Swapper
+	mover     Mover
+	sweeper   Sweeper
+	users     UserIndex
+	ownStore  bool  // opened from cfg.Driver: Close closes it
+	hooks     Hooks // Config.Hooks, or none
 	signer    signer
 	cookieFmt cookieFormat
 	// cookieDate caches the Expires date of the cookies set in the current
@@ -57,20 +65,26 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg:      cfg,
-		store:    cfg.Store,
+		raw:      cfg.Store,
 		log:      cfg.Logger,
 		onError:  cfg.ErrorHandler,
 		sweeping: make(chan struct{}, 1),
 	}
-	if m.store == nil && cfg.Driver == "cookie" {
+	if m.raw == nil && cfg.Driver == "cookie" {
 		m.clientSide = true
-	} else if m.store == nil {
-		if m.store, err = openDriver(cfg); err != nil {
+	} else if m.raw == nil {
+		if m.raw, err = openDriver(cfg); err != nil {
 			return nil, err
 		}
 		m.ownStore = true
 	}
-	switch m.store.(type) {
+	if cfg.Hooks != nil {
+		m.hooks = *cfg.Hooks
+	}
+	if m.raw != nil {
+		m.capabilities(m.raw)
+	}
+	switch m.raw.(type) {
 	case *memstore.Store, nullstore.Store, *filestore.Store:
 		m.untimed = true
 	}
@@ -92,7 +106,7 @@ func New(cfg Config) (*Manager, error) {
 
 // Store returns the store the Manager uses, or nil for the cookie driver,
 // which keeps sessions in the client.
-func (m *Manager) Store() Store { return m.store }
+func (m *Manager) Store() Store { return m.raw }
 
 // Close stops the background sweeps the Manager started, waits for them, and
 // closes the store when the Manager opened it (a Config.Store built in code is
@@ -107,7 +121,7 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	m.cancel()
 	m.sweeps.Wait()
-	if c, ok := m.store.(io.Closer); ok && m.ownStore {
+	if c, ok := m.raw.(io.Closer); ok && m.ownStore {
 		if err := c.Close(); err != nil {
 			return fmt.Errorf("session: close store: %w", err)
 		}
@@ -118,11 +132,13 @@ func (m *Manager) Close() error {
 // Sweep removes expired sessions now, when the store needs sweeping (it
 // implements Sweeper), and reports how many it removed.
 func (m *Manager) Sweep(ctx context.Context) (int, error) {
-	sw, ok := m.store.(Sweeper)
-	if !ok {
+	if m.sweeper == nil {
 		return 0, nil
 	}
-	n, err := sw.Sweep(ctx)
+	n, err := m.sweeper.Sweep(ctx)
+	if m.hooks.Swept != nil {
+		m.hooks.Swept(ctx, n, err)
+	}
 	if err != nil {
 		return n, fmt.Errorf("%w: sweep: %w", ErrStore, err)
 	}
@@ -136,7 +152,7 @@ func (m *Manager) lottery() {
 	if n == 0 || rand.IntN(d) >= n {
 		return
 	}
-	if _, ok := m.store.(Sweeper); !ok {
+	if m.sweeper == nil {
 		return
 	}
 	select {

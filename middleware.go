@@ -45,7 +45,9 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq := new(request) // everything below in one allocation
 	s := &rq.s
 	s.m, s.ctx, s.req = m, r.Context(), r
-	if err := m.load(s, r); err != nil {
+	result, err := m.load(s, r)
+	m.loaded(s.ctx, result)
+	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -91,16 +93,15 @@ func (c *sessionContext) Value(key any) any {
 // load reads the session of r into the empty session s: it stays a new one
 // when the request has no cookie, or one that does not verify or names no
 // live session. Only a store failure is an error.
-func (m *Manager) load(s *Session, r *http.Request) error {
+func (m *Manager) load(s *Session, r *http.Request) (LoadResult, error) {
 	ctx := r.Context()
 	cookies := r.CookiesNamed(m.cfg.Cookie)
 	if len(cookies) == 0 {
-		return nil
+		return LoadNew, nil
 	}
 	s.dropCookie = true // unless it names a live session
 	if m.clientSide {
-		m.loadClient(r, s, cookies)
-		return nil
+		return m.loadClient(r, s, cookies), nil
 	}
 	var (
 		id          string
@@ -114,32 +115,32 @@ func (m *Manager) load(s *Session, r *http.Request) error {
 	if !ok {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
 			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
-		return nil
+		return LoadInvalid, nil
 	}
 	lctx, cancel := m.bound(ctx)
 	data, expiry, found, err := m.store.Load(lctx, id)
 	cancel()
 	if err != nil {
-		return storeErr("load", err)
+		return LoadNew, storeErr("load", err)
 	}
 	now := time.Now()
 	if !found || !expiry.After(now) {
-		return nil // unknown, destroyed or expired: never adopted
+		return LoadExpired, nil // unknown, destroyed or expired: never adopted
 	}
 	st, resealed, err := m.decode(id, data)
 	if err != nil {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: stored session is corrupt; starting a new session", slog.Any("error", err))
-		return nil
+		return LoadInvalid, nil
 	}
 	if end, ok := m.absoluteEnd(&st); ok && !end.After(now) {
-		return nil // past its absolute lifetime: never served late
+		return LoadExpired, nil // past its absolute lifetime: never served late
 	}
 	s.id, s.stored, s.raw, s.expiry, s.st = id, true, data, expiry, st
 	s.seen = st.flashNow
 	s.reissue, s.resave, s.dropCookie = rotated, resealed, false
 	s.ensureToken()
 	s.startClock(now)
-	return nil
+	return LoadFound, nil
 }
 
 // responseWriter saves the session before the response starts.

@@ -84,12 +84,17 @@ func (st *state) apply(o op) {
 		st.ott = remove(st.ott, o.key)
 	case opLogin:
 		l, _ := o.value.(login)
-		st.user, st.agent, st.ip, st.born = l.user, l.agent, l.ip, l.born
+		a := st.who()
+		a.user, a.agent, a.ip, a.born = l.user, l.agent, l.ip, l.born
+		st.setAccount(a)
 	case opLife:
-		st.life, _ = o.value.(int64)
+		a := st.who()
+		a.life, _ = o.value.(int64)
+		st.setAccount(a)
 	case opBorn:
-		if st.born == 0 {
-			st.born, _ = o.value.(int64)
+		if a := st.who(); a.born == 0 {
+			a.born, _ = o.value.(int64)
+			st.setAccount(a)
 		}
 	}
 }

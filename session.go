@@ -59,7 +59,7 @@ func newSession(m *Manager, ctx context.Context) *Session {
 // startClock starts the absolute lifetime of a loaded session that began
 // before Config.AbsoluteLifetime was set: it ends that long after now.
 func (s *Session) startClock(now time.Time) {
-	if s.m.cfg.AbsoluteLifetime > 0 && s.st.born == 0 {
+	if s.m.cfg.AbsoluteLifetime > 0 && s.st.who().born == 0 {
 		s.change(op{kind: opBorn, value: now.UnixMilli()})
 	}
 }
@@ -233,10 +233,11 @@ func (s *Session) Regenerate() error {
 	s.change(op{kind: opToken, key: randomID()})
 	if !s.stored || s.m.clientSide {
 		s.id, s.newID = randomID(), true // saved under it at the end of the request
+		event(s.m.hooks.SessionRegenerated, s.ctx)
 		return nil
 	}
-	id, oldID, user := randomID(), s.id, s.st.user
-	idx, _ := s.m.store.(UserIndex)
+	id, oldID, user := randomID(), s.id, s.st.who().user
+	idx := s.m.users
 	if user != "" && idx != nil {
 		// The user's index lists the new ID before the session moves there.
 		ctx, cancel := s.m.bound(s.ctx)
@@ -293,6 +294,7 @@ func (s *Session) moveTo(id string) error {
 		return storeErr("regenerate", err)
 	}
 	s.id, s.raw, s.expiry, s.st, s.ops, s.newID = id, raw, expiry, moved, nil, true
+	event(m.hooks.SessionRegenerated, s.ctx)
 	return nil
 }
 
@@ -310,9 +312,12 @@ func (s *Session) Destroy() error {
 		if err != nil {
 			return storeErr("destroy", err)
 		}
-		if idx, ok := s.m.store.(UserIndex); ok && s.st.user != "" {
-			s.m.unindex(s.ctx, idx, s.st.user, s.id)
+		if idx := s.m.users; idx != nil && s.st.who().user != "" {
+			s.m.unindex(s.ctx, idx, s.st.who().user, s.id)
 		}
+		event(s.m.hooks.SessionDestroyed, s.ctx)
+	} else if s.stored {
+		event(s.m.hooks.SessionDestroyed, s.ctx) // the cookie driver's: its cookie is expired
 	}
 	s.reset()
 	return nil
@@ -375,7 +380,7 @@ func (s *Session) save() (string, error) {
 	case s.touchDue(now):
 		moved = s.touch(now)
 	}
-	if s.newID || s.reissue || s.relife || moved && (!m.cfg.ExpireOnClose || s.st.life > 0) {
+	if s.newID || s.reissue || s.relife || moved && (!m.cfg.ExpireOnClose || s.st.who().life > 0) {
 		return s.cookieFor(now), nil
 	}
 	return "", nil
@@ -390,8 +395,8 @@ func (s *Session) changed() bool {
 // lifetime returns the session's idle lifetime: its own (SetLifetime), else
 // Config.Lifetime.
 func (s *Session) lifetime() time.Duration {
-	if s.st.life > 0 {
-		return time.Duration(s.st.life) * time.Millisecond
+	if s.st.who().life > 0 {
+		return time.Duration(s.st.who().life) * time.Millisecond
 	}
 	return s.m.cfg.Lifetime
 }
@@ -408,10 +413,10 @@ func (s *Session) expiryFrom(now time.Time) time.Time {
 
 // absoluteEnd returns when st's absolute lifetime ends, when there is one.
 func (m *Manager) absoluteEnd(st *state) (time.Time, bool) {
-	if m.cfg.AbsoluteLifetime <= 0 || st.born == 0 {
+	if m.cfg.AbsoluteLifetime <= 0 || st.who().born == 0 {
 		return time.Time{}, false
 	}
-	return time.UnixMilli(st.born).Add(m.cfg.AbsoluteLifetime), true
+	return time.UnixMilli(st.who().born).Add(m.cfg.AbsoluteLifetime), true
 }
 
 // touchDue reports whether an unchanged session's expiry is worth moving:
@@ -426,8 +431,9 @@ func (s *Session) touchDue(now time.Time) bool {
 func (s *Session) saveNew(now time.Time) (string, error) {
 	m := s.m
 	newIDs(&s.id, &s.st.token, nil)
-	if m.cfg.AbsoluteLifetime > 0 && s.st.born == 0 {
-		s.st.born = now.UnixMilli() // the absolute lifetime starts
+	if a := s.st.who(); m.cfg.AbsoluteLifetime > 0 && a.born == 0 {
+		a.born = now.UnixMilli() // the absolute lifetime starts
+		s.st.setAccount(a)
 	}
 	s.st.age()
 	raw, err := m.encode(s.id, &s.st)
@@ -440,6 +446,7 @@ func (s *Session) saveNew(now time.Time) (string, error) {
 	if err != nil {
 		return "", storeErr("save", err)
 	}
+	event(m.hooks.SessionCreated, s.ctx)
 	return s.cookieFor(now), nil
 }
 
@@ -452,7 +459,7 @@ func (s *Session) saveChanges(now time.Time) (gone bool, err error) {
 	m := s.m
 	expiry := s.expiryFrom(now)
 	var raw []byte
-	if _, ok := m.store.(Swapper); ok && s.raw != nil {
+	if m.swapper != nil && s.raw != nil {
 		s.st.age()
 		if raw, err = m.encode(s.id, &s.st); err != nil {
 			return false, err

@@ -150,6 +150,7 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 			m.log.LogAttrs(r.Context(), slog.LevelInfo, "session: CSRF token missing or invalid",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		}
+		event(m.hooks.CSRFRejected, r.Context())
 		http.Error(w, "Forbidden: missing or invalid CSRF token", http.StatusForbidden)
 	})
 }

@@ -84,9 +84,9 @@ func (s *Session) Login(userID string) error {
 	if s.req != nil {
 		l.agent, l.ip = s.req.UserAgent(), remoteHost(s.req.RemoteAddr)
 	}
-	prevUser, prevID, wasStored := s.st.user, s.id, s.stored
+	prevUser, prevID, wasStored := s.st.who().user, s.id, s.stored
 	newID := randomID()
-	idx, _ := m.store.(UserIndex)
+	idx := m.users
 	if idx != nil {
 		// The entry first: a session is never the user's without one.
 		ctx, cancel := m.bound(s.ctx)
@@ -110,6 +110,7 @@ func (s *Session) Login(userID string) error {
 	}
 	if s.id != newID {
 		s.id, s.newID = newID, true // saved under it at the end of the request
+		event(m.hooks.SessionRegenerated, s.ctx)
 	}
 	if idx != nil {
 		if prevUser != "" && wasStored {
@@ -125,7 +126,7 @@ func (s *Session) Login(userID string) error {
 func (s *Session) UserID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st.user
+	return s.st.who().user
 }
 
 // SetLifetime gives the session its own idle lifetime d from now on
@@ -141,7 +142,7 @@ func (s *Session) SetLifetime(d time.Duration) {
 	if d > 0 {
 		ms = int64((d + time.Millisecond - 1) / time.Millisecond)
 	}
-	if ms == s.st.life {
+	if ms == s.st.who().life {
 		return
 	}
 	s.change(op{kind: opLife, value: ms})
@@ -155,7 +156,7 @@ func (s *Session) SetLifetime(d time.Duration) {
 // a user's sessions (the cookie and null drivers).
 func (s *Session) DestroyOtherSessions() (int, error) {
 	s.mu.Lock()
-	user, id, ctx := s.st.user, s.id, s.ctx
+	user, id, ctx := s.st.who().user, s.id, s.ctx
 	s.mu.Unlock()
 	if user == "" {
 		return 0, nil
@@ -187,8 +188,8 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 	now := time.Now()
 	for _, r := range live {
 		life := m.cfg.Lifetime
-		if r.st.life > 0 {
-			life = time.Duration(r.st.life) * time.Millisecond
+		if r.st.who().life > 0 {
+			life = time.Duration(r.st.who().life) * time.Millisecond
 		}
 		seen := r.expiry.Add(-life)
 		if end, ok := m.absoluteEnd(&r.st); ok && !r.expiry.Before(end) {
@@ -200,11 +201,11 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 		out = append(out, SessionInfo{
 			Handle:    m.handle(r.id),
 			Current:   r.id == current,
-			Created:   time.UnixMilli(r.st.born),
+			Created:   time.UnixMilli(r.st.who().born),
 			LastSeen:  seen,
 			Expires:   r.expiry,
-			UserAgent: r.st.agent,
-			IP:        r.st.ip,
+			UserAgent: r.st.who().agent,
+			IP:        r.st.who().ip,
 		})
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int {
@@ -240,8 +241,8 @@ func (m *Manager) DestroyUserSession(ctx context.Context, userID, handle string)
 // userIndex returns the store's UserIndex, or an error wrapping
 // errors.ErrUnsupported naming what op cannot do.
 func (m *Manager) userIndex(op string) (UserIndex, error) {
-	if idx, ok := m.store.(UserIndex); ok {
-		return idx, nil
+	if m.users != nil {
+		return m.users, nil
 	}
 	why := "its store does not implement session.UserIndex"
 	switch {
@@ -285,7 +286,7 @@ func (m *Manager) userRecords(ctx context.Context, idx UserIndex, userID string)
 			continue
 		}
 		st, _, err := m.decode(e.ID, data)
-		if end, ok := m.absoluteEnd(&st); err != nil || st.user != userID || ok && !end.After(now) {
+		if end, ok := m.absoluteEnd(&st); err != nil || st.who().user != userID || ok && !end.After(now) {
 			stale = append(stale, e.ID) // corrupt, another user's, or past its absolute lifetime
 			continue
 		}
@@ -342,7 +343,7 @@ func (m *Manager) destroyUserSessions(ctx context.Context, op, userID string, pi
 			if !found {
 				return nil, time.Time{}, errNotUsers
 			}
-			if st, _, err := m.decode(r.id, data); err != nil || st.user != userID {
+			if st, _, err := m.decode(r.id, data); err != nil || st.who().user != userID {
 				return nil, time.Time{}, errNotUsers
 			}
 			return nil, time.Time{}, nil // nil data: delete
@@ -356,6 +357,7 @@ func (m *Manager) destroyUserSessions(ctx context.Context, op, userID string, pi
 			return len(gone), fmt.Errorf("session: %s: %w", op, storeErr("destroy", err))
 		default:
 			gone = append(gone, r.id)
+			event(m.hooks.SessionDestroyed, ctx)
 		}
 	}
 	if len(gone) > 0 {
@@ -408,11 +410,11 @@ func remoteHost(addr string) string {
 // persistent cookie of the session's own lifetime when it has one
 // (SetLifetime), even with ExpireOnClose.
 func (s *Session) cookieFor(now time.Time) string {
-	if s.st.life <= 0 {
+	if s.st.who().life <= 0 {
 		return s.m.cookie(s.id, now)
 	}
 	var b [cookieValueLen]byte
-	return s.m.lastingCookie(s.m.signer.signTo(&b, s.id), now, time.Duration(s.st.life)*time.Millisecond)
+	return s.m.lastingCookie(s.m.signer.signTo(&b, s.id), now, time.Duration(s.st.who().life)*time.Millisecond)
 }
 
 // lastingCookie returns the Set-Cookie value carrying value with Expires and
