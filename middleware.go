@@ -88,9 +88,17 @@ func (c *sessionContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// maxCookieCandidates is how many of a request's cookies named Config.Cookie
+// load considers, in the order the request lists them; the others are not
+// looked at. A browser may send more than one (a stale copy set for another
+// path or domain), but a request with thousands of forged cookies must not
+// cost a signature check (or an AES-GCM open) per cookie and per secret.
+const maxCookieCandidates = 3
+
 // load reads the session of r into the empty session s: it stays a new one
 // when the request has no cookie, or one that does not verify or names no
-// live session. Only a store failure is an error.
+// live session. Only a store failure is an error. Only the first
+// maxCookieCandidates cookies with the session's name are verified.
 func (m *Manager) load(s *Session, r *http.Request) error {
 	ctx := r.Context()
 	cookies := r.CookiesNamed(m.cfg.Cookie)
@@ -98,8 +106,10 @@ func (m *Manager) load(s *Session, r *http.Request) error {
 		return nil
 	}
 	s.dropCookie = true // unless it names a live session
+	all := len(cookies)
+	cookies = cookies[:min(all, maxCookieCandidates)]
 	if m.clientSide {
-		m.loadClient(r, s, cookies)
+		m.loadClient(r, s, cookies, all)
 		return nil
 	}
 	var (
@@ -113,7 +123,7 @@ func (m *Manager) load(s *Session, r *http.Request) error {
 	}
 	if !ok {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
-			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
+			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)), slog.Int("cookies", all))
 		return nil
 	}
 	lctx, cancel := m.bound(ctx)
