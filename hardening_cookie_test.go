@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,6 +109,169 @@ func BenchmarkForgedCookies(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				h.ServeHTTP(httptest.NewRecorder(), r)
+			}
+		})
+	}
+}
+
+// sharedCacheMayStore reports whether a shared cache (RFC 9111) may store a
+// response with these Cache-Control values: unless they hold an unqualified
+// private, or no-store without must-understand; and never while they hold
+// public or s-maxage, which contradict private.
+func sharedCacheMayStore(cc []string) bool {
+	var noStore, mustUnderstand, private, public bool
+	for _, v := range cc {
+		for _, d := range strings.Split(v, ",") {
+			name, _, qualified := strings.Cut(strings.ToLower(strings.TrimSpace(d)), "=")
+			switch {
+			case name == "no-store":
+				noStore = true
+			case name == "must-understand":
+				mustUnderstand = true
+			case name == "private" && !qualified:
+				private = true
+			case name == "public", name == "s-maxage":
+				public = true
+			}
+		}
+	}
+	storesNothing := noStore && !mustUnderstand
+	return !storesNothing && (public || !private)
+}
+
+// TestSessionCookieResponsesAreNotPubliclyCacheable checks that a response
+// that sets or expires the session cookie cannot be stored by a shared cache,
+// whatever Cache-Control (or CDN-Cache-Control) the handler gave it, and that
+// the handler's directives for the browser's own cache stay.
+func TestSessionCookieResponsesAreNotPubliclyCacheable(t *testing.T) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
+		m, _ := newManager(t, st, session.Config{})
+		c := newClient(t, m)
+		for _, tc := range []struct {
+			name, cc, cdn string
+			fn            func(*session.Session)
+		}{
+			{"new session", "public, max-age=3600", "", func(s *session.Session) { s.Put("user", "ana") }},
+			{"changed session", "max-age=3600, s-maxage=3600", "max-age=600", func(s *session.Session) { s.Put("user", "bob") }},
+			{"regenerated", "Public, Max-Age=3600", "", func(s *session.Session) { s.Regenerate() }},
+			{"destroyed", "public, max-age=3600", "public", func(s *session.Session) { s.Destroy() }},
+		} {
+			res := c.do(func(w http.ResponseWriter, _ *http.Request, s *session.Session) {
+				w.Header().Set("Cache-Control", tc.cc)
+				if tc.cdn != "" {
+					w.Header().Set("CDN-Cache-Control", tc.cdn)
+				}
+				tc.fn(s)
+			})
+			if sessionCookie(res) == nil {
+				t.Fatalf("%s: no session cookie set", tc.name)
+			}
+			cc := res.Header.Values("Cache-Control")
+			if sharedCacheMayStore(cc) {
+				t.Errorf("%s: handler's Cache-Control %q sent as %q: a shared cache may store the session cookie", tc.name, tc.cc, cc)
+			}
+			if !strings.Contains(strings.ToLower(strings.Join(cc, ",")), "max-age=3600") {
+				t.Errorf("%s: Cache-Control %q lost the handler's max-age=3600", tc.name, cc)
+			}
+			if cdn := res.Header.Values("CDN-Cache-Control"); tc.cdn != "" && sharedCacheMayStore(cdn) {
+				t.Errorf("%s: handler's CDN-Cache-Control %q sent as %q: a CDN may store the session cookie", tc.name, tc.cdn, cdn)
+			}
+		}
+		// A response that sets no cookie keeps the handler's header as it is.
+		res := c.do(func(w http.ResponseWriter, _ *http.Request, s *session.Session) {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+		})
+		if sessionCookie(res) != nil {
+			t.Fatal("a fresh session the handler did not touch got a cookie")
+		}
+		if got := res.Header.Get("Cache-Control"); got != "public, max-age=60" {
+			t.Errorf("a response without cookie: Cache-Control %q, want the handler's", got)
+		}
+	})
+}
+
+// TestCacheControlRewrite checks the Cache-Control (and CDN-Cache-Control)
+// that a response setting the session cookie gets, given the handler's.
+func TestCacheControlRewrite(t *testing.T) {
+	for _, tc := range []struct {
+		handler []string // nil: not set
+		want    []string
+	}{
+		{nil, []string{"private"}},
+		{[]string{""}, []string{"private"}},
+		{[]string{"public"}, []string{"private"}},
+		{[]string{"public, max-age=3600"}, []string{"private, max-age=3600"}},
+		{[]string{"PUBLIC, Max-Age=3600, S-MaxAge=7200"}, []string{"private, Max-Age=3600"}},
+		{[]string{"max-age=60", "s-maxage=600", "must-revalidate"}, []string{"private, max-age=60, must-revalidate"}},
+		{[]string{"no-cache"}, []string{"private, no-cache"}},
+		{[]string{`no-cache="Set-Cookie, Authorization", max-age=0`}, []string{`private, no-cache="Set-Cookie, Authorization", max-age=0`}},
+		{[]string{`private="Set-Cookie", max-age=60`}, []string{"private, max-age=60"}},
+		{[]string{"private, public"}, []string{"private"}},
+		{[]string{"no-store, must-understand, public"}, []string{"private, no-store, must-understand"}},
+		// Already kept out of shared caches: sent as the handler set it.
+		{[]string{"no-store"}, []string{"no-store"}},
+		{[]string{"public, no-store"}, []string{"public, no-store"}},
+		{[]string{"private, max-age=3600"}, []string{"private, max-age=3600"}},
+		{[]string{"max-age=0", "Private"}, []string{"max-age=0", "Private"}},
+		{[]string{`no-cache="a,private"`}, []string{`private, no-cache="a,private"`}},
+	} {
+		h := http.Header{}
+		if tc.handler != nil {
+			h["Cache-Control"] = slices.Clone(tc.handler)
+			h["Cdn-Cache-Control"] = slices.Clone(tc.handler)
+		}
+		session.AddCookieHeadersForTest(h, "session=v")
+		if got := h["Cache-Control"]; !slices.Equal(got, tc.want) {
+			t.Errorf("Cache-Control %q: sent %q, want %q", tc.handler, got, tc.want)
+		}
+		if sharedCacheMayStore(h["Cache-Control"]) {
+			t.Errorf("Cache-Control %q: sent %q, which a shared cache may store", tc.handler, h["Cache-Control"])
+		}
+		if got := h["Cdn-Cache-Control"]; tc.handler == nil && got != nil || tc.handler != nil && !slices.Equal(got, tc.want) {
+			t.Errorf("CDN-Cache-Control %q: sent %q, want %q", tc.handler, got, tc.want)
+		}
+	}
+}
+
+// TestAddCookieHeadersAllocations checks that the headers of a response that
+// sets the cookie cost one allocation when the handler set no Cache-Control
+// or one that already keeps shared caches out.
+func TestAddCookieHeadersAllocations(t *testing.T) {
+	for _, cc := range [][]string{nil, {"no-store"}, {"private, max-age=60"}} {
+		h := make(http.Header, 8)
+		allocs := testing.AllocsPerRun(100, func() {
+			clear(h)
+			if cc != nil {
+				h["Cache-Control"] = cc
+			}
+			session.AddCookieHeadersForTest(h, "session=v")
+		})
+		if allocs != 1 {
+			t.Errorf("Cache-Control %q: %v allocations, want 1", cc, allocs)
+		}
+	}
+}
+
+// BenchmarkAddCookieHeaders measures the headers added to a response that
+// sets the session cookie, by the handler's Cache-Control.
+func BenchmarkAddCookieHeaders(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		cc   []string
+	}{
+		{"none", nil},
+		{"no-store", []string{"no-store"}},
+		{"public", []string{"public, max-age=3600"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := make(http.Header, 8)
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(h)
+				if tc.cc != nil {
+					h["Cache-Control"] = tc.cc
+				}
+				session.AddCookieHeadersForTest(h, "session=v")
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -187,15 +188,17 @@ func (w *responseWriter) commit() bool {
 	return true
 }
 
-// addCookieHeaders adds the Set-Cookie header for cookie, with "Vary: Cookie"
-// and, unless the handler set a Cache-Control, `no-cache="Set-Cookie"`, so
-// that no shared cache stores the response and hands the cookie to another
-// client. It is h.Add, h.Add and h.Set with one allocation for the three
-// values instead of three: each slice is capped at its own element, so an
-// append by the handler copies it rather than writing into its neighbour.
+// addCookieHeaders adds the Set-Cookie header for cookie, with "Vary:
+// Cookie", and keeps every shared cache (a proxy, a CDN) from storing the
+// response, which would hand this client's cookie to others: see
+// privateCacheControl. With no Cache-Control from the handler, the common
+// case, it is h.Add, h.Add and h.Set("Cache-Control", "private") with one
+// allocation for the three values instead of three: each slice is capped at
+// its own element, so an append by the handler copies it rather than writing
+// into its neighbour.
 func addCookieHeaders(h http.Header, cookie string) {
 	v := make([]string, 3)
-	v[0], v[1], v[2] = cookie, "Cookie", `no-cache="Set-Cookie"`
+	v[0], v[1], v[2] = cookie, "Cookie", "private"
 	add := func(key string, v []string) {
 		if old := h[key]; len(old) > 0 {
 			h[key] = append(old, v[0])
@@ -205,9 +208,128 @@ func addCookieHeaders(h http.Header, cookie string) {
 	}
 	add("Set-Cookie", v[0:1:1])
 	add("Vary", v[1:2:2])
-	if cc := h["Cache-Control"]; len(cc) == 0 || cc[0] == "" {
-		h["Cache-Control"] = v[2:3:3]
+	if cc, keep := privateCacheControl(h["Cache-Control"]); !keep {
+		if cc == "private" {
+			h["Cache-Control"] = v[2:3:3]
+		} else {
+			h["Cache-Control"] = []string{cc}
+		}
 	}
+	// A CDN obeys CDN-Cache-Control (RFC 9213) instead of Cache-Control
+	// when the handler sets it.
+	if cdn := h["Cdn-Cache-Control"]; len(cdn) > 0 {
+		if cc, keep := privateCacheControl(cdn); !keep {
+			h["Cdn-Cache-Control"] = []string{cc}
+		}
+	}
+}
+
+// privateCacheControl returns the Cache-Control value of a response that
+// sets the session cookie, given the handler's values cc: keep reports that
+// cc already keeps shared caches from storing the response, and is sent as
+// it is. That is the case when cc has an unqualified "private" and neither
+// "public" nor "s-maxage", or has "no-store" (without "must-understand",
+// which lets a cache that knows the status code store it all the same).
+// Otherwise the value is "private" followed by the handler's other
+// directives in their order (max-age, no-cache, must-revalidate, ... still
+// govern the browser's own cache), without "public", "s-maxage" and a
+// qualified private="...", which the unqualified one replaces. With nothing
+// from the handler it is "private" alone, the one value that costs no
+// allocation.
+func privateCacheControl(cc []string) (value string, keep bool) {
+	var noStore, mustUnderstand, private, drop, some bool
+	for _, v := range cc {
+		for rest := v; rest != ""; {
+			var d string
+			d, rest = nextDirective(rest)
+			switch directiveKind(d) {
+			case ccNoStore:
+				noStore = true
+			case ccMustUnderstand:
+				mustUnderstand = true
+			case ccPrivate:
+				private = true
+			case ccShared:
+				drop = true
+			}
+			some = some || d != ""
+		}
+	}
+	switch {
+	case noStore && !mustUnderstand, private && !drop:
+		return "", true
+	case !some:
+		return "private", false
+	}
+	var b strings.Builder
+	n := len("private")
+	for _, v := range cc {
+		n += len(", ") + len(v)
+	}
+	b.Grow(n)
+	b.WriteString("private")
+	for _, v := range cc {
+		for rest := v; rest != ""; {
+			var d string
+			d, rest = nextDirective(rest)
+			if k := directiveKind(d); k != ccNone && k != ccPrivate && k != ccShared {
+				b.WriteString(", ")
+				b.WriteString(d)
+			}
+		}
+	}
+	return b.String(), false
+}
+
+// Kinds of Cache-Control directive, as privateCacheControl sees them.
+const (
+	ccNone           = iota // empty: no directive
+	ccOther                 // kept as it is
+	ccNoStore               // no-store
+	ccMustUnderstand        // must-understand
+	ccPrivate               // unqualified private
+	ccShared                // public, s-maxage, private="...": dropped
+)
+
+// directiveKind classifies the Cache-Control directive d; directive names
+// are case-insensitive.
+func directiveKind(d string) int {
+	if d == "" {
+		return ccNone
+	}
+	name, _, qualified := strings.Cut(d, "=")
+	switch name = strings.TrimSpace(name); {
+	case strings.EqualFold(name, "no-store"):
+		return ccNoStore
+	case strings.EqualFold(name, "must-understand"):
+		return ccMustUnderstand
+	case strings.EqualFold(name, "private"):
+		if qualified {
+			return ccShared
+		}
+		return ccPrivate
+	case strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
+		return ccShared
+	}
+	return ccOther
+}
+
+// nextDirective returns the first directive of the Cache-Control list s,
+// trimmed, and the rest of the list; a comma inside a quoted string (as in
+// no-cache="Set-Cookie, Authorization") does not end a directive.
+func nextDirective(s string) (d, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++ // the escaped character
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return strings.TrimSpace(s[:i]), s[i+1:]
+		}
+	}
+	return strings.TrimSpace(s), ""
 }
 
 // finish saves the session if the handler wrote nothing, and reports changes
