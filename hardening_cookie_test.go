@@ -1,6 +1,7 @@
 package session_test
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -274,5 +275,95 @@ func BenchmarkAddCookieHeaders(b *testing.B) {
 				session.AddCookieHeadersForTest(h, "session=v")
 			}
 		})
+	}
+}
+
+// TestCookieNamePrefixes checks that New refuses a Cookie whose __Host-,
+// __Secure- or __Http- prefix asks for attributes the Config does not give
+// (browsers would drop the cookie without a word), saying what to set, and
+// accepts the ones browsers keep.
+func TestCookieNamePrefixes(t *testing.T) {
+	base := session.Config{Secret: testSecret, Driver: "memory"}
+	for _, tc := range []struct {
+		name string
+		cfg  session.Config
+		want []string // in the error; nil: New succeeds
+	}{
+		{"host without Secure", session.Config{Cookie: "__Host-sid"}, []string{`"__Host-sid"`, "Secure: true"}},
+		{"host with Domain", session.Config{Cookie: "__Host-sid", Secure: true, Domain: "example.com"}, []string{"no Domain"}},
+		{"host with Path", session.Config{Cookie: "__Host-sid", Secure: true, Path: "/app"}, []string{`Path "/"`}},
+		{"host with all three", session.Config{Cookie: "__Host-sid", Domain: "example.com", Path: "/app"}, []string{"Secure: true", "no Domain", `Path "/"`}},
+		{"host in lower case", session.Config{Cookie: "__host-sid", Secure: true, Domain: "example.com"}, []string{"no Domain", "__host-"}},
+		{"host-http", session.Config{Cookie: "__Host-Http-sid", Path: "/app", Secure: true}, []string{`Path "/"`}},
+		{"secure without Secure", session.Config{Cookie: "__Secure-sid", Domain: "example.com", Path: "/app"}, []string{"Secure: true", "__Secure-"}},
+		{"secure in upper case", session.Config{Cookie: "__SECURE-sid"}, []string{"Secure: true"}},
+		{"http without Secure", session.Config{Cookie: "__Http-sid"}, []string{"Secure: true"}},
+		{"partitioned without Secure", session.Config{Partitioned: true}, []string{"Partitioned", "Secure: true"}},
+		{"host", session.Config{Cookie: "__Host-sid", Secure: true}, nil},
+		{"host with Path /", session.Config{Cookie: "__Host-sid", Secure: true, Path: "/"}, nil},
+		{"secure with Domain and Path", session.Config{Cookie: "__Secure-sid", Secure: true, Domain: "example.com", Path: "/app"}, nil},
+		{"not a prefix", session.Config{Cookie: "_Host-sid", Domain: "example.com", Path: "/app"}, nil},
+		{"partitioned", session.Config{Cookie: "__Host-sid", Secure: true, Partitioned: true, SameSite: http.SameSiteNoneMode}, nil},
+	} {
+		cfg := tc.cfg
+		cfg.Secret, cfg.Driver = base.Secret, base.Driver
+		m, err := session.New(cfg)
+		if tc.want == nil {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			} else {
+				m.Close()
+			}
+			continue
+		}
+		if m != nil {
+			m.Close()
+		}
+		if !errors.Is(err, session.ErrConfig) || m != nil {
+			t.Errorf("%s: New gave error %v; want one wrapping ErrConfig", tc.name, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %q", tc.name, err, w)
+			}
+		}
+	}
+}
+
+// TestPartitionedCookie checks that Partitioned puts the attribute on the
+// cookie that sets the session and on the one that expires it.
+func TestPartitionedCookie(t *testing.T) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
+		m, _ := newManager(t, st, session.Config{Secure: true, Partitioned: true, SameSite: http.SameSiteNoneMode})
+		c := newClient(t, m)
+		for _, fn := range []func(*session.Session){
+			func(s *session.Session) { s.Put("a", 1) },
+			func(s *session.Session) { s.Destroy() },
+		} {
+			res := c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { fn(s) })
+			ck := sessionCookie(res)
+			if ck == nil || !ck.Partitioned || !ck.Secure || !strings.HasSuffix(res.Header.Get("Set-Cookie"), "; Partitioned") {
+				t.Errorf("Set-Cookie %q: want Secure and Partitioned", res.Header.Get("Set-Cookie"))
+			}
+		}
+		m2, _ := newManager(t, st, session.Config{Secure: true})
+		res := newClient(t, m2).do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("a", 1) })
+		if strings.Contains(res.Header.Get("Set-Cookie"), "Partitioned") {
+			t.Errorf("Set-Cookie %q: Partitioned without Config.Partitioned", res.Header.Get("Set-Cookie"))
+		}
+	})
+}
+
+// TestConfigFromEnvPartitioned checks SESSION_PARTITIONED.
+func TestConfigFromEnvPartitioned(t *testing.T) {
+	env := map[string]string{"SESSION_SECRET": testSecret, "SESSION_SECURE": "true", "SESSION_PARTITIONED": "true"}
+	cfg, err := session.ConfigFromFunc(func(k string) string { return env[k] })
+	if err != nil || !cfg.Partitioned || !cfg.Secure {
+		t.Fatalf("SESSION_PARTITIONED=true: %+v, %v", cfg, err)
+	}
+	env["SESSION_PARTITIONED"] = "chips"
+	if _, err := session.ConfigFromFunc(func(k string) string { return env[k] }); !errors.Is(err, session.ErrConfig) || !strings.Contains(err.Error(), "SESSION_PARTITIONED") {
+		t.Errorf("SESSION_PARTITIONED=chips: %v, want ErrConfig naming the variable", err)
 	}
 }
