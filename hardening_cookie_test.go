@@ -115,31 +115,6 @@ func BenchmarkForgedCookies(b *testing.B) {
 	}
 }
 
-// sharedCacheMayStore reports whether a shared cache (RFC 9111) may store a
-// response with these Cache-Control values: unless they hold an unqualified
-// private, or no-store without must-understand; and never while they hold
-// public or s-maxage, which contradict private.
-func sharedCacheMayStore(cc []string) bool {
-	var noStore, mustUnderstand, private, public bool
-	for _, v := range cc {
-		for _, d := range strings.Split(v, ",") {
-			name, _, qualified := strings.Cut(strings.ToLower(strings.TrimSpace(d)), "=")
-			switch {
-			case name == "no-store":
-				noStore = true
-			case name == "must-understand":
-				mustUnderstand = true
-			case name == "private" && !qualified:
-				private = true
-			case name == "public", name == "s-maxage":
-				public = true
-			}
-		}
-	}
-	storesNothing := noStore && !mustUnderstand
-	return !storesNothing && (public || !private)
-}
-
 // TestSessionCookieResponsesAreNotPubliclyCacheable checks that a response
 // that sets or expires the session cookie cannot be stored by a shared cache,
 // whatever Cache-Control (or CDN-Cache-Control) the handler gave it, and that
@@ -168,13 +143,13 @@ func TestSessionCookieResponsesAreNotPubliclyCacheable(t *testing.T) {
 				t.Fatalf("%s: no session cookie set", tc.name)
 			}
 			cc := res.Header.Values("Cache-Control")
-			if sharedCacheMayStore(cc) {
+			if session.SharedCacheMayStore(cc) {
 				t.Errorf("%s: handler's Cache-Control %q sent as %q: a shared cache may store the session cookie", tc.name, tc.cc, cc)
 			}
 			if !strings.Contains(strings.ToLower(strings.Join(cc, ",")), "max-age=3600") {
 				t.Errorf("%s: Cache-Control %q lost the handler's max-age=3600", tc.name, cc)
 			}
-			if cdn := res.Header.Values("CDN-Cache-Control"); tc.cdn != "" && sharedCacheMayStore(cdn) {
+			if cdn := res.Header.Values("CDN-Cache-Control"); tc.cdn != "" && session.SharedCacheMayStore(cdn) {
 				t.Errorf("%s: handler's CDN-Cache-Control %q sent as %q: a CDN may store the session cookie", tc.name, tc.cdn, cdn)
 			}
 		}
@@ -225,7 +200,7 @@ func TestCacheControlRewrite(t *testing.T) {
 		if got := h["Cache-Control"]; !slices.Equal(got, tc.want) {
 			t.Errorf("Cache-Control %q: sent %q, want %q", tc.handler, got, tc.want)
 		}
-		if sharedCacheMayStore(h["Cache-Control"]) {
+		if session.SharedCacheMayStore(h["Cache-Control"]) {
 			t.Errorf("Cache-Control %q: sent %q, which a shared cache may store", tc.handler, h["Cache-Control"])
 		}
 		if got := h["Cdn-Cache-Control"]; tc.handler == nil && got != nil || tc.handler != nil && !slices.Equal(got, tc.want) {

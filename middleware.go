@@ -17,6 +17,11 @@ import (
 // started cannot be saved: it is logged as an error wrapping
 // ErrHeadersWritten.
 //
+// A response that sets or expires the session cookie also gets "Vary:
+// Cookie" and a Cache-Control that keeps shared caches from storing it: an
+// unqualified "private", in place of the handler's "public" or "s-maxage"
+// (the handler's other directives, and its "no-store", are kept).
+//
 // When the store fails, Config.ErrorHandler answers instead (by default a
 // logged error and a 500). A cookie that does not verify, names no session,
 // or names an expired or corrupt one starts a fresh session; it never causes
