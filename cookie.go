@@ -150,7 +150,7 @@ type cookieFormat struct {
 	prefix  string // "name="
 	scope   string // "; Path=...; Domain=..."
 	maxAge  string // "; Max-Age=..."
-	flags   string // "; HttpOnly; Secure; SameSite=..."
+	flags   string // "; HttpOnly; Secure; SameSite=...; Partitioned"
 	expired string // the whole value that expires the cookie
 }
 
@@ -163,13 +163,13 @@ func newCookieFormat(cfg Config) cookieFormat {
 	}
 	expired := http.Cookie{
 		Name: cfg.Cookie, Path: cfg.Path, Domain: cfg.Domain, MaxAge: -1, Expires: time.Unix(1, 0),
-		HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite,
+		HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned,
 	}
 	return cookieFormat{
 		prefix:  cfg.Cookie + "=",
 		scope:   part(http.Cookie{Path: cfg.Path, Domain: cfg.Domain}),
 		maxAge:  "; Max-Age=" + strconv.Itoa(int((cfg.Lifetime+time.Second-1)/time.Second)),
-		flags:   part(http.Cookie{HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite}),
+		flags:   part(http.Cookie{HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned}),
 		expired: expired.String(),
 	}
 }

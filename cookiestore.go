@@ -34,8 +34,10 @@ type clientFields struct {
 	Exp int64  `json:"exp,omitempty"` // idle deadline, Unix milliseconds
 }
 
-// loadClient reads a cookie-driver session from the request's cookies.
-func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie) LoadResult {
+// loadClient reads a cookie-driver session from the request's cookies: the
+// first maxCookieCandidates of them, which load passes (all is how many the
+// request carried, for the log).
+func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie, all int) LoadResult {
 	ctx := r.Context()
 	for _, c := range cookies {
 		if len(c.Value) > MaxCookieSize {
@@ -69,7 +71,7 @@ func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie
 		return LoadFound
 	}
 	m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session does not open (tampered, truncated, oversized or sealed with an unknown secret); starting a new session",
-		slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
+		slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)), slog.Int("cookies", all))
 	return LoadInvalid
 }
 

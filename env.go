@@ -27,6 +27,7 @@ import (
 //	SESSION_DOMAIN            Domain
 //	SESSION_SECURE            Secure, a boolean
 //	SESSION_SAME_SITE         SameSite: lax, strict or none
+//	SESSION_PARTITIONED       Partitioned, a boolean
 //	SESSION_ENCRYPT           Encrypt, a boolean
 //	SESSION_STORE_TIMEOUT     StoreTimeout, a Go duration such as 2s
 //
@@ -86,6 +87,7 @@ func ConfigFromFunc(getenv func(string) string) (Config, error) {
 		"SESSION_EXPIRE_ON_CLOSE": &cfg.ExpireOnClose,
 		"SESSION_SECURE":          &cfg.Secure,
 		"SESSION_ENCRYPT":         &cfg.Encrypt,
+		"SESSION_PARTITIONED":     &cfg.Partitioned,
 	} {
 		if v := getenv(name); v != "" {
 			b, err := strconv.ParseBool(v)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,11 @@ import (
 // returns). Nothing else needs calling. A change made after the response has
 // started cannot be saved: it is logged as an error wrapping
 // ErrHeadersWritten.
+//
+// A response that sets or expires the session cookie also gets "Vary:
+// Cookie" and a Cache-Control that keeps shared caches from storing it: an
+// unqualified "private", in place of the handler's "public" or "s-maxage"
+// (the handler's other directives, and its "no-store", are kept).
 //
 // When the store fails, Config.ErrorHandler answers instead (by default a
 // logged error and a 500). A cookie that does not verify, names no session,
@@ -90,9 +96,17 @@ func (c *sessionContext) Value(key any) any {
 	return c.Context.Value(key)
 }
 
+// maxCookieCandidates is how many of a request's cookies named Config.Cookie
+// load considers, in the order the request lists them; the others are not
+// looked at. A browser may send more than one (a stale copy set for another
+// path or domain), but a request with thousands of forged cookies must not
+// cost a signature check (or an AES-GCM open) per cookie and per secret.
+const maxCookieCandidates = 3
+
 // load reads the session of r into the empty session s: it stays a new one
 // when the request has no cookie, or one that does not verify or names no
-// live session. Only a store failure is an error.
+// live session. Only a store failure is an error. Only the first
+// maxCookieCandidates cookies with the session's name are verified.
 func (m *Manager) load(s *Session, r *http.Request) (LoadResult, error) {
 	ctx := r.Context()
 	cookies := r.CookiesNamed(m.cfg.Cookie)
@@ -100,8 +114,10 @@ func (m *Manager) load(s *Session, r *http.Request) (LoadResult, error) {
 		return LoadNew, nil
 	}
 	s.dropCookie = true // unless it names a live session
+	all := len(cookies)
+	cookies = cookies[:min(all, maxCookieCandidates)]
 	if m.clientSide {
-		return m.loadClient(r, s, cookies), nil
+		return m.loadClient(r, s, cookies, all), nil
 	}
 	var (
 		id          string
@@ -114,7 +130,7 @@ func (m *Manager) load(s *Session, r *http.Request) (LoadResult, error) {
 	}
 	if !ok {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
-			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
+			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)), slog.Int("cookies", all))
 		return LoadInvalid, nil
 	}
 	lctx, cancel := m.bound(ctx)
@@ -178,15 +194,17 @@ func (w *responseWriter) commit() bool {
 	return true
 }
 
-// addCookieHeaders adds the Set-Cookie header for cookie, with "Vary: Cookie"
-// and, unless the handler set a Cache-Control, `no-cache="Set-Cookie"`, so
-// that no shared cache stores the response and hands the cookie to another
-// client. It is h.Add, h.Add and h.Set with one allocation for the three
-// values instead of three: each slice is capped at its own element, so an
-// append by the handler copies it rather than writing into its neighbour.
+// addCookieHeaders adds the Set-Cookie header for cookie, with "Vary:
+// Cookie", and keeps every shared cache (a proxy, a CDN) from storing the
+// response, which would hand this client's cookie to others: see
+// privateCacheControl. With no Cache-Control from the handler, the common
+// case, it is h.Add, h.Add and h.Set("Cache-Control", "private") with one
+// allocation for the three values instead of three: each slice is capped at
+// its own element, so an append by the handler copies it rather than writing
+// into its neighbour.
 func addCookieHeaders(h http.Header, cookie string) {
 	v := make([]string, 3)
-	v[0], v[1], v[2] = cookie, "Cookie", `no-cache="Set-Cookie"`
+	v[0], v[1], v[2] = cookie, "Cookie", "private"
 	add := func(key string, v []string) {
 		if old := h[key]; len(old) > 0 {
 			h[key] = append(old, v[0])
@@ -196,9 +214,128 @@ func addCookieHeaders(h http.Header, cookie string) {
 	}
 	add("Set-Cookie", v[0:1:1])
 	add("Vary", v[1:2:2])
-	if cc := h["Cache-Control"]; len(cc) == 0 || cc[0] == "" {
-		h["Cache-Control"] = v[2:3:3]
+	if cc, keep := privateCacheControl(h["Cache-Control"]); !keep {
+		if cc == "private" {
+			h["Cache-Control"] = v[2:3:3]
+		} else {
+			h["Cache-Control"] = []string{cc}
+		}
 	}
+	// A CDN obeys CDN-Cache-Control (RFC 9213) instead of Cache-Control
+	// when the handler sets it.
+	if cdn := h["Cdn-Cache-Control"]; len(cdn) > 0 {
+		if cc, keep := privateCacheControl(cdn); !keep {
+			h["Cdn-Cache-Control"] = []string{cc}
+		}
+	}
+}
+
+// privateCacheControl returns the Cache-Control value of a response that
+// sets the session cookie, given the handler's values cc: keep reports that
+// cc already keeps shared caches from storing the response, and is sent as
+// it is. That is the case when cc has an unqualified "private" and neither
+// "public" nor "s-maxage", or has "no-store" (without "must-understand",
+// which lets a cache that knows the status code store it all the same).
+// Otherwise the value is "private" followed by the handler's other
+// directives in their order (max-age, no-cache, must-revalidate, ... still
+// govern the browser's own cache), without "public", "s-maxage" and a
+// qualified private="...", which the unqualified one replaces. With nothing
+// from the handler it is "private" alone, the one value that costs no
+// allocation.
+func privateCacheControl(cc []string) (value string, keep bool) {
+	var noStore, mustUnderstand, private, drop, some bool
+	for _, v := range cc {
+		for rest := v; rest != ""; {
+			var d string
+			d, rest = nextDirective(rest)
+			switch directiveKind(d) {
+			case ccNoStore:
+				noStore = true
+			case ccMustUnderstand:
+				mustUnderstand = true
+			case ccPrivate:
+				private = true
+			case ccShared:
+				drop = true
+			}
+			some = some || d != ""
+		}
+	}
+	switch {
+	case noStore && !mustUnderstand, private && !drop:
+		return "", true
+	case !some:
+		return "private", false
+	}
+	var b strings.Builder
+	n := len("private")
+	for _, v := range cc {
+		n += len(", ") + len(v)
+	}
+	b.Grow(n)
+	b.WriteString("private")
+	for _, v := range cc {
+		for rest := v; rest != ""; {
+			var d string
+			d, rest = nextDirective(rest)
+			if k := directiveKind(d); k != ccNone && k != ccPrivate && k != ccShared {
+				b.WriteString(", ")
+				b.WriteString(d)
+			}
+		}
+	}
+	return b.String(), false
+}
+
+// Kinds of Cache-Control directive, as privateCacheControl sees them.
+const (
+	ccNone           = iota // empty: no directive
+	ccOther                 // kept as it is
+	ccNoStore               // no-store
+	ccMustUnderstand        // must-understand
+	ccPrivate               // unqualified private
+	ccShared                // public, s-maxage, private="...": dropped
+)
+
+// directiveKind classifies the Cache-Control directive d; directive names
+// are case-insensitive.
+func directiveKind(d string) int {
+	if d == "" {
+		return ccNone
+	}
+	name, _, qualified := strings.Cut(d, "=")
+	switch name = strings.TrimSpace(name); {
+	case strings.EqualFold(name, "no-store"):
+		return ccNoStore
+	case strings.EqualFold(name, "must-understand"):
+		return ccMustUnderstand
+	case strings.EqualFold(name, "private"):
+		if qualified {
+			return ccShared
+		}
+		return ccPrivate
+	case strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
+		return ccShared
+	}
+	return ccOther
+}
+
+// nextDirective returns the first directive of the Cache-Control list s,
+// trimmed, and the rest of the list; a comma inside a quoted string (as in
+// no-cache="Set-Cookie, Authorization") does not end a directive.
+func nextDirective(s string) (d, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++ // the escaped character
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return strings.TrimSpace(s[:i]), s[i+1:]
+		}
+	}
+	return strings.TrimSpace(s), ""
 }
 
 // finish saves the session if the handler wrote nothing, and reports changes
