@@ -96,6 +96,17 @@ type Config struct {
 	// absolute limit.
 	AbsoluteLifetime time.Duration
 
+	// TokenHeader, when set, makes the session travel in this request and
+	// response header instead of a cookie, for API clients: no cookie is
+	// read or set. "Authorization" means the Bearer scheme: requests carry
+	// "Authorization: Bearer <token>" and responses that give a new token
+	// carry it the same way. Any other name carries the token as the whole
+	// value. A response sets the header when the client's token changes;
+	// an empty value tells the client to drop its token. Such requests pass
+	// VerifyCSRF: a header is not an ambient credential, so a cross-site
+	// page cannot make a browser send it.
+	TokenHeader string
+
 	// Hooks receive the Manager's lifecycle events and store calls, for
 	// metrics and tracing; nil: none. See Hooks.
 	Hooks *Hooks
@@ -169,6 +180,15 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 	default:
 		return cfg, fmt.Errorf("%w: SameSite %d is unknown", ErrConfig, cfg.SameSite)
+	}
+	if h := cfg.TokenHeader; h != "" {
+		if !validCookieName(h) { // a header name is an RFC 9110 token, as a cookie name is
+			return cfg, fmt.Errorf("%w: TokenHeader %q is not a valid header name", ErrConfig, h)
+		}
+		switch http.CanonicalHeaderKey(h) {
+		case "Cookie", "Set-Cookie", "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection":
+			return cfg, fmt.Errorf("%w: TokenHeader %q is a header that HTTP itself uses", ErrConfig, h)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 )
 
 // Middleware loads the session of each request, exposes it to next through
@@ -44,7 +43,7 @@ type middleware struct {
 // Manager.Middleware).
 func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m, next := h.m, h.next
-	if s := FromContext(r.Context()); s != nil && s.m == m {
+	if m.FromContext(r.Context()) != nil {
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -66,8 +65,14 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // FromRequest returns the session of r, or nil when r did not come through
-// Middleware.
+// Middleware. Under two Managers' Middleware it returns the inner one's
+// session; m.FromRequest returns m's.
 func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
+
+// FromRequest returns the session that m's Middleware gave r, or nil: with
+// two Managers in one chain (an admin area with a cookie of its own, say),
+// each finds its own session.
+func (m *Manager) FromRequest(r *http.Request) *Session { return m.FromContext(r.Context()) }
 
 // request is what Middleware allocates per request: the session, the
 // response writer that saves it, and the request next sees, whose context
@@ -87,76 +92,32 @@ type sessionContext struct {
 	s *Session
 }
 
-// Value returns the session for ctxKey{} and asks the request's context for
-// every other key.
+// Value returns the session for ctxKey{} (any Manager's) and for ctxKey{m}
+// when m is the session's Manager, and asks the request's context for every
+// other key: so FromContext finds the innermost session, and m.FromContext
+// the session of m, even under another Manager's Middleware.
 func (c *sessionContext) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
+	if k, ok := key.(ctxKey); ok && (k.m == nil || k.m == c.s.m) {
 		return c.s
 	}
 	return c.Context.Value(key)
 }
 
-// maxCookieCandidates is how many of a request's cookies named Config.Cookie
-// load considers, in the order the request lists them; the others are not
-// looked at. A browser may send more than one (a stale copy set for another
-// path or domain), but a request with thousands of forged cookies must not
-// cost a signature check (or an AES-GCM open) per cookie and per secret.
-const maxCookieCandidates = 3
-
-// load reads the session of r into the empty session s: it stays a new one
-// when the request has no cookie, or one that does not verify or names no
-// live session. Only a store failure is an error. Only the first
-// maxCookieCandidates cookies with the session's name are verified.
+// load reads the session of r into the empty session s, from its cookie or,
+// with Config.TokenHeader, from that header (see loadTokens).
 func (m *Manager) load(s *Session, r *http.Request) (LoadResult, error) {
-	ctx := r.Context()
+	if m.cfg.TokenHeader != "" {
+		token := requestToken(r, m.cfg.TokenHeader)
+		if token == "" {
+			return LoadNew, nil
+		}
+		return m.loadTokens(s, "header", r.RemoteAddr, 1, 1, func(int) string { return token })
+	}
 	cookies := r.CookiesNamed(m.cfg.Cookie)
 	if len(cookies) == 0 {
 		return LoadNew, nil
 	}
-	s.dropCookie = true // unless it names a live session
-	all := len(cookies)
-	cookies = cookies[:min(all, maxCookieCandidates)]
-	if m.clientSide {
-		return m.loadClient(r, s, cookies, all), nil
-	}
-	var (
-		id          string
-		rotated, ok bool
-	)
-	for _, c := range cookies {
-		if id, rotated, ok = m.signer.verify(c.Value); ok {
-			break
-		}
-	}
-	if !ok {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
-			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)), slog.Int("cookies", all))
-		return LoadInvalid, nil
-	}
-	lctx, cancel := m.bound(ctx)
-	data, expiry, found, err := m.store.Load(lctx, id)
-	cancel()
-	if err != nil {
-		return LoadNew, storeErr("load", err)
-	}
-	now := time.Now()
-	if !found || !expiry.After(now) {
-		return LoadExpired, nil // unknown, destroyed or expired: never adopted
-	}
-	st, resealed, err := m.decode(id, data)
-	if err != nil {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "session: stored session is corrupt; starting a new session", slog.Any("error", err))
-		return LoadInvalid, nil
-	}
-	if end, ok := m.absoluteEnd(&st); ok && !end.After(now) {
-		return LoadExpired, nil // past its absolute lifetime: never served late
-	}
-	s.id, s.stored, s.raw, s.expiry, s.st = id, true, data, expiry, st
-	s.seen = st.flashNow
-	s.reissue, s.resave, s.dropCookie = rotated, resealed, false
-	s.ensureToken()
-	s.startClock(now)
-	return LoadFound, nil
+	return m.loadTokens(s, "cookie", r.RemoteAddr, min(len(cookies), maxCookieCandidates), len(cookies), func(i int) string { return cookies[i].Value })
 }
 
 // responseWriter saves the session before the response starts.
@@ -178,18 +139,22 @@ func (w *responseWriter) commit() bool {
 	w.done = true
 	s := w.s
 	s.mu.Lock()
-	cookie, err := s.save()
+	sv, err := s.save()
 	s.committed = true
-	s.mu.Unlock()
 	h := w.ResponseWriter.Header()
+	if err == nil && sv.out != keepToken {
+		if w.m.cfg.TokenHeader != "" {
+			addTokenHeaders(h, w.m.cfg.TokenHeader, w.m.headerToken(s, sv))
+		} else {
+			addCookieHeaders(h, w.m.setCookie(s, sv))
+		}
+	}
+	s.mu.Unlock()
 	if err != nil {
 		w.err = err
 		clear(h) // the handler's response is replaced
 		w.m.fail(w.ResponseWriter, w.r, err)
 		return false
-	}
-	if cookie != "" {
-		addCookieHeaders(h, cookie)
 	}
 	return true
 }

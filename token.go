@@ -137,6 +137,13 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if m.cfg.TokenHeader != "" {
+			// The session comes from a header, which a cross-site page
+			// cannot make a browser send: there is no ambient credential
+			// to forge a request with.
+			next.ServeHTTP(w, r)
+			return
+		}
 		s := FromRequest(r)
 		if s == nil {
 			m.log.LogAttrs(r.Context(), slog.LevelError, "session: VerifyCSRF used outside Middleware; refusing the request")
