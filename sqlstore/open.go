@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"regexp"
@@ -92,7 +91,7 @@ var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 func openDB(rawURL string) (Dialect, *sql.DB, error) {
 	m := schemeRE.FindStringSubmatch(rawURL)
 	if m == nil {
-		return "", nil, fmt.Errorf("sqlstore: %w: connection %q is not a URL (want sqlite://, postgres:// or mysql://)", session.ErrConfig, redact(rawURL))
+		return "", nil, errorf("%w: connection %q is not a URL (want sqlite://, postgres:// or mysql://)", session.ErrConfig, redact(rawURL))
 	}
 	switch strings.ToLower(m[1]) {
 	case "sqlite":
@@ -102,13 +101,13 @@ func openDB(rawURL string) (Dialect, *sql.DB, error) {
 		}
 		db, err := sql.Open("sqlite", dsn)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: open %s: %w", rawURL, err)
+			return "", nil, errorf("open %s: %w", rawURL, err)
 		}
 		return SQLite, db, nil
 	case "postgres", "postgresql":
 		cfg, err := pgx.ParseConfig(rawURL)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: %w: PostgreSQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
+			return "", nil, errorf("%w: PostgreSQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
 		}
 		if cfg.ConnectTimeout == 0 {
 			cfg.ConnectTimeout = openConnectTimeout
@@ -121,11 +120,11 @@ func openDB(rawURL string) (Dialect, *sql.DB, error) {
 		}
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: %w: MySQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
+			return "", nil, errorf("%w: MySQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
 		}
 		return MySQL, sql.OpenDB(newSpareConnector(readCommittedConnector{conn})), nil
 	default:
-		return "", nil, fmt.Errorf("sqlstore: %w: unknown scheme %q in %s (want sqlite://, postgres://, postgresql:// or mysql://)", session.ErrConfig, m[1], redact(rawURL))
+		return "", nil, errorf("%w: unknown scheme %q in %s (want sqlite://, postgres://, postgresql:// or mysql://)", session.ErrConfig, m[1], redact(rawURL))
 	}
 }
 
@@ -135,17 +134,17 @@ func sqliteDSN(rest string) (string, error) {
 	path, query, _ := strings.Cut(rest, "?")
 	path, err := url.PathUnescape(path)
 	if err != nil {
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL path %q: %w", session.ErrConfig, path, err)
+		return "", errorf("%w: SQLite URL path %q: %w", session.ErrConfig, path, err)
 	}
 	switch {
 	case path == "" || path == "/":
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL has no file path (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
+		return "", errorf("%w: SQLite URL has no file path (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
 	case strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:"):
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL %q: only files are supported (an in-memory database is private to one connection; use the \"memory\" driver)", session.ErrConfig, path)
+		return "", errorf("%w: SQLite URL %q: only files are supported (an in-memory database is private to one connection; use the \"memory\" driver)", session.ErrConfig, path)
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL query %q: %w", session.ErrConfig, query, err)
+		return "", errorf("%w: SQLite URL query %q: %w", session.ErrConfig, query, err)
 	}
 	set := map[string]bool{}
 	for _, p := range q["_pragma"] {
@@ -180,13 +179,13 @@ func sqliteDSN(rest string) (string, error) {
 func mysqlConfig(rawURL string) (*mysql.Config, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: %w: MySQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
+		return nil, errorf("%w: MySQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
 	}
 	// The query parameters are the driver's DSN parameters: let it parse
 	// (and check) them.
 	cfg, err := mysql.ParseDSN("/?" + u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: %w: MySQL URL %s: %w", session.ErrConfig, u.Redacted(), err)
+		return nil, errorf("%w: MySQL URL %s: %w", session.ErrConfig, u.Redacted(), err)
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
@@ -202,7 +201,7 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if cfg.DBName == "" || strings.Contains(cfg.DBName, "/") {
-		return nil, fmt.Errorf("sqlstore: %w: MySQL URL %s does not name a database (want mysql://user:pass@host:3306/dbname)", session.ErrConfig, u.Redacted())
+		return nil, errorf("%w: MySQL URL %s does not name a database (want mysql://user:pass@host:3306/dbname)", session.ErrConfig, u.Redacted())
 	}
 	q := u.Query()
 	if !q.Has("interpolateParams") {

@@ -146,13 +146,17 @@ func TestDriver(t *testing.T) {
 		if resp := request(handler(m, func(s *session.Session) { got = s.Get("a") }), cookie); resp.StatusCode != http.StatusOK || got != 1 {
 			t.Errorf("second request: status %d, a = %v", resp.StatusCode, got)
 		}
-		// lastActivity is the last activity: expiry - Lifetime, about now.
-		var la int64
-		if err := st.DB().QueryRow("SELECT " + quoteCol(b.dialect, "lastActivity") + " FROM web_sessions").Scan(&la); err != nil {
+		// lastActivity is the time of the last write, about now; expiresAt
+		// the expiry the Manager gave, Lifetime later.
+		var la, ex int64
+		if err := st.DB().QueryRow("SELECT "+quoteCol(b.dialect, "lastActivity")+", "+quoteCol(b.dialect, "expiresAt")+" FROM web_sessions").Scan(&la, &ex); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(time.Unix(la, 0)); d < 0 || d > 5*time.Second {
 			t.Errorf("lastActivity is %v ago, want about now", d)
+		}
+		if d := time.Until(time.UnixMilli(ex)); d < time.Hour-5*time.Second || d > time.Hour {
+			t.Errorf("expiresAt is in %v, want about an hour", d)
 		}
 		if err := m.Close(); err != nil {
 			t.Fatal(err)
