@@ -297,60 +297,78 @@ var steps = []step{
 // migrate takes the steps: it checks what is there, and makes what is
 // missing (unless Options.SkipCreate is set) under a lock that concurrent
 // creators take in turn, checking again once it holds it. It returns what it
-// changed.
+// changed. An error names the object that was to be made.
 func (s *Store) migrate(ctx context.Context) ([]string, error) {
 	// On the usual start everything is there: a few catalog queries, no
 	// lock, no DDL (which a least-privileged user may not run).
-	if ok, err := s.upToDate(ctx); ok || err != nil {
+	missing, err := s.firstMissing(ctx)
+	if missing == nil || err != nil {
 		return nil, err
 	}
-	var changes []string
-	err := s.schemaLock(ctx, func(q querier) error {
-		changes = nil // a retried transaction starts over
-		if err := s.checkLifetime(ctx, q); err != nil {
-			return err
-		}
-		for _, st := range steps {
-			ok, err := st.present(ctx, s, q)
-			if err != nil {
-				return s.checkFailed(st, err)
-			}
-			if ok {
-				continue
-			}
-			var n int64
-			for _, stmt := range st.make(s.dialect, s.table, s.lifetime) {
-				res, err := q.ExecContext(ctx, stmt)
-				if err != nil {
-					return s.makeFailed(ctx, st, err)
-				}
-				n, _ = res.RowsAffected()
-			}
-			changes = append(changes, st.done(s.table, s.lifetime, n))
-		}
-		return nil
+	var (
+		changes []string
+		bodyErr error
+	)
+	err = s.schemaLock(ctx, func(q querier) error {
+		changes = nil
+		bodyErr = s.makeMissing(ctx, q, &changes)
+		return bodyErr
 	})
-	return changes, err
+	switch {
+	case err == nil:
+		return changes, nil
+	case bodyErr != nil:
+		return nil, err
+	default: // taking the lock, or committing, failed
+		return nil, s.makeFailed(ctx, *missing, err)
+	}
 }
 
-// upToDate reports whether every object of the schema is there; under
-// Options.SkipCreate, whether every object the Store needs is, a missing
-// one being an error.
-func (s *Store) upToDate(ctx context.Context) (bool, error) {
+// makeMissing takes the steps in q, which holds the schema lock, making
+// what is missing, and appends what it made to changes.
+func (s *Store) makeMissing(ctx context.Context, q querier, changes *[]string) error {
+	if err := s.checkLifetime(ctx, q); err != nil {
+		return err
+	}
 	for _, st := range steps {
+		ok, err := st.present(ctx, s, q)
+		if err != nil {
+			return s.checkFailed(st, err)
+		}
+		if ok {
+			continue
+		}
+		var n int64
+		for _, stmt := range st.make(s.dialect, s.table, s.lifetime) {
+			res, err := q.ExecContext(ctx, stmt)
+			if err != nil {
+				return s.makeFailed(ctx, st, err)
+			}
+			n, _ = res.RowsAffected()
+		}
+		*changes = append(*changes, st.done(s.table, s.lifetime, n))
+	}
+	return nil
+}
+
+// firstMissing returns the first step whose object is missing, or nil when
+// every object is there. Under Options.SkipCreate it only looks for the
+// objects the Store needs, a missing one being an error.
+func (s *Store) firstMissing(ctx context.Context) (*step, error) {
+	for i, st := range steps {
 		ok, err := st.present(ctx, s, s.db)
 		switch {
 		case err != nil:
-			return false, s.checkFailed(st, err)
+			return nil, s.checkFailed(st, err)
 		case ok:
 		case !s.skipCreate:
-			return false, nil // the steps after it may depend on it
+			return &steps[i], nil
 		case st.required:
-			return false, errorf("%w: %s (Options.SkipCreate is set, so New changes nothing: run the statements that "+
+			return nil, errorf("%w: %s (Options.SkipCreate is set, so New changes nothing: run the statements that "+
 				"\"sessionctl migrate --print\" prints (sqlstore.SchemaSteps), or let New make what is missing)", ErrSchema, st.missing(s.table))
 		}
 	}
-	return true, nil
+	return nil, nil
 }
 
 // checkLifetime makes sure, before anything changes, that the steps that
@@ -415,23 +433,20 @@ func (s *Store) schemaLock(ctx context.Context, body func(querier) error) error 
 	case Postgres:
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
-			return errorf("change the schema: %w", err)
+			return err
 		}
 		defer tx.Rollback()
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(key)); err != nil {
-			return errorf("change the schema: lock: %w", err)
+			return errorf("lock: %w", err)
 		}
 		if err := body(tx); err != nil {
 			return err
 		}
-		if err := tx.Commit(); err != nil {
-			return errorf("change the schema: commit: %w", err)
-		}
-		return nil
+		return tx.Commit()
 	default: // MySQL
 		conn, err := s.db.Conn(ctx)
 		if err != nil {
-			return errorf("change the schema: %w", err)
+			return err
 		}
 		defer conn.Close()
 		wait := time.Minute
@@ -444,10 +459,10 @@ func (s *Store) schemaLock(ctx context.Context, body func(querier) error) error 
 		var got sql.NullInt64
 		err = conn.QueryRowContext(ctx, "SELECT GET_LOCK("+lockName+", ?)", name, max(int(wait/time.Second), 1)).Scan(&got)
 		if err != nil {
-			return errorf("change the schema: lock: %w", err)
+			return errorf("lock: %w", err)
 		}
 		if got.Int64 != 1 {
-			return errorf("change the schema: another process held the schema lock for %v", wait.Round(time.Second))
+			return errorf("lock: another process held the schema lock for %v", wait.Round(time.Second))
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK("+lockName+")", name)
 		return body(conn)
