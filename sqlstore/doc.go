@@ -120,7 +120,8 @@
 // as not found, and Update, Delete, Touch and Move reject it with an error
 // wrapping ErrInvalidID. All values reach the database as bound parameters;
 // the table name, the only identifier that comes from the configuration, must
-// be a plain identifier.
+// be a plain identifier. No error contains the connection's password, however
+// malformed the URL (see Open).
 //
 // # Cost and atomicity
 //

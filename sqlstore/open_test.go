@@ -54,7 +54,7 @@ func TestSQLiteDSN(t *testing.T) {
 }
 
 func TestMySQLConfig(t *testing.T) {
-	cfg, err := sqlstore.MySQLConfig("mysql://app:p%40ss%2Fw0rd@db.example:3307/sessions?tls=skip-verify&charset=utf8mb4")
+	cfg, _, err := sqlstore.MySQLConfig("mysql://app:p%40ss%2Fw0rd@db.example:3307/sessions?tls=skip-verify&charset=utf8mb4")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestMySQLConfig(t *testing.T) {
 		cfg.DBName != "sessions" || cfg.TLSConfig != "skip-verify" || !cfg.InterpolateParams {
 		t.Errorf("config = %+v", cfg)
 	}
-	cfg, err = sqlstore.MySQLConfig("mysql://root@[::1]/app?interpolateParams=false")
+	cfg, _, err = sqlstore.MySQLConfig("mysql://root@[::1]/app?interpolateParams=false")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestMySQLConfig(t *testing.T) {
 		t.Errorf("config = %+v, want port 3306 and the URL's interpolateParams", cfg)
 	}
 	for _, bad := range []string{"mysql://root@host:3306", "mysql://root@host:3306/", "mysql://root@host/a/b", "mysql://h/db?timeout=forever"} {
-		if _, err := sqlstore.MySQLConfig(bad); !errors.Is(err, session.ErrConfig) {
+		if _, _, err := sqlstore.MySQLConfig(bad); !errors.Is(err, session.ErrConfig) {
 			t.Errorf("%s: error = %v, want ErrConfig", bad, err)
 		}
 	}
