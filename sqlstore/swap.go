@@ -157,26 +157,27 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 		if err != nil {
 			return err
 		}
-		if s.dialect == MySQL {
-			n, err := res.LastInsertId()
-			if err != nil {
-				return err
-			}
-			if old != nil {
-				swapped = n > 0
-			} else {
-				swapped = n != 2
-			}
-			return nil
-		}
-		n, err := res.RowsAffected()
-		swapped = n == 1
+		swapped, err = s.swapped(res, old != nil)
 		return err
 	})
 	if err != nil {
 		return false, errorf("swap: %w", err)
 	}
 	return swapped, nil
+}
+
+// swapped reads from the result of a Swap statement whether it wrote:
+// replace (the compare-and-swap of an existing row) or create.
+func (s *Store) swapped(res sql.Result, replace bool) (bool, error) {
+	if s.dialect == MySQL { // see buildSwapQueries
+		n, err := res.LastInsertId()
+		if replace {
+			return n > 0, err
+		}
+		return n != 2, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // rolledBack reports whether err says that the server rolled the statement
