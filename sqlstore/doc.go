@@ -99,8 +99,9 @@
 // lastActivity + Options.Lifetime: that must be the Lifetime of the
 // application that wrote the rows (the "database" driver passes
 // Config.Lifetime; sessionctl migrate takes --lifetime or
-// SESSION_LIFETIME). Without a lifetime, New changes nothing and fails with
-// an error wrapping session.ErrConfig. Options.Lifetime serves nothing else:
+// SESSION_LIFETIME). Without a lifetime, New changes nothing on a table with
+// rows to fill, and fails with an error wrapping session.ErrConfig that says
+// so. Options.Lifetime serves nothing else:
 // no process decides a session's expiry from its own configuration. A
 // program unaware of the column that updates a row moves its lastActivity
 // but not its expiry, so finish a rolling upgrade from such a program within
