@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -74,6 +75,7 @@ func passwordURLs(t *testing.T) []string {
 // they log, contains the connection's password, however malformed the URL
 // (issue 13, Low 4).
 func TestPasswordNeverInErrors(t *testing.T) {
+	started := 0 // Managers started with the database unreachable
 	for _, raw := range passwordURLs(t) {
 		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		_, err := sqlstore.Open(ctx, raw, sqlstore.Options{})
@@ -91,15 +93,28 @@ func TestPasswordNeverInErrors(t *testing.T) {
 		}
 
 		var logs bytes.Buffer
-		_, err = session.New(session.Config{
-			Secret: testSecret, Driver: "database", Connection: raw,
+		m, err := session.New(session.Config{
+			Secret: testSecret, Driver: "database", Connection: raw, StoreTimeout: 5 * time.Second,
 			Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 		})
 		if err != nil && strings.Contains(err.Error(), "SECRET") {
 			t.Errorf("session.New with Connection %q: error shows the password: %v", raw, err)
 		}
+		if err == nil {
+			// The driver started with the database unreachable: a request
+			// fails, and the Manager logs why.
+			resp := request(handler(m, func(s *session.Session) { s.Put("k", "v") }), nil)
+			if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(logs.String(), "not ready") {
+				t.Errorf("session.New with Connection %q: a request got %d and logged %q, want a 500 and the store's error", raw, resp.StatusCode, logs.String())
+			}
+			m.Close()
+			started++
+		}
 		if strings.Contains(logs.String(), "SECRET") {
 			t.Errorf("session.New with Connection %q logged the password:\n%s", raw, logs.String())
 		}
+	}
+	if started == 0 {
+		t.Error("no URL reached a request through the Manager")
 	}
 }
