@@ -27,6 +27,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testserver.StopPostgres()
+	testserver.StopMariaDB()
 	testserver.StopRedis()
 	os.Exit(code)
 }
@@ -190,10 +191,14 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 	with := func(args ...string) []string { return append(args, flags...) }
 
 	// migrate: idempotent on the database driver, refused elsewhere.
-	for range 2 {
+	for i := range 2 {
 		r := ctl(t, "", with("migrate")...)
+		want := "table sessions ready"
+		if i == 0 {
+			want = "created table \"sessions\"\n" + want
+		}
 		switch {
-		case tg.sql && (r.code != exitOK || strings.TrimSpace(r.stdout) != "table sessions ready"):
+		case tg.sql && (r.code != exitOK || strings.TrimSpace(r.stdout) != want):
 			t.Errorf("migrate: %v", r)
 		case !tg.sql && (r.code != exitError || !strings.Contains(r.stderr, "no table")):
 			t.Errorf("migrate on the %s driver: %v", tg.name, r)
@@ -441,16 +446,29 @@ func TestDashID(t *testing.T) {
 
 func TestMigrate(t *testing.T) {
 	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
-	for range 2 { // idempotent
+	for i := range 2 { // idempotent
 		r := mustRun(t, "migrate", "--driver", "database", "--connection", dbURL, "--table", "web_sessions")
-		if strings.TrimSpace(r.stdout) != "table web_sessions ready" {
-			t.Errorf("migrate printed %q", r.stdout)
+		want := "table web_sessions ready"
+		if i == 0 {
+			want = "created table \"web_sessions\"\n" + want
+		}
+		if strings.TrimSpace(r.stdout) != want {
+			t.Errorf("migrate printed %q, want %q", r.stdout, want)
 		}
 	}
+	// --print gives every step: the new table, then what brings a
+	// NodeSession table up to date; the expiries of its rows need the
+	// application's lifetime.
 	for _, d := range []string{"sqlite", "postgres", "mysql"} {
 		r := mustRun(t, "migrate", "--print", "--dialect", d, "--table", "web_sessions")
-		if !strings.Contains(r.stdout, "CREATE TABLE IF NOT EXISTS") || !strings.Contains(r.stdout, "web_sessions") {
-			t.Errorf("migrate --print --dialect %s:\n%s", d, r.stdout)
+		for _, want := range []string{"CREATE TABLE IF NOT EXISTS", "web_sessions", "ADD COLUMN", "web_sessions_expiresAt", "give --lifetime"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("migrate --print --dialect %s lacks %q:\n%s", d, want, r.stdout)
+			}
+		}
+		r = mustRun(t, "migrate", "--print", "--dialect", d, "--lifetime", "30m")
+		if !strings.Contains(r.stdout, "* 1000 + 1800000 WHERE") || strings.Contains(r.stdout, "give --lifetime") {
+			t.Errorf("migrate --print --dialect %s --lifetime 30m:\n%s", d, r.stdout)
 		}
 	}
 	// The dialect can come from the connection URL; nothing is connected to.
