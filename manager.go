@@ -47,6 +47,8 @@ type Manager struct {
 	onError      func(http.ResponseWriter, *http.Request, error)
 	untimed      bool // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
 
+	bypassOnce sync.Once // warnBypass logs once
+
 	mu       sync.Mutex // guards closed and sweeps.Add
 	closed   bool
 	sweeps   sync.WaitGroup

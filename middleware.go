@@ -307,6 +307,9 @@ func nextDirective(s string) (d, rest string) {
 // made after the response started.
 func (w *responseWriter) finish() {
 	if !w.done {
+		if bypassed(w.ResponseWriter) {
+			w.m.warnBypass(w.r)
+		}
 		w.commit()
 		return
 	}
@@ -317,6 +320,30 @@ func (w *responseWriter) finish() {
 		w.m.log.LogAttrs(w.r.Context(), slog.LevelError, "session: changes not saved", slog.Any("error", ErrHeadersWritten),
 			slog.String("method", w.r.Method), slog.String("path", w.r.URL.Path))
 	}
+}
+
+// bypassed reports whether the writer Middleware was given has written a
+// response that did not pass through the session's writer: a framework
+// wrote through its own writer (gin's c.Writer, chi's WrapResponseWriter),
+// so the session's cookie could not be set. Writers that can tell say so
+// with Written or BytesWritten; others cannot be asked.
+func bypassed(w http.ResponseWriter) bool {
+	switch w := w.(type) {
+	case interface{ Written() bool }:
+		return w.Written()
+	case interface{ BytesWritten() int }:
+		return w.BytesWritten() > 0
+	}
+	return false
+}
+
+// warnBypass logs, once per Manager, that a handler's response bypassed the
+// session's writer.
+func (m *Manager) warnBypass(r *http.Request) {
+	m.bypassOnce.Do(func() {
+		m.log.LogAttrs(r.Context(), slog.LevelError, "session: the response was written around the session middleware's writer (a framework writing through its own writer?), so the session could not set its cookie: use the framework's adapter (ginsession, echosession) or hand the request's writer down",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	})
 }
 
 func (w *responseWriter) WriteHeader(code int) {

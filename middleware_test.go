@@ -414,3 +414,45 @@ func TestMiddlewareAllocations(t *testing.T) {
 		t.Fatal("the handler saw no session")
 	}
 }
+
+// writtenRecorder is a framework's response writer: it can tell whether a
+// response was written through it.
+type writtenRecorder struct {
+	*httptest.ResponseRecorder
+	written bool
+}
+
+func (w *writtenRecorder) WriteHeader(code int) { w.written = true; w.ResponseRecorder.WriteHeader(code) }
+func (w *writtenRecorder) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseRecorder.Write(b)
+}
+func (w *writtenRecorder) Written() bool { return w.written }
+
+// TestBypassIsLogged: a handler that writes its response around the
+// session's writer (gin's usual wrapping of net/http middleware: the
+// framework keeps writing through its own writer) is logged, once.
+func TestBypassIsLogged(t *testing.T) {
+	m, logs := newManager(t, memstore.New(), session.Config{})
+	for range 3 {
+		fw := &writtenRecorder{ResponseRecorder: httptest.NewRecorder()}
+		h := m.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			session.FromRequest(r).Put("k", 1)
+			fw.WriteHeader(http.StatusOK) // the framework's own writer, not the one handed down
+		}))
+		h.ServeHTTP(fw, httptest.NewRequest("GET", "/", nil))
+	}
+	if n := strings.Count(logs.String(), "written around the session middleware's writer"); n != 1 {
+		t.Errorf("bypass logged %d times, want once:\n%s", n, logs)
+	}
+	// Through the writer handed down: no warning.
+	m2, logs2 := newManager(t, memstore.New(), session.Config{})
+	fw := &writtenRecorder{ResponseRecorder: httptest.NewRecorder()}
+	m2.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.FromRequest(r).Put("k", 1)
+		w.WriteHeader(http.StatusOK)
+	})).ServeHTTP(fw, httptest.NewRequest("GET", "/", nil))
+	if strings.Contains(logs2.String(), "written around") {
+		t.Errorf("a normal response was logged as a bypass:\n%s", logs2)
+	}
+}
