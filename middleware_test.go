@@ -422,7 +422,10 @@ type writtenRecorder struct {
 	written bool
 }
 
-func (w *writtenRecorder) WriteHeader(code int) { w.written = true; w.ResponseRecorder.WriteHeader(code) }
+func (w *writtenRecorder) WriteHeader(code int) {
+	w.written = true
+	w.ResponseRecorder.WriteHeader(code)
+}
 func (w *writtenRecorder) Write(b []byte) (int, error) {
 	w.written = true
 	return w.ResponseRecorder.Write(b)
