@@ -20,6 +20,10 @@ const (
 	// DefaultStoreTimeout bounds each call to the store (see
 	// Config.StoreTimeout).
 	DefaultStoreTimeout = 5 * time.Second
+
+	// DefaultSweepInterval is the least time between two background sweeps
+	// of one Manager (see Config.SweepInterval).
+	DefaultSweepInterval = time.Minute
 )
 
 // DefaultLottery is the default chance, per request, of a background sweep of
@@ -107,6 +111,13 @@ type Config struct {
 	// page cannot make a browser send it.
 	TokenHeader string
 
+	// SweepInterval is the least time between the starts of two background
+	// sweeps of one Manager: a request that wins the lottery sooner starts
+	// none, so that heavy traffic does not turn the lottery into a stream of
+	// sweeps; default DefaultSweepInterval, negative for no minimum.
+	// Manager.Sweep (and sessionctl gc) is not limited.
+	SweepInterval time.Duration
+
 	// Hooks receive the Manager's lifecycle events and store calls, for
 	// metrics and tracing; nil: none. See Hooks.
 	Hooks *Hooks
@@ -139,6 +150,9 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: AbsoluteLifetime %v is negative", ErrConfig, cfg.AbsoluteLifetime)
 	case cfg.AbsoluteLifetime > 0 && cfg.AbsoluteLifetime < time.Second:
 		return cfg, fmt.Errorf("%w: AbsoluteLifetime %v is shorter than one second", ErrConfig, cfg.AbsoluteLifetime)
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
 	}
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout

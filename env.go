@@ -29,6 +29,7 @@ import (
 //	SESSION_SAME_SITE         SameSite: lax, strict or none
 //	SESSION_PARTITIONED       Partitioned, a boolean
 //	SESSION_TOKEN_HEADER      TokenHeader
+//	SESSION_SWEEP_INTERVAL    SweepInterval, a Go duration such as 5m
 //	SESSION_ABSOLUTE_LIFETIME AbsoluteLifetime, a Go duration such as 12h
 //	SESSION_ENCRYPT           Encrypt, a boolean
 //	SESSION_STORE_TIMEOUT     StoreTimeout, a Go duration such as 2s
@@ -80,6 +81,7 @@ func ConfigFromFunc(getenv func(string) string) (Config, error) {
 		"SESSION_STORE_TIMEOUT": &cfg.StoreTimeout,
 
 		"SESSION_ABSOLUTE_LIFETIME": &cfg.AbsoluteLifetime,
+		"SESSION_SWEEP_INTERVAL":    &cfg.SweepInterval,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)

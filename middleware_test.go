@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -457,5 +458,39 @@ func TestBypassIsLogged(t *testing.T) {
 	})).ServeHTTP(fw, httptest.NewRequest("GET", "/", nil))
 	if strings.Contains(logs2.String(), "written around") {
 		t.Errorf("a normal response was logged as a bypass:\n%s", logs2)
+	}
+}
+
+// countingSweeper counts the sweeps the Manager starts.
+type countingSweeper struct {
+	session.Store
+	sweeps atomic.Int64
+}
+
+func (c *countingSweeper) Sweep(context.Context) (int, error) { c.sweeps.Add(1); return 0, nil }
+
+// TestSweepInterval: a lottery that every request wins starts one sweep per
+// SweepInterval, not one per request.
+func TestSweepInterval(t *testing.T) {
+	st := &countingSweeper{Store: memstore.New()}
+	m, _ := newManager(t, st, session.Config{Lottery: [2]int{1, 1}, SweepInterval: time.Hour})
+	c := newClient(t, m)
+	for range 50 {
+		c.do(nil)
+	}
+	m.Close() // waits for the sweeps
+	if n := st.sweeps.Load(); n != 1 {
+		t.Errorf("50 winning requests started %d sweeps within the interval, want 1", n)
+	}
+	st2 := &countingSweeper{Store: memstore.New()}
+	m2, _ := newManager(t, st2, session.Config{Lottery: [2]int{1, 1}, SweepInterval: -1})
+	c2 := newClient(t, m2)
+	for range 20 {
+		c2.do(nil)
+		time.Sleep(5 * time.Millisecond) // the background sweep ends: the next request may start one
+	}
+	m2.Close()
+	if n := st2.sweeps.Load(); n < 10 {
+		t.Errorf("with no minimum interval, %d sweeps for 20 winning requests", n)
 	}
 }
