@@ -40,12 +40,25 @@
 // The user and password in a URL are the data server's (for Sentinel: the
 // master's and replicas'); Sentinels that require a password of their own take
 // it from the sentinel_username and sentinel_password parameters. A
-// password containing '@', ':', '/', '?' or '#' must be percent-encoded.
-// The prefix parameter sets Options.Prefix. Every other parameter is
-// go-redis's own, in its snake_case spelling (dial_timeout=2s,
-// read_timeout=1s, pool_size=50, max_retries=2, skip_verify=true, ...; see
-// redis.ParseURL, redis.ParseFailoverURL and redis.ParseClusterURL); an
-// unknown parameter is an error.
+// password holding '/', '?', '#' or '%' must be percent-encoded (%2F, %3F,
+// %23, %25); an '@' or ':' in it is read as meant, the user information
+// running to the last '@' before the host list. In a parameter, '&', '#',
+// '+' and '%' must be. The prefix parameter sets Options.Prefix. Every
+// other parameter is go-redis's own, in its snake_case spelling
+// (dial_timeout=2s, read_timeout=1s, pool_size=50, max_retries=2,
+// skip_verify=true, ...; see redis.ParseURL, redis.ParseFailoverURL and
+// redis.ParseClusterURL); an unknown parameter is an error, and so is a
+// pool_size or pipeline_pool_size above 10000 (go-redis allocates by them at
+// once).
+//
+// No error about a URL quotes its password, however malformed the URL: the
+// credentials are set apart before anything else reads it, and go-redis's
+// parsers get a URL rebuilt without them. Since a password that is not
+// encoded as it should be spills into other parts of the URL, an error names
+// the URL by its scheme and hosts only (user information as xxxxx; only the
+// scheme when an '@' follows the host list) and says what is wrong in words;
+// it quotes a parameter (and go-redis's message about it) only when the URL
+// holds no credentials, and otherwise gives the parameter's position.
 //
 // Open's defaults differ from go-redis's in three places, because a session
 // store sits on every request's path, unless the URL sets them:

@@ -95,7 +95,11 @@ func Open(url string, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = cfg.prefix
 	}
-	s := New(cfg.newClient(), opts)
+	client, err := cfg.newClient()
+	if err != nil {
+		return nil, err
+	}
+	s := New(client, opts)
 	s.own = true
 	return s, nil
 }

@@ -589,3 +589,33 @@ func TestEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// No output of sessionctl shows a part of the password of a Redis URL,
+// however malformed the URL, given by flag or by the environment. (Hosts
+// are 127.0.0.1:1, where nothing listens, for the URLs that parse.)
+func TestRedisPasswordNeverShown(t *testing.T) {
+	const head, tail = "Ab3Xq", "Zr7Kw"
+	for _, tmpl := range []string{
+		"redis://:{pw}@127.0.0.1:1/0",
+		"redis://app:{pw}@127.0.0.1:1/notadb?bogus=1",
+		"redis://:{pw}",
+		"redis://{pw}@127.0.0.1:1/0?bogus=1",
+		"redis+sentinel://:{pw}@127.0.0.1:1,127.0.0.2/mymaster/x",
+		"redis+sentinel://127.0.0.1:1,127.0.0.2/m/0?sentinel_password={pw}&bogus=1",
+		"redis+cluster://u:{pw}@127.0.0.1:1,127.0.0.2:1/1",
+		"unix://:{pw}@/run/redis.sock?db=x",
+		"http://:{pw}@127.0.0.1:1",
+	} {
+		for _, sep := range []string{"/", "?", "#", "%zz", "&", ":", "/?#@"} {
+			raw := strings.ReplaceAll(tmpl, "{pw}", head+sep+tail)
+			for _, r := range []result{
+				ctl(t, "", "count", "--driver", "redis", "--connection", raw),
+				ctlWith(t, opts{env: map[string]string{"SESSION_DRIVER": "redis", "SESSION_CONNECTION": raw}}, "gc"),
+			} {
+				if out := r.stdout + r.stderr; strings.Contains(out, head) || strings.Contains(out, tail) {
+					t.Errorf("%q: the output shows the password: %v", raw, r)
+				}
+			}
+		}
+	}
+}
