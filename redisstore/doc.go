@@ -11,11 +11,17 @@
 //		Connection: "redis://127.0.0.1:6379/0",
 //	})
 //
-// or built in code with New from a client the application already has (the
-// store never closes it):
+// or built in code, with Open from a URL, or with New from a client the
+// application already has (the store never closes it):
 //
-//	st := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:session:"})
+//	st, err := redisstore.Open(ctx, "redis://127.0.0.1:6379/0", redisstore.Options{Prefix: "myapp:session:"})
+//	st, err := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:session:"})
+//	...
 //	m, err := session.New(session.Config{Secret: secret, Store: st})
+//
+// Neither contacts Redis: an application starts while Redis is down, and its
+// requests get the ErrorHandler's response (a 500 by default) until Redis
+// answers.
 //
 // # Connection URLs
 //

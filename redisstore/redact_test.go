@@ -77,7 +77,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		for _, sep := range pwSeparators {
 			raw := strings.ReplaceAll(tmpl, "{pw}", pwHead+sep+pwTail)
 			err := call(func() error {
-				st, err := redisstore.Open(raw, redisstore.Options{})
+				st, err := redisstore.Open(t.Context(), raw, redisstore.Options{})
 				if err == nil {
 					st.Close()
 				}

@@ -66,7 +66,7 @@ var (
 
 func init() {
 	session.Register("redis", func(cfg session.Config) (session.Store, error) {
-		return Open(cfg.Connection, Options{})
+		return Open(context.Background(), cfg.Connection, Options{})
 	})
 }
 
@@ -74,20 +74,41 @@ func init() {
 // not close it. client may be a *redis.Client (one server, or a failover
 // client from redis.NewFailoverClient), a *redis.ClusterClient, or any
 // redis.UniversalClient. For a request's context deadline to bound each
-// command, the client needs ContextTimeoutEnabled.
-func New(client redis.UniversalClient, opts Options) *Store {
+// command, the client needs ContextTimeoutEnabled. New fails when client is
+// nil.
+func New(client redis.UniversalClient, opts Options) (*Store, error) {
+	switch c := client.(type) {
+	case nil:
+		return nil, errors.New("redisstore: nil client")
+	case *redis.Client:
+		if c == nil {
+			return nil, errors.New("redisstore: nil client")
+		}
+	case *redis.ClusterClient:
+		if c == nil {
+			return nil, errors.New("redisstore: nil client")
+		}
+	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
 	_, oneNode := client.(*redis.Client)
-	return &Store{client: client, prefix: opts.Prefix, oneNode: oneNode}
+	return &Store{client: client, prefix: opts.Prefix, oneNode: oneNode}, nil
 }
 
-// Open connects to the server that url names (see the package documentation
-// for the forms) and returns a store that owns its client: Close closes it.
-// A prefix parameter in url sets the prefix when opts.Prefix is empty. Open
-// does not contact the server; the first command does.
-func Open(url string, opts Options) (*Store, error) {
+// Open returns a store on the server that url names (see the package
+// documentation for the forms), owning its client: Close closes it. A
+// prefix parameter in url sets the prefix when opts.Prefix is empty.
+//
+// ctx bounds the setup Open makes before it returns. None of it needs the
+// server: Open does not contact Redis (the first command does), so an
+// application starts while Redis is down, and its requests get the
+// Manager's ErrorHandler response until Redis answers. An ended ctx makes
+// Open fail.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("redisstore: open: %w", err)
+	}
 	cfg, err := parseURL(url)
 	if err != nil {
 		return nil, err
@@ -99,7 +120,11 @@ func Open(url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := New(client, opts)
+	s, err := New(client, opts)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
 	s.own = true
 	return s, nil
 }

@@ -70,6 +70,16 @@ func sentinelClient(t *testing.T) redis.UniversalClient {
 	return c
 }
 
+// mustNew returns redisstore.New(c, opts), failing the test on an error.
+func mustNew(t testing.TB, c redis.UniversalClient, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	st, err := redisstore.New(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // freshPrefix returns a key prefix no other test uses.
 func freshPrefix() string { return "test:" + storetest.NewID()[:12] + ":" }
 
@@ -81,7 +91,7 @@ func TestConformance(t *testing.T) {
 		t.Run(topo.name, func(t *testing.T) {
 			client := topo.client(t)
 			newStore := func(t *testing.T) session.Store {
-				return redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
+				return mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
 			}
 			storetest.Run(t, newStore)
 			storetest.RunMover(t, newStore)
@@ -91,7 +101,7 @@ func TestConformance(t *testing.T) {
 	t.Run("sentinel", func(t *testing.T) {
 		g := testserver.RedisSentinel(t)
 		newStore := func(t *testing.T) session.Store {
-			st, err := redisstore.Open(fmt.Sprintf("redis+sentinel://%s/%s/0?prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix()), redisstore.Options{})
+			st, err := redisstore.Open(t.Context(), fmt.Sprintf("redis+sentinel://%s/%s/0?prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix()), redisstore.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +119,7 @@ func TestConformance(t *testing.T) {
 func TestKeyLayoutAndTTL(t *testing.T) {
 	client := singleClient(t)
 	prefix := freshPrefix()
-	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	st := mustNew(t, client, redisstore.Options{Prefix: prefix})
 	ctx := t.Context()
 	id := storetest.NewID()
 	exp := time.Now().Add(90 * time.Second)
@@ -134,7 +144,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		t.Errorf("keys under the prefix: %q, want exactly one", keys)
 	}
 	// The default prefix.
-	if p := redisstore.New(client, redisstore.Options{}).Prefix(); p != redisstore.DefaultPrefix {
+	if p := mustNew(t, client, redisstore.Options{}).Prefix(); p != redisstore.DefaultPrefix {
 		t.Errorf("default prefix %q", p)
 	}
 }
@@ -146,7 +156,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 func TestMove(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
-			st := redisstore.New(topo.client(t), redisstore.Options{Prefix: freshPrefix()})
+			st := mustNew(t, topo.client(t), redisstore.Options{Prefix: freshPrefix()})
 			ctx := t.Context()
 			exp := time.Now().Add(time.Hour)
 			put := func(id, data string) {
@@ -239,8 +249,8 @@ func TestList(t *testing.T) {
 	for _, topo := range topologies[:2] {
 		t.Run(topo.name, func(t *testing.T) {
 			client := topo.client(t)
-			st := redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
-			other := redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
+			st := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
+			other := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
 			ctx := t.Context()
 			exp := time.Now().Add(time.Hour)
 			var want []string
@@ -292,7 +302,7 @@ func closedAddr(t *testing.T) string {
 // A server that is not there gives a prompt error, not a hang, from every
 // method, and a 500 from the Manager, with Open's default options.
 func TestUnreachable(t *testing.T) {
-	st, err := redisstore.Open("redis://"+closedAddr(t)+"/0", redisstore.Options{})
+	st, err := redisstore.Open(t.Context(), "redis://"+closedAddr(t)+"/0", redisstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +338,7 @@ func TestUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start = time.Now()
-	if _, _, _, err := redisstore.New(c, redisstore.Options{}).Load(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, _, err := mustNew(t, c, redisstore.Options{}).Load(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Load past its deadline: %v, want context.DeadlineExceeded", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -372,11 +382,26 @@ func TestDriver(t *testing.T) {
 // A store from New leaves the application's client open.
 func TestNewDoesNotCloseClient(t *testing.T) {
 	client := singleClient(t)
-	st := redisstore.New(client, redisstore.Options{})
+	st := mustNew(t, client, redisstore.Options{})
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := client.Ping(t.Context()).Err(); err != nil {
 		t.Errorf("client after Store.Close: %v", err)
+	}
+}
+
+// New refuses a nil client; Open refuses an ended context, and otherwise
+// opens without the server (TestUnreachable).
+func TestConstructorErrors(t *testing.T) {
+	for _, c := range []redis.UniversalClient{nil, (*redis.Client)(nil), (*redis.ClusterClient)(nil)} {
+		if st, err := redisstore.New(c, redisstore.Options{}); err == nil || st != nil || !strings.HasPrefix(err.Error(), "redisstore: ") {
+			t.Errorf("New(%#v): %v, %v; want an error", c, st, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if st, err := redisstore.Open(ctx, "redis://127.0.0.1:1/0", redisstore.Options{}); !errors.Is(err, context.Canceled) || st != nil {
+		t.Errorf("Open with an ended context: %v, %v", st, err)
 	}
 }
