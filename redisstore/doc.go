@@ -109,10 +109,10 @@
 //   - List (session.Lister) SCANs the prefix (every master of a Cluster);
 //     it suits operators' tools, not request paths.
 //
-// Session IDs are checked before they reach Redis: only the URL-safe base64
-// alphabet (the Manager's IDs), at most 256 characters. Load reports any
-// other ID as not found, Update and Move refuse it (ErrInvalidID), Delete and
-// Touch ignore it. Keys are binary-safe in Redis, so this is a matter of
+// Session IDs are checked before they reach Redis, by the rule every store
+// shares: only the URL-safe base64 alphabet (the Manager's IDs), at most 128
+// characters. Load reports any other ID as not found, Update, Move and Swap
+// refuse it (ErrInvalidID), Delete and Touch ignore it. Keys are binary-safe in Redis, so this is a matter of
 // keeping the key space clean, not of safety.
 //
 // Sentinel: the failover client asks the Sentinels for the current master

@@ -13,13 +13,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // DefaultPrefix is the key prefix when Options.Prefix is empty.
 const DefaultPrefix = "session:"
-
-// MaxIDLength is the longest session ID the store accepts.
-const MaxIDLength = 256
 
 // maxAttempts bounds the optimistic attempts of one Update or Move.
 const maxAttempts = 100
@@ -32,8 +30,9 @@ var (
 	// ErrExists is returned by Move when the new ID already holds a record.
 	ErrExists = errors.New("redisstore: the new session ID already holds a record")
 
-	// ErrInvalidID is returned by Update and Move for an ID outside the
-	// URL-safe base64 alphabet or longer than MaxIDLength.
+	// ErrInvalidID is returned by Update, Move and Swap for an ID that no
+	// store holds: outside the URL-safe base64 alphabet, or longer than
+	// the shared limit of 128 characters.
 	ErrInvalidID = errors.New("redisstore: invalid session ID")
 )
 
@@ -147,21 +146,6 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// validID reports whether id is 1 to MaxIDLength characters of the URL-safe
-// base64 alphabet.
-func validID(id string) bool {
-	if id == "" || len(id) > MaxIDLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 // fail wraps err from operation op, adding ctx's error when ctx has ended so
 // that errors.Is finds context.Canceled or context.DeadlineExceeded.
 func fail(ctx context.Context, op string, err error) error {
@@ -213,7 +197,7 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("redisstore: load: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
 	var (
@@ -328,7 +312,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: update: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return ErrInvalidID
 	}
 	key := s.prefix + id
@@ -360,7 +344,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: delete: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil
 	}
 	if err := s.client.Del(ctx, s.prefix+id).Err(); err != nil {
@@ -377,7 +361,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: touch: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil
 	}
 	key := s.prefix + id
@@ -403,7 +387,7 @@ func (s *Store) Move(ctx context.Context, oldID, newID string, fn func(data []by
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: move: %w", err)
 	}
-	if !validID(oldID) || !validID(newID) {
+	if !sessionid.Valid(oldID) || !sessionid.Valid(newID) {
 		return ErrInvalidID
 	}
 	if oldID == newID {
@@ -530,7 +514,7 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 				mu.Lock()
 				for i, k := range keys {
 					id := strings.TrimPrefix(k, s.prefix)
-					if left := cmds[i].Val(); left > 0 && validID(id) && !stopped {
+					if left := cmds[i].Val(); left > 0 && sessionid.Valid(id) && !stopped {
 						if !fn(id, now.Add(left)) {
 							stopped = true
 						}

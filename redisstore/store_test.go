@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/redisstore"
 	"github.com/sessionkit/session/storetest"
@@ -403,5 +404,33 @@ func TestConstructorErrors(t *testing.T) {
 	cancel()
 	if st, err := redisstore.Open(ctx, "redis://127.0.0.1:1/0", redisstore.Options{}); !errors.Is(err, context.Canceled) || st != nil {
 		t.Errorf("Open with an ended context: %v, %v", st, err)
+	}
+}
+
+// IDs follow the rule every store shares (internal/sessionid): 1 to
+// sessionid.MaxLen characters of the URL-safe base64 alphabet.
+func TestIDRule(t *testing.T) {
+	st := mustNew(t, singleClient(t), redisstore.Options{Prefix: freshPrefix()})
+	ctx := t.Context()
+	write := func(id string) error {
+		return st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return []byte("x"), time.Now().Add(time.Hour), nil })
+	}
+	longest := strings.Repeat("a", sessionid.MaxLen)
+	if err := write(longest); err != nil {
+		t.Errorf("Update of a %d-character ID: %v", len(longest), err)
+	}
+	if _, _, found, err := st.Load(ctx, longest); !found || err != nil {
+		t.Errorf("Load of a %d-character ID: %v, %v", len(longest), found, err)
+	}
+	for _, id := range []string{longest + "a", "", "a:b", "a{b}", "a*", "a b", "é"} {
+		if err := write(id); !errors.Is(err, redisstore.ErrInvalidID) {
+			t.Errorf("Update(%q): %v, want ErrInvalidID", id, err)
+		}
+		if _, err := st.Swap(ctx, id, nil, []byte("x"), time.Now().Add(time.Hour)); !errors.Is(err, redisstore.ErrInvalidID) {
+			t.Errorf("Swap(%q): %v, want ErrInvalidID", id, err)
+		}
+		if _, _, found, err := st.Load(ctx, id); found || err != nil {
+			t.Errorf("Load(%q): %v, %v; want not found", id, found, err)
+		}
 	}
 }

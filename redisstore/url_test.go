@@ -168,24 +168,6 @@ func TestURLPasswordCharacters(t *testing.T) {
 	}
 }
 
-func TestValidID(t *testing.T) {
-	for id, want := range map[string]bool{
-		"abcXYZ019-_":            true,
-		strings.Repeat("a", 256): true,
-		strings.Repeat("a", 257): false,
-		"":                       false,
-		"a b":                    false,
-		"a{b}":                   false,
-		"a*":                     false,
-		"a\x00":                  false,
-		"é":                      false,
-	} {
-		if got := validID(id); got != want {
-			t.Errorf("validID(%q) = %v", id, got)
-		}
-	}
-}
-
 func TestTTLOf(t *testing.T) {
 	if d := ttlOf(time.Now().Add(-time.Second)); d != 0 {
 		t.Errorf("past: %v", d)
