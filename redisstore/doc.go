@@ -106,14 +106,26 @@
 //     old ID loadable — the same guarantee as the Manager's own fallback for
 //     stores without Move. The same two steps serve any client that is not a
 //     plain *redis.Client (a Ring, say).
-//   - List (session.Lister) SCANs the prefix (every master of a Cluster);
+//   - List (session.Lister) SCANs the prefix (every master of a Cluster),
+//     taking only the keys whose remainder after the prefix is a valid ID;
 //     it suits operators' tools, not request paths.
 //
 // Session IDs are checked before they reach Redis, by the rule every store
 // shares: only the URL-safe base64 alphabet (the Manager's IDs), at most 128
 // characters. Load reports any other ID as not found, Update, Move and Swap
-// refuse it (ErrInvalidID), Delete and Touch ignore it. Keys are binary-safe in Redis, so this is a matter of
-// keeping the key space clean, not of safety.
+// refuse it (ErrInvalidID), Delete and Touch ignore it.
+//
+// # Applications sharing a Redis
+//
+// Give each its own prefix. A prefix must end with a character that no ID
+// holds (outside A-Z, a-z, 0-9, '-' and '_'; ':' by convention): New and
+// Open refuse any other, since with "shop" and "shop2" the key of shop2's
+// session X would be shop's session "2X", listed (and removed by sessionctl
+// destroy --all) with shop's own. With that rule and the ID check, two
+// different prefixes never share a key, even when one starts the other
+// ("shop:" and "shop:eu:"): an ID cannot hold the ':' that ends the longer
+// one. The store uses no Cluster hash tags; a prefix holding one ({...})
+// would put every session in one slot, on one node.
 //
 // Sentinel: the failover client asks the Sentinels for the current master
 // and follows a failover. Commands in flight while the master changes fail

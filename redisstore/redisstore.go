@@ -40,7 +40,10 @@ var (
 type Options struct {
 	// Prefix is put before each session ID to make its key; default
 	// DefaultPrefix ("session:"). Give each application sharing a Redis
-	// its own.
+	// its own. It must end with a character that no session ID holds
+	// (outside A-Z, a-z, 0-9, '-' and '_'; ':' by convention), so that no
+	// application's prefix followed by the start of an ID is another's
+	// prefix ("shop" would read the keys of "shop2"): New refuses any other.
 	Prefix string
 }
 
@@ -91,6 +94,9 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
+	if err := checkPrefix(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("redisstore: prefix %q %w", opts.Prefix, err)
+	}
 	_, oneNode := client.(*redis.Client)
 	return &Store{client: client, prefix: opts.Prefix, oneNode: oneNode}, nil
 }
@@ -112,7 +118,10 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Prefix == "" {
+	if opts.Prefix == "" && cfg.prefix != "" {
+		if err := checkPrefix(cfg.prefix); err != nil {
+			return nil, cfg.url.fail("the prefix parameter " + err.Error())
+		}
 		opts.Prefix = cfg.prefix
 	}
 	client, err := cfg.newClient()
@@ -126,6 +135,16 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	s.own = true
 	return s, nil
+}
+
+// checkPrefix reports a prefix whose last byte could be part of a session
+// ID, in words that quote nothing of it.
+func checkPrefix(prefix string) error {
+	last := prefix[len(prefix)-1:]
+	if !sessionid.Valid(last) {
+		return nil
+	}
+	return errors.New("ends with a character that a session ID may hold, so the keys of an application whose prefix starts with it (\"shop\" and \"shop2\") would mix: end it with one that no ID holds, such as ':'")
 }
 
 // Client returns the client the store uses.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -432,5 +433,90 @@ func TestIDRule(t *testing.T) {
 		if _, _, found, err := st.Load(ctx, id); found || err != nil {
 			t.Errorf("Load(%q): %v, %v; want not found", id, found, err)
 		}
+	}
+}
+
+// Applications sharing a Redis with prefixes that overlap ("shop" and
+// "shop2", "shop:" and "shop:eu:") never see or touch each other's
+// sessions: New refuses a prefix that does not end with a character outside
+// the ID alphabet, and each accepted store lists, and so deletes, exactly
+// its own sessions, not keys that other programs wrote under the refused
+// prefixes either.
+func TestOverlappingPrefixes(t *testing.T) {
+	for _, topo := range topologies[:2] {
+		t.Run(topo.name, func(t *testing.T) {
+			client := topo.client(t)
+			ctx := t.Context()
+			exp := time.Now().Add(time.Hour)
+			base := "shop" + strings.NewReplacer("-", "x", "_", "y").Replace(storetest.NewID()[:8])
+			refused := []string{base, base + "2", base + ":2", base + "-", base + "_"}
+			accepted := []string{base + ":", base + "2:", base + ":eu:", base + "::", base + "-:", base + "/", base + "{tag}"}
+			own := map[string][]string{}
+			stores := map[string]*redisstore.Store{}
+			for _, p := range append(refused, accepted...) {
+				st, err := redisstore.New(client, redisstore.Options{Prefix: p})
+				if slices.Contains(refused, p) {
+					if err == nil || !strings.Contains(err.Error(), "prefix") {
+						t.Errorf("New with prefix %q: %v, want an error about the prefix", p, err)
+					}
+					// Another program (or an older version) writes under it.
+					// (Under base+":2" it would write in base+":"'s key space,
+					// where nothing tells its keys from that store's.)
+					if p != base+":2" {
+						if err := client.Set(ctx, p+storetest.NewID(), "x", time.Hour).Err(); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if err != nil {
+					continue
+				}
+				stores[p] = st
+				for range 3 {
+					id := storetest.NewID()
+					if err := st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return []byte("x"), exp, nil }); err != nil {
+						t.Fatal(err)
+					}
+					own[p] = append(own[p], id)
+				}
+			}
+			list := func(st *redisstore.Store) []string {
+				var ids []string
+				if err := st.List(ctx, func(id string, _ time.Time) bool { ids = append(ids, id); return true }); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			for _, p := range accepted {
+				if stores[p] == nil {
+					t.Errorf("New refused prefix %q", p)
+				}
+			}
+			for p, st := range stores {
+				want := slices.Sorted(slices.Values(own[p]))
+				if got := list(st); !slices.Equal(got, want) {
+					t.Errorf("prefix %q lists %q, want its own %q", p, got, want)
+				}
+			}
+			// destroy --all on one leaves every other's sessions.
+			if st := stores[base+":"]; st != nil {
+				for _, id := range list(st) {
+					if err := st.Delete(ctx, id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for p, other := range stores {
+					if p != base+":" && len(list(other)) != len(own[p]) {
+						t.Errorf("deleting all of %q's sessions deleted some of %q's", base+":", p)
+					}
+				}
+			}
+			for _, p := range refused {
+				if _, err := redisstore.Open(ctx, "redis://127.0.0.1:1/0?prefix="+url.QueryEscape(p), redisstore.Options{}); err == nil || !strings.Contains(err.Error(), "prefix") {
+					t.Errorf("Open with ?prefix=%s: %v, want an error about the prefix", p, err)
+				}
+			}
+		})
 	}
 }
