@@ -45,8 +45,9 @@
 //
 // The user and password in a URL are the data server's (for Sentinel: the
 // master's and replicas'); Sentinels that require a password of their own take
-// it from the sentinel_username and sentinel_password parameters. A
-// password holding '/', '?', '#' or '%' must be percent-encoded (%2F, %3F,
+// it from the sentinel_username and sentinel_password parameters (the
+// username and password parameters stand in for the user information in
+// Sentinel URLs only; other URLs refuse all four). A password holding '/', '?', '#' or '%' must be percent-encoded (%2F, %3F,
 // %23, %25); an '@' or ':' in it is read as meant, the user information
 // running to the last '@' before the host list. In a parameter, '&', '#',
 // '+' and '%' must be. The prefix parameter sets Options.Prefix. Every
