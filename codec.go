@@ -88,7 +88,7 @@ func appendClientState(b []byte, st *state, cf clientFields) ([]byte, error) {
 	if len(st.data) > 0 {
 		b = append(b, `,"data":`...)
 		var err error
-		if b, err = appendJSONObject(b, st.data); err != nil {
+		if b, err = appendJSONObject(b, st.data, 1); err != nil { // inside the envelope
 			return nil, fmt.Errorf("%w: %w", ErrEncode, err)
 		}
 	}

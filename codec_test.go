@@ -150,3 +150,116 @@ func TestEnvelopeMatchesEncodingJSON(t *testing.T) {
 		t.Errorf("null data and an unknown field: %+v, %v", st, err)
 	}
 }
+
+// TestEncodeRefusesCycles: a value that holds itself is an error, whether the
+// cycle runs through maps and lists (the hand-written encoder's) or through
+// the types it hands to encoding/json; a value seen twice without a cycle is
+// not.
+func TestEncodeRefusesCycles(t *testing.T) {
+	type node struct {
+		Next *node
+		M    map[string]any
+	}
+	self := map[string]any{"name": "Ana"}
+	self["previous"] = self
+	outer := map[string]any{}
+	outer["a"] = map[string]any{"b": []any{1, outer}}
+	list := []any{1, nil}
+	list[1] = list
+	ring := &node{}
+	ring.Next = ring
+	viaStruct := map[string]any{}
+	viaStruct["s"] = node{M: viaStruct}
+	deepRing := map[string]any{}
+	cur := deepRing
+	for range 2 * scanDepth {
+		next := map[string]any{}
+		cur["k"], cur = next, next
+	}
+	cur["back"] = deepRing
+	for name, v := range map[string]any{
+		"map": self, "map and list": outer, "list": list, "pointer": ring, "struct": viaStruct,
+		"beyond scanDepth": deepRing,
+	} {
+		_, err := appendJSON(nil, v)
+		if err == nil || !strings.Contains(err.Error(), "cycle") {
+			t.Errorf("%s: %v, want a cycle error", name, err)
+		}
+		st := state{data: map[string]any{"v": v}}
+		if _, err := encodeState(&st); !errors.Is(err, ErrEncode) {
+			t.Errorf("%s: encodeState: %v, want ErrEncode", name, err)
+		}
+	}
+
+	shared := map[string]any{"x": 1}
+	arr := []any{"a", nil}
+	arr[1] = arr[0:1] // a shorter slice of the same array: ["a",["a"]]
+	for _, v := range []any{
+		map[string]any{"a": shared, "b": shared, "c": []any{shared, shared}},
+		arr,
+	} {
+		checkEncode(t, v)
+	}
+}
+
+// TestEncodeDepthMatchesDecoder: the encoder refuses exactly the payloads the
+// decoder refuses, nested deeper than maxDepth, whatever holds the innermost
+// level: a map, a list, a []string, or a type written by encoding/json.
+func TestEncodeDepthMatchesDecoder(t *testing.T) {
+	type box struct{ In []int }
+	for name, innermost := range map[string]any{
+		"map": map[string]any{}, "list": []any{}, "strings": []string{"s"},
+		"ints": []int{1}, "struct": box{In: []int{2}}, "empty map": map[string]any(nil),
+	} {
+		// The envelope and the data object are two levels, innermost and
+		// its own members one or two; n more wrap it.
+		inner, _ := json.Marshal(innermost)
+		base := 2 + nestingOf(inner)
+		for _, n := range []int{maxDepth - base - 1, maxDepth - base, maxDepth - base + 1} {
+			var v any = innermost
+			for i := range n {
+				if i%2 == 0 {
+					v = map[string]any{"k": v}
+				} else {
+					v = []any{v}
+				}
+			}
+			st := state{data: map[string]any{"v": v}}
+			enc, err := encodeState(&st)
+			want, _ := json.Marshal(envelope{V: payloadVersion, Data: st.data})
+			_, derr := decodeState(want)
+			if (err == nil) != (derr == nil) {
+				t.Fatalf("%s at depth %d: encode error %v, decode error %v", name, base+n, err, derr)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrEncode) {
+					t.Fatalf("%s at depth %d: %v, want ErrEncode", name, base+n, err)
+				}
+				continue
+			}
+			if !bytes.Equal(enc, want) {
+				t.Fatalf("%s at depth %d: encoding differs from encoding/json's", name, base+n)
+			}
+		}
+	}
+}
+
+// nestingOf is the deepest nesting of objects and arrays in a JSON text,
+// counted by encoding/json's tokenizer.
+func nestingOf(b []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+}

@@ -17,7 +17,9 @@ import (
 // encoding/json's cost: decoding is most of the work of a request that reads
 // its session.
 
-// maxDepth bounds the nesting of a decoded value, as encoding/json does.
+// maxDepth bounds the nesting of objects and arrays in a payload, as
+// encoding/json's decoder does: the decoder refuses a deeper text and the
+// encoder refuses to write one, so that what is saved can be read back.
 const maxDepth = 10000
 
 // jsonDecoder reads one JSON text from b.

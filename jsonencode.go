@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -14,73 +15,134 @@ import (
 // commonest ones put by handlers are appended directly, byte for byte as
 // encoding/json.Marshal writes them (sorted keys, HTML-safe escapes);
 // anything else (structs, time.Time, json.Marshaler, typed maps and slices)
-// goes through encoding/json.
+// goes through encoding/json. A value that holds itself or nests deeper than
+// maxDepth is an error, never an unbounded recursion.
+
+// An encoder writes one value. It refuses a value that the decoder would
+// refuse to read back (nested deeper than maxDepth) and a value that holds
+// itself (a cycle through maps and []any; encoding/json finds those through
+// the other types it writes), so that neither can recurse without bound.
+type encoder struct {
+	base int                    // containers open in the enclosing text
+	set  map[container]struct{} // the open containers, once deeper than scanDepth
+}
+
+// A frame is an open map or []any and the member being written in it. Each
+// lives on the stack of the call that writes its container and links to the
+// frame that encloses it.
+type frame struct {
+	parent *frame
+	c      container
+	depth  int    // open containers, this one included
+	key    string // the member being written, in a map
+	index  int    // the element being written, in a list; -1 in a map
+}
+
+// A container identifies a map (n == -1) or a []any (its first element and
+// its length: a shorter slice of the same array is another value).
+type container struct {
+	ptr uintptr
+	n   int
+}
+
+// scanDepth is how deep an encoder looks for a cycle by walking the open
+// frames; deeper, it keeps the open containers in a set.
+const scanDepth = 32
 
 // appendJSON appends the JSON encoding of v to b.
 func appendJSON(b []byte, v any) ([]byte, error) {
-	switch v := v.(type) {
+	var e encoder
+	return e.value(b, v, nil)
+}
+
+// appendJSONObject appends m, written inside base containers, with its keys
+// sorted, as encoding/json does.
+func appendJSONObject(b []byte, m map[string]any, base int) ([]byte, error) {
+	e := encoder{base: base}
+	return e.object(b, m, nil)
+}
+
+// value appends v, a member of the container at (nil: of none).
+func (e *encoder) value(b []byte, v any, at *frame) ([]byte, error) {
+	switch x := v.(type) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendJSONString(b, v), nil
+		return appendJSONString(b, x), nil
 	case bool:
-		return strconv.AppendBool(b, v), nil
+		return strconv.AppendBool(b, x), nil
 	case int:
-		return strconv.AppendInt(b, int64(v), 10), nil
+		return strconv.AppendInt(b, int64(x), 10), nil
 	case int64:
-		return strconv.AppendInt(b, v, 10), nil
+		return strconv.AppendInt(b, x, 10), nil
 	case int32:
-		return strconv.AppendInt(b, int64(v), 10), nil
+		return strconv.AppendInt(b, int64(x), 10), nil
 	case uint:
-		return strconv.AppendUint(b, uint64(v), 10), nil
+		return strconv.AppendUint(b, uint64(x), 10), nil
 	case uint64:
-		return strconv.AppendUint(b, v, 10), nil
+		return strconv.AppendUint(b, x, 10), nil
 	case float64:
-		return appendJSONFloat(b, v, 64)
+		return appendJSONFloat(b, x, 64)
 	case float32:
-		return appendJSONFloat(b, float64(v), 32)
+		return appendJSONFloat(b, float64(x), 32)
 	case map[string]any:
-		return appendJSONObject(b, v)
+		return e.object(b, x, at)
 	case []any:
-		if v == nil {
+		if x == nil {
 			return append(b, "null"...), nil
 		}
+		f, err := e.open(container{reflect.ValueOf(v).Pointer(), len(x)}, v, at)
+		if err != nil {
+			return nil, err
+		}
 		b = append(b, '[')
-		for i, e := range v {
+		for i, el := range x {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			var err error
-			if b, err = appendJSON(b, e); err != nil {
+			f.index = i
+			if b, err = e.value(b, el, &f); err != nil {
 				return nil, err
 			}
 		}
+		e.close(f)
 		return append(b, ']'), nil
 	case []string:
-		if v == nil {
+		if x == nil {
 			return append(b, "null"...), nil
 		}
-		return appendJSONStrings(b, v), nil
-	case json.Number:
-		if !validNumber(string(v)) {
-			return nil, fmt.Errorf("json: invalid number literal %q", string(v))
+		if err := e.nest(at, 1); err != nil {
+			return nil, err
 		}
-		if v == "" {
+		return appendJSONStrings(b, x), nil
+	case json.Number:
+		if !validNumber(string(x)) {
+			return nil, fmt.Errorf("json: invalid number literal %q", string(x))
+		}
+		if x == "" {
 			return append(b, '0'), nil // as encoding/json writes an empty Number
 		}
-		return append(b, v...), nil
+		return append(b, x...), nil
 	}
 	j, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
+	if err := e.nest(at, nesting(j)); err != nil {
+		return nil, err
+	}
 	return append(b, j...), nil
 }
 
-// appendJSONObject appends m with its keys sorted, as encoding/json does.
-func appendJSONObject(b []byte, m map[string]any) ([]byte, error) {
+// object appends m, a member of the container at, with its keys sorted, as
+// encoding/json does.
+func (e *encoder) object(b []byte, m map[string]any, at *frame) ([]byte, error) {
 	if m == nil {
 		return append(b, "null"...), nil
+	}
+	f, err := e.open(container{reflect.ValueOf(m).Pointer(), -1}, m, at)
+	if err != nil {
+		return nil, err
 	}
 	var buf [16]string
 	keys := buf[:0]
@@ -95,12 +157,95 @@ func appendJSONObject(b []byte, m map[string]any) ([]byte, error) {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		var err error
-		if b, err = appendJSON(b, m[k]); err != nil {
+		f.key = k
+		if b, err = e.value(b, m[k], &f); err != nil {
 			return nil, err
 		}
 	}
+	e.close(f)
 	return append(b, '}'), nil
+}
+
+// open returns the frame of c, the container v, a member of the container
+// at, unless that nests too deep or c is already open (a cycle).
+func (e *encoder) open(c container, v any, at *frame) (frame, error) {
+	if err := e.nest(at, 1); err != nil {
+		return frame{}, err
+	}
+	f := frame{parent: at, c: c, depth: 1, index: -1}
+	if at != nil {
+		f.depth = at.depth + 1
+	}
+	if e.set == nil && f.depth > scanDepth {
+		e.set = make(map[container]struct{}, 2*scanDepth)
+		for p := at; p != nil; p = p.parent {
+			e.set[p.c] = struct{}{}
+		}
+	}
+	if e.set == nil {
+		for p := at; p != nil; p = p.parent {
+			if p.c == c {
+				return frame{}, cycleError(v)
+			}
+		}
+	} else {
+		if _, ok := e.set[c]; ok {
+			return frame{}, cycleError(v)
+		}
+		e.set[c] = struct{}{}
+	}
+	return f, nil
+}
+
+// close ends the frame f.
+func (e *encoder) close(f frame) {
+	if e.set != nil {
+		delete(e.set, f.c)
+	}
+}
+
+// nest reports an error when n more levels inside the container at would
+// nest deeper than maxDepth.
+func (e *encoder) nest(at *frame, n int) error {
+	depth := e.base + n
+	if at != nil {
+		depth += at.depth
+	}
+	if depth > maxDepth {
+		return fmt.Errorf("json: unsupported value: nested deeper than %d levels", maxDepth)
+	}
+	return nil
+}
+
+// cycleError is the error for v, a value that holds itself, as
+// encoding/json words it.
+func cycleError(v any) error {
+	return fmt.Errorf("json: unsupported value: encountered a cycle via %T", v)
+}
+
+// nesting returns the deepest nesting of objects and arrays in the JSON
+// text j.
+func nesting(j []byte) int {
+	depth, deepest, inString := 0, 0, false
+	for i := 0; i < len(j); i++ {
+		switch c := j[i]; {
+		case inString:
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // appendJSONStrings appends a list of strings.
