@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/jsoncodec"
 )
 
 // nested returns a value of n nested maps: {"k": {"k": ... "end"}}.
@@ -71,7 +72,7 @@ func TestUnencodableValueFailsSave(t *testing.T) {
 			}},
 			{"too deep", func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
 				// The envelope and its data object are two levels.
-				s.Put("deep", nested(session.MaxDepthForTest-1))
+				s.Put("deep", nested(jsoncodec.MaxDepth-1))
 			}},
 		} {
 			handled = nil
@@ -95,7 +96,7 @@ func TestUnencodableValueFailsSave(t *testing.T) {
 		if st == nil {
 			return // the deepest value needs a 50 KB cookie
 		}
-		deepest := nested(session.MaxDepthForTest - 2)
+		deepest := nested(jsoncodec.MaxDepth - 2)
 		if res := c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("deep", deepest) }); res.StatusCode != http.StatusOK {
 			t.Fatalf("the deepest value the decoder reads: status %d, %v", res.StatusCode, handled)
 		}

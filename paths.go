@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+
+	"github.com/sessionkit/session/internal/jsoncodec"
 )
 
 // Dot notation: "user.name" names data["user"]["name"]. Every key is split on
@@ -83,7 +85,7 @@ func asMap(v any) (map[string]any, bool) {
 	if err != nil {
 		return nil, false
 	}
-	m, err := decodeValue(b)
+	m, err := jsoncodec.Decode(b)
 	if err != nil {
 		return nil, false
 	}

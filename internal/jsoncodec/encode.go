@@ -1,4 +1,4 @@
-package session
+package jsoncodec
 
 import (
 	"encoding/json"
@@ -10,16 +10,16 @@ import (
 	"unicode/utf8"
 )
 
-// A JSON encoder for stored payloads. The types a session holds after a
-// reload (map[string]any, []any, string, bool, nil, int, float64) and the
-// commonest ones put by handlers are appended directly, byte for byte as
-// encoding/json.Marshal writes them (sorted keys, HTML-safe escapes);
-// anything else (structs, time.Time, json.Marshaler, typed maps and slices)
-// goes through encoding/json. A value that holds itself or nests deeper than
-// maxDepth is an error, never an unbounded recursion.
+// The encoder. The types a session holds after a reload (map[string]any,
+// []any, string, bool, nil, int, float64) and the commonest ones put by
+// handlers are appended directly, byte for byte as encoding/json.Marshal
+// writes them (sorted keys, HTML-safe escapes); anything else (structs,
+// time.Time, json.Marshaler, typed maps and slices) goes through
+// encoding/json. A value that holds itself or nests deeper than MaxDepth is
+// an error, never an unbounded recursion.
 
 // An encoder writes one value. It refuses a value that the decoder would
-// refuse to read back (nested deeper than maxDepth) and a value that holds
+// refuse to read back (nested deeper than MaxDepth) and a value that holds
 // itself (a cycle through maps and []any; encoding/json finds those through
 // the other types it writes), so that neither can recurse without bound.
 type encoder struct {
@@ -49,16 +49,16 @@ type container struct {
 // frames; deeper, it keeps the open containers in a set.
 const scanDepth = 32
 
-// appendJSON appends the JSON encoding of v to b.
-func appendJSON(b []byte, v any) ([]byte, error) {
+// Append appends the JSON encoding of v to b.
+func Append(b []byte, v any) ([]byte, error) {
 	var e encoder
 	return e.value(b, v, nil)
 }
 
-// appendJSONObject appends m, written inside base containers, with its keys
-// sorted, as encoding/json does.
-func appendJSONObject(b []byte, m map[string]any, base int) ([]byte, error) {
-	e := encoder{base: base}
+// AppendObject appends m, a member of a text in which depth objects and
+// arrays are open, with its keys sorted, as encoding/json does.
+func AppendObject(b []byte, m map[string]any, depth int) ([]byte, error) {
+	e := encoder{base: depth}
 	return e.object(b, m, nil)
 }
 
@@ -68,7 +68,7 @@ func (e *encoder) value(b []byte, v any, at *frame) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendJSONString(b, x), nil
+		return AppendString(b, x), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case int:
@@ -82,9 +82,9 @@ func (e *encoder) value(b []byte, v any, at *frame) ([]byte, error) {
 	case uint64:
 		return strconv.AppendUint(b, x, 10), nil
 	case float64:
-		return appendJSONFloat(b, x, 64)
+		return appendFloat(b, x, 64)
 	case float32:
-		return appendJSONFloat(b, float64(x), 32)
+		return appendFloat(b, float64(x), 32)
 	case map[string]any:
 		return e.object(b, x, at)
 	case []any:
@@ -114,7 +114,7 @@ func (e *encoder) value(b []byte, v any, at *frame) ([]byte, error) {
 		if err := e.nest(at, 1); err != nil {
 			return nil, err
 		}
-		return appendJSONStrings(b, x), nil
+		return AppendStrings(b, x), nil
 	case json.Number:
 		if !validNumber(string(x)) {
 			return nil, fmt.Errorf("json: invalid number literal %q", string(x))
@@ -155,7 +155,7 @@ func (e *encoder) object(b []byte, m map[string]any, at *frame) ([]byte, error) 
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = AppendString(b, k)
 		b = append(b, ':')
 		f.key = k
 		if b, err = e.value(b, m[k], &f); err != nil {
@@ -205,14 +205,14 @@ func (e *encoder) close(f frame) {
 }
 
 // nest reports an error when n more levels inside the container at would
-// nest deeper than maxDepth.
+// nest deeper than MaxDepth.
 func (e *encoder) nest(at *frame, n int) error {
 	depth := e.base + n
 	if at != nil {
 		depth += at.depth
 	}
-	if depth > maxDepth {
-		return fmt.Errorf("json: unsupported value: nested deeper than %d levels", maxDepth)
+	if depth > MaxDepth {
+		return fmt.Errorf("json: unsupported value: nested deeper than %d levels", MaxDepth)
 	}
 	return nil
 }
@@ -248,14 +248,14 @@ func nesting(j []byte) int {
 	return deepest
 }
 
-// appendJSONStrings appends a list of strings.
-func appendJSONStrings(b []byte, l []string) []byte {
+// AppendStrings appends a list of strings.
+func AppendStrings(b []byte, l []string) []byte {
 	b = append(b, '[')
 	for i, s := range l {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s)
+		b = AppendString(b, s)
 	}
 	return append(b, ']')
 }
@@ -266,14 +266,14 @@ func validNumber(s string) bool {
 	if s == "" {
 		return true
 	}
-	d := jsonDecoder{b: []byte(s)}
+	d := Decoder{b: []byte(s)}
 	_, _, err := d.scanNumber()
 	return err == nil && d.i == len(s)
 }
 
-// appendJSONFloat appends f as encoding/json does: the shortest
+// appendFloat appends f as encoding/json does: the shortest
 // representation, in exponent form only for very small or large magnitudes.
-func appendJSONFloat(b []byte, f float64, bits int) ([]byte, error) {
+func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return nil, fmt.Errorf("json: unsupported value: %v", f)
 	}
@@ -296,9 +296,9 @@ func appendJSONFloat(b []byte, f float64, bits int) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s quoted as encoding/json quotes it: invalid UTF-8
+// AppendString appends s quoted as encoding/json quotes it: invalid UTF-8
 // as \ufffd, and <, >, &, U+2028 and U+2029 escaped.
-func appendJSONString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
