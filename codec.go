@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -88,6 +89,11 @@ func appendClientState(b []byte, st *state, cf clientFields) ([]byte, error) {
 		b = append(b, `,"data":`...)
 		var err error
 		if b, err = jsoncodec.AppendObject(b, st.data, 1); err != nil { // inside the envelope
+			// Name the key, for the log: the handler that put the value
+			// has returned by now.
+			if pe, ok := errors.AsType[*jsoncodec.PathError](err); ok {
+				return nil, fmt.Errorf("%w: key %q: %w", ErrEncode, pe.Path, pe.Err)
+			}
 			return nil, fmt.Errorf("%w: %w", ErrEncode, err)
 		}
 	}

@@ -2,10 +2,15 @@ package session_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"log/slog"
+	"math"
 	"net/http"
 	"reflect"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sessionkit/session"
@@ -104,4 +109,100 @@ func TestUnencodableValueFailsSave(t *testing.T) {
 			t.Error("the deepest value the decoder reads did not load back")
 		}
 	})
+}
+
+// TestUnencodableValueLogNamesTheKey: a value JSON cannot encode fails the
+// save, and the error the Manager logs names the key that holds it, down to
+// the member or list element at fault, besides the encoder's reason.
+func TestUnencodableValueLogNamesTheKey(t *testing.T) {
+	eachDriver(t, func(t *testing.T, st session.Store) {
+		logs := &captureHandler{}
+		cfg := session.Config{Secret: testSecret, Lottery: [2]int{0, 1}, Logger: slog.New(logs), Store: st}
+		if st == nil {
+			cfg.Driver = "cookie"
+		}
+		m, err := session.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		c := newClient(t, m)
+		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+			s.Put("profile", map[string]any{"name": "Ana"})
+		})
+		for _, tc := range []struct {
+			fn   handlerFunc
+			want string
+		}{
+			{func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+				s.Put("profile.previous", make(chan int))
+			}, `key "profile.previous": json: unsupported type: chan int`},
+			{func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+				s.Put("scores", []any{1.5, math.NaN()})
+			}, `key "scores[1]": json: unsupported value: NaN`},
+			{func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+				s.Put("user", struct{ Done chan struct{} }{})
+			}, `key "user": json: unsupported type: chan struct {}`},
+			{func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+				prev := s.Get("profile")
+				s.Put("profile.previous", prev)
+			}, `key "profile.previous": json: unsupported value: encountered a cycle via map[string]interface {}`},
+		} {
+			logs.reset()
+			if res := c.do(tc.fn); res.StatusCode != http.StatusInternalServerError {
+				t.Fatalf("%s: status %d, want 500", tc.want, res.StatusCode)
+			}
+			got, ok := logs.errorOf("session: request failed")
+			if !ok || !strings.Contains(got, tc.want) || !strings.HasPrefix(got, session.ErrEncode.Error()+": ") {
+				t.Errorf("logged error %q (found %v), want ErrEncode's text and %s", got, ok, tc.want)
+			}
+		}
+	})
+}
+
+// captureHandler is a slog.Handler that keeps the records it is given.
+type captureHandler struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r.Clone())
+	return nil
+}
+
+func (h *captureHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *captureHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *captureHandler) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = nil
+}
+
+// errorOf returns the "error" attribute of the first record with message
+// msg, as text.
+func (h *captureHandler) errorOf(msg string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.records {
+		if r.Message != msg {
+			continue
+		}
+		var text string
+		found := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" {
+				text, found = a.Value.String(), true
+				return false
+			}
+			return true
+		})
+		return text, found
+	}
+	return "", false
 }

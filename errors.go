@@ -23,6 +23,7 @@ var (
 	// function, a NaN, a map or list that holds itself, or a value nested
 	// deeper than the decoder reads, 10,000 levels with the envelope's two):
 	// the session cannot be saved, and the stored session stays as it was.
+	// The error's text names the key that holds the value.
 	ErrEncode = errors.New("session: session data is not JSON-encodable")
 
 	// ErrNotList is returned by Push when the value at the key is not a list.

@@ -214,3 +214,62 @@ func nestingOf(b []byte) int {
 		}
 	}
 }
+
+// TestAppendErrorsNameThePath: an error inside a value is a PathError naming
+// the member or element where it happened, keys joined by dots and indexes in
+// brackets, cut after maxPathSegments; an error of the value itself is not.
+func TestAppendErrorsNameThePath(t *testing.T) {
+	self := map[string]any{"name": "Ana"}
+	profile := map[string]any{"profile": self}
+	self["previous"] = self
+	deep := map[string]any{}
+	cur := deep
+	for range 30 {
+		next := map[string]any{}
+		cur["k"], cur = next, next
+	}
+	cur["c"] = make(chan int)
+	for _, tc := range []struct {
+		v          any
+		path, text string
+	}{
+		{map[string]any{"ch": make(chan int)}, "ch", "json: unsupported type: chan int"},
+		{map[string]any{"cart": map[string]any{"items": []any{1, map[string]any{"price": math.NaN()}}}}, "cart.items[1].price", "json: unsupported value: NaN"},
+		{map[string]any{"user": struct{ C chan int }{}}, "user", "json: unsupported type: chan int"},
+		{map[string]any{"n": json.Number("1x")}, "n", `json: invalid number literal "1x"`},
+		{[]any{"a", []any{0, math.Inf(1)}}, "[1][1]", "json: unsupported value: +Inf"},
+		{profile, "profile.previous", "json: unsupported value: encountered a cycle via map[string]interface {}"},
+		{deep, strings.Repeat("k.", maxPathSegments-1) + "k…", "json: unsupported type: chan int"},
+	} {
+		_, err := Append(nil, tc.v)
+		pe, ok := errors.AsType[*PathError](err)
+		if !ok || pe.Path != tc.path || pe.Err.Error() != tc.text {
+			t.Errorf("Append: %v; want %s at %q", err, tc.text, tc.path)
+		}
+		if !strings.HasPrefix(err.Error(), "json: ") {
+			t.Errorf("error %q does not begin with json:", err)
+		}
+	}
+	if _, err := Append(nil, make(chan int)); err == nil || errors.As(err, new(*PathError)) {
+		t.Errorf("Append of a channel: %v, want a plain error", err)
+	}
+}
+
+// TestAppendAllocatesNothing: writing the types a session holds into a
+// buffer large enough allocates nothing; in particular the frames that track
+// the path and the open containers stay on the stack.
+func TestAppendAllocatesNothing(t *testing.T) {
+	v := map[string]any{
+		"user": map[string]any{"id": 42, "name": "Ana", "roles": []any{"a", "b"}, "score": 1.5},
+		"cart": []any{map[string]any{"sku": "A-1", "qty": 2}, map[string]any{"sku": "B-2", "qty": 1}},
+		"seen": []string{"x", "y"}, "ok": true, "none": nil,
+	}
+	buf := make([]byte, 0, 4096)
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := AppendObject(buf[:0], v, 1); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("AppendObject: %v allocations, want 0", n)
+	}
+}

@@ -82,9 +82,11 @@ func (e *encoder) value(b []byte, v any, at *frame) ([]byte, error) {
 	case uint64:
 		return strconv.AppendUint(b, x, 10), nil
 	case float64:
-		return appendFloat(b, x, 64)
+		b, err := appendFloat(b, x, 64)
+		return b, located(at, err)
 	case float32:
-		return appendFloat(b, float64(x), 32)
+		b, err := appendFloat(b, float64(x), 32)
+		return b, located(at, err)
 	case map[string]any:
 		return e.object(b, x, at)
 	case []any:
@@ -112,12 +114,12 @@ func (e *encoder) value(b []byte, v any, at *frame) ([]byte, error) {
 			return append(b, "null"...), nil
 		}
 		if err := e.nest(at, 1); err != nil {
-			return nil, err
+			return nil, located(at, err)
 		}
 		return AppendStrings(b, x), nil
 	case json.Number:
 		if !validNumber(string(x)) {
-			return nil, fmt.Errorf("json: invalid number literal %q", string(x))
+			return nil, located(at, fmt.Errorf("json: invalid number literal %q", string(x)))
 		}
 		if x == "" {
 			return append(b, '0'), nil // as encoding/json writes an empty Number
@@ -125,11 +127,11 @@ func (e *encoder) value(b []byte, v any, at *frame) ([]byte, error) {
 		return append(b, x...), nil
 	}
 	j, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = e.nest(at, nesting(j))
 	}
-	if err := e.nest(at, nesting(j)); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, located(at, err)
 	}
 	return append(b, j...), nil
 }
@@ -170,7 +172,7 @@ func (e *encoder) object(b []byte, m map[string]any, at *frame) ([]byte, error) 
 // at, unless that nests too deep or c is already open (a cycle).
 func (e *encoder) open(c container, v any, at *frame) (frame, error) {
 	if err := e.nest(at, 1); err != nil {
-		return frame{}, err
+		return frame{}, located(at, err)
 	}
 	f := frame{parent: at, c: c, depth: 1, index: -1}
 	if at != nil {
@@ -185,12 +187,12 @@ func (e *encoder) open(c container, v any, at *frame) (frame, error) {
 	if e.set == nil {
 		for p := at; p != nil; p = p.parent {
 			if p.c == c {
-				return frame{}, cycleError(v)
+				return frame{}, located(at, cycleError(v))
 			}
 		}
 	} else {
 		if _, ok := e.set[c]; ok {
-			return frame{}, cycleError(v)
+			return frame{}, located(at, cycleError(v))
 		}
 		e.set[c] = struct{}{}
 	}
@@ -215,6 +217,57 @@ func (e *encoder) nest(at *frame, n int) error {
 		return fmt.Errorf("json: unsupported value: nested deeper than %d levels", MaxDepth)
 	}
 	return nil
+}
+
+// A PathError is an error of the encoder at a value inside the one written:
+// a member of an object or an element of a list, at any depth.
+type PathError struct {
+	// Path names the value from the outermost object inward: member keys
+	// joined by dots, list elements by their index in brackets
+	// ("cart.items[2].price"); it shows at most maxPathSegments of them,
+	// then an ellipsis.
+	Path string
+	Err  error
+}
+
+func (e *PathError) Error() string { return fmt.Sprintf("%v (at %q)", e.Err, e.Path) }
+
+func (e *PathError) Unwrap() error { return e.Err }
+
+// maxPathSegments is how many keys and indexes a PathError's Path shows.
+const maxPathSegments = 16
+
+// located returns err as a PathError at the member being written in the
+// container at; the value itself when at is nil, or err is nil.
+func located(at *frame, err error) error {
+	if err == nil || at == nil {
+		return err
+	}
+	// The frames link inward-out and live on the callers' stacks: the path
+	// is read from them, outermost first, and copied, so that no pointer to
+	// a frame leaves (which would move every frame to the heap).
+	var path []byte
+	for i := range at.depth {
+		if i == maxPathSegments {
+			path = append(path, "…"...)
+			break
+		}
+		f := at
+		for range at.depth - 1 - i {
+			f = f.parent
+		}
+		if f.index >= 0 {
+			path = append(path, '[')
+			path = strconv.AppendInt(path, int64(f.index), 10)
+			path = append(path, ']')
+			continue
+		}
+		if i > 0 {
+			path = append(path, '.')
+		}
+		path = append(path, f.key...)
+	}
+	return &PathError{Path: string(path), Err: err}
 }
 
 // cycleError is the error for v, a value that holds itself, as

@@ -13,7 +13,8 @@
 //
 // Every error it returns begins with "json:", as encoding/json's do (it hands
 // encoding/json the types it does not write itself, and passes that
-// package's errors on).
+// package's errors on). An encoding error names where in the value it
+// happened: see PathError.
 package jsoncodec
 
 import (
