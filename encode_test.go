@@ -206,3 +206,46 @@ func (h *captureHandler) errorOf(msg string) (string, bool) {
 	}
 	return "", false
 }
+
+// TestCyclicValueCopies: in the request that put a value holding itself,
+// All and GetAs copy it without recursing for ever (the copy holds itself
+// the same way, and changing it leaves the session as it was); the save
+// then fails as TestUnencodableValueFailsSave shows.
+func TestCyclicValueCopies(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(256 << 20)) // see TestUnencodableValueFailsSave
+	m, _ := newManager(t, nil, session.Config{})
+	c := newClient(t, m)
+	c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+		s.Put("profile", map[string]any{"name": "Ana"})
+	})
+	res := c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
+		prev := s.Get("profile")
+		s.Put("profile.previous", prev)
+		l := []any{"x", nil}
+		l[1] = l
+		s.Put("list", l)
+
+		all := s.All()
+		p := all["profile"].(map[string]any)
+		if q, ok := p["previous"].(map[string]any); !ok || reflect.ValueOf(q).Pointer() != reflect.ValueOf(p).Pointer() {
+			t.Errorf("the copy of a map holding itself does not hold itself: %T", p["previous"])
+		}
+		p["name"] = "changed"
+		if got := s.Get("profile.name"); got != "Ana" {
+			t.Errorf("changing the copy changed the session: %v", got)
+		}
+		cl := all["list"].([]any)
+		if inner, ok := cl[1].([]any); !ok || &inner[0] != &cl[0] {
+			t.Errorf("the copy of a list holding itself does not hold itself")
+		}
+		if _, err := session.GetAs[struct{ Name string }](s, "profile"); !errors.Is(err, session.ErrType) {
+			t.Errorf("GetAs of a value holding itself: %v, want ErrType", err)
+		}
+		if got, err := session.GetAs[map[string]any](s, "profile"); err != nil || got["name"] != "Ana" {
+			t.Errorf("GetAs as a map: %v, %v", got, err)
+		}
+	})
+	if res.StatusCode != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", res.StatusCode)
+	}
+}
