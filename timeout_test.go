@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,6 +113,56 @@ func TestOpen(t *testing.T) {
 		}
 		if _, err := m.DecodePayload(id, []byte("{not json")); !errors.Is(err, session.ErrCorrupt) {
 			t.Errorf("Open of garbage: %v, want ErrCorrupt", err)
+		}
+	}
+}
+
+// deadlineStore records whether each call's context has a deadline, and
+// which.
+type deadlineStore struct {
+	session.Store
+	mu        sync.Mutex
+	deadlines []time.Time
+}
+
+func (d *deadlineStore) Load(ctx context.Context, id string) ([]byte, time.Time, bool, error) {
+	dl, _ := ctx.Deadline()
+	d.mu.Lock()
+	d.deadlines = append(d.deadlines, dl)
+	d.mu.Unlock()
+	return d.Store.Load(ctx, id)
+}
+
+// TestStoreTimeoutKeepsASoonerDeadline: a request whose context ends before
+// StoreTimeout would gives the store its own deadline (no timer of the
+// Manager's); one that ends later, or never, gets StoreTimeout.
+func TestStoreTimeoutKeepsASoonerDeadline(t *testing.T) {
+	st := &deadlineStore{Store: memstore.New()}
+	m, _ := newManager(t, swapStore{st}, session.Config{StoreTimeout: 10 * time.Second})
+	c := newClient(t, m)
+	c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("k", 1) })
+	for _, tc := range []struct {
+		request time.Duration // the request's own deadline from now; 0: none
+		near    time.Duration // the deadline the store should see, from now
+	}{{0, 10 * time.Second}, {time.Second, time.Second}, {time.Minute, 10 * time.Second}} {
+		ctx := context.Background()
+		if tc.request > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, tc.request)
+			defer cancel()
+		}
+		r := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
+		r.AddCookie(&http.Cookie{Name: session.DefaultCookie, Value: c.cookie()})
+		st.mu.Lock()
+		st.deadlines = nil
+		st.mu.Unlock()
+		start := time.Now()
+		m.Middleware(wrap(nil)).ServeHTTP(httptest.NewRecorder(), r)
+		st.mu.Lock()
+		got := st.deadlines
+		st.mu.Unlock()
+		if len(got) != 1 || got[0].IsZero() || got[0].Sub(start.Add(tc.near)).Abs() > 2*time.Second {
+			t.Errorf("request deadline %v: the store saw %v, want about %v from now", tc.request, got, tc.near)
 		}
 	}
 }
