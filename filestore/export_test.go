@@ -69,4 +69,4 @@ func SetTornHook(f func(locked bool)) { tornHook = f }
 func SetIndexHook(f func(id string)) { indexHook = f }
 
 // ShardOf returns the lock shard of id, which names its index log.
-func ShardOf(id string) int { return shardIndex(id) }
+func ShardOf(id string) int { return shardOf(id) }

@@ -141,6 +141,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // ErrInvalidID is wrapped by the errors Update, Delete, Touch and Swap return
@@ -152,7 +154,6 @@ var ErrInvalidID = errors.New("filestore: invalid session ID")
 var ErrClosed = errors.New("filestore: store is closed")
 
 const (
-	maxIDLen   = 128
 	shardCount = 256
 	lockDir    = ".locks"
 	tempDir    = ".tmp"
@@ -290,22 +291,7 @@ func noSessionNames(dir string) (bool, error) {
 // Dir returns the absolute path of the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-// validID reports whether id may name a file: 1 to 128 characters from
-// [A-Za-z0-9_-]. Such a name has no separator, cannot be "." or "..", and
-// cannot start with "." (the store's own files).
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
+// invalidID returns the error for an ID that sessionid.Valid refuses.
 func invalidID(id string) error {
 	return fmt.Errorf("%w (%d bytes: %.40q)", ErrInvalidID, len(id), id)
 }
@@ -421,8 +407,8 @@ func parseShard(xx string) (int, bool) {
 // addIndex creates the log and the bucket's directory as needed, and tries
 // again when a sweep removes that directory, empty, in between.
 func (s *Store) addIndex(id string, b int64) error {
-	name := s.logPath(b, shardIndex(id))
-	var rec [maxIDLen + 2]byte
+	name := s.logPath(b, shardOf(id))
+	var rec [sessionid.MaxLen + 2]byte
 	rec[0] = '\n'
 	n := 1 + copy(rec[1:], id)
 	rec[n] = '\n'
@@ -457,22 +443,13 @@ func (s *Store) markFor(id string, exists bool, cur, next time.Time) error {
 	return s.addIndex(id, bucketOf(next))
 }
 
-func shardIndex(id string) int {
-	const (
-		offset32 = 2166136261
-		prime32  = 16777619
-	)
-	h := uint32(offset32)
-	for i := 0; i < len(id); i++ {
-		h ^= uint32(id[i])
-		h *= prime32
-	}
-	return int(h % shardCount)
-}
+// shardOf returns the lock shard of id, which also names its index log and
+// prefixes its temporary files: the layout on disk depends on it.
+func shardOf(id string) int { return sessionid.Shard(id, shardCount) }
 
 // lock takes id's shard lock (mutex, then flock) and returns its release.
 func (s *Store) lock(id string) (unlock func(), err error) {
-	return s.lockShard(shardIndex(id))
+	return s.lockShard(shardOf(id))
 }
 
 // lockShard takes shard i's lock (mutex, then flock) and returns its release.
@@ -521,7 +498,7 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if s.closed.Load() {
 		return nil, time.Time{}, false, ErrClosed
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
 	c, err := s.load(id)
@@ -537,7 +514,7 @@ func (s *Store) lockValid(ctx context.Context, id string) (unlock func(), err er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, invalidID(id)
 	}
 	unlock, err = s.lock(id)
@@ -704,7 +681,7 @@ func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry t
 // one pwrite from the shard's header buffer. The caller holds id's shard
 // lock.
 func (s *Store) writeHeader(id string, f sfile, h header) error {
-	b := s.shards[shardIndex(id)].hdr.page()
+	b := s.shards[shardOf(id)].hdr.page()
 	h.put(b)
 	if err := f.writeAt(b, 0); err != nil {
 		return fmt.Errorf("filestore: writing %s: %w", s.path(id), err)
@@ -715,7 +692,7 @@ func (s *Store) writeHeader(id string, f sfile, h header) error {
 // createTemp writes content to a new temporary file .tmp/<shard>-<random>
 // and returns its name.
 func (s *Store) createTemp(id string, content []byte) (string, error) {
-	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shardIndex(id)))
+	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shardOf(id)))
 	for range 100 {
 		name := prefix + strconv.FormatUint(rand.Uint64(), 36)
 		err := create(name, content)

@@ -818,3 +818,33 @@ func BenchmarkTouch(b *testing.B) {
 		}
 	}
 }
+
+// The shard of an ID names its lock file, its index log and its temporary
+// files, so it must never change: these are the shards of FNV-1a (32-bit)
+// modulo 256 that the store has always used, checked on disk.
+func TestShardLayout(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	exp := time.Now().Add(time.Hour)
+	for id, want := range map[string]int{
+		"a":          0x2c,
+		"-":          0x38,
+		"session-id": 0x73,
+		"0123456789abcdefghijABCDEFGHIJ_-klmnopqrstu": 0xe0,
+		"Cm9R6ePb3k6lVQ2sVbUQyM1x0QEv4ZAm1tVtZ7W9sYk": 0x5f,
+		strings.Repeat("Z", 128):                      0xc5,
+	} {
+		if got := filestore.ShardOf(id); got != want {
+			t.Errorf("shard of %.20q = %#02x, want %#02x", id, got, want)
+		}
+		put(t, s, id, "x", exp)
+		xx := fmt.Sprintf("%02x", want)
+		if !exists(filepath.Join(dir, ".locks", xx)) {
+			t.Errorf("writing %.20q did not use lock file .locks/%s", id, xx)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, ".expiry", minute(exp), xx+".log"))
+		if err != nil || !strings.Contains(string(b), "\n"+id+"\n") {
+			t.Errorf("the index log of shard %s does not list %.20q: %v", xx, id, err)
+		}
+	}
+}

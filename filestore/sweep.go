@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // Sweep removes every session file whose expiry has passed and reports
@@ -162,7 +164,7 @@ func (w *sweeper) sweepBucket(dir string) error {
 				if err := w.sweepLog(filepath.Join(dir, name), shard); err != nil {
 					return err
 				}
-			} else if validID(name) {
+			} else if sessionid.Valid(name) {
 				w.sweepMarker(dir, name)
 			} // else not ours: left alone
 		}
@@ -254,10 +256,10 @@ func logIDs(b []byte, shard int) []string {
 		}
 		line := b[:i]
 		b = b[i+1:]
-		if len(line) == 0 || len(line) > maxIDLen {
+		if len(line) == 0 || len(line) > sessionid.MaxLen {
 			continue
 		}
-		if id := string(line); validID(id) && shardIndex(id) == shard {
+		if id := string(line); sessionid.Valid(id) && shardOf(id) == shard {
 			ids = append(ids, id)
 		}
 	}
@@ -337,7 +339,7 @@ func (w *sweeper) scanAll() (done bool, err error) {
 				}
 				continue
 			}
-			if !validID(name) || !e.Type().IsRegular() {
+			if !sessionid.Valid(name) || !e.Type().IsRegular() {
 				continue
 			}
 			removed, err := w.s.indexOrRemove(name, w.now)
