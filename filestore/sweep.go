@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -98,15 +97,6 @@ func (s *Store) sweep(ctx context.Context, limit int) (int, error) {
 		return w.removed, err
 	}
 	return w.removed, w.firstErr
-}
-
-// markComplete creates .expiry/.complete.
-func (s *Store) markComplete() error {
-	f, err := os.OpenFile(filepath.Join(s.dir, indexDir, completeName), os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	return f.Close()
 }
 
 // sweepBuckets sweeps the index minutes that have ended, oldest first. It
@@ -219,52 +209,6 @@ func (w *sweeper) sweepLog(path string, shard int) error {
 		w.note(os.Remove(path))
 	}
 	return nil
-}
-
-// readLog returns the content of the log at path. ok is false, with a nil
-// error, when path is missing or not a regular file.
-func readLog(path string) (b []byte, ok bool, err error) {
-	f, ok, err := openFile(path, false)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	defer f.close()
-	regular, size, _, err := f.stat()
-	if err != nil || !regular {
-		return nil, false, err
-	}
-	b = make([]byte, size)
-	if err := f.readAt(b, 0); err != nil {
-		return nil, false, err
-	}
-	return b, true, nil
-}
-
-// logIDs returns the IDs that the log b of shard holds, each once, sorted:
-// the lines that are valid IDs of that shard. Empty lines (each entry
-// starts with one), an unfinished last line (a write cut short by a crash),
-// and lines that are not IDs of the shard (damage, or what was left of a
-// cut entry) are left out. A cut entry may join the next one's leading
-// newline and read as a shorter ID: harmless, as a sweep removes only
-// sessions whose expiry has passed, under their own shard's lock.
-func logIDs(b []byte, shard int) []string {
-	var ids []string
-	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			break
-		}
-		line := b[:i]
-		b = b[i+1:]
-		if len(line) == 0 || len(line) > sessionid.MaxLen {
-			continue
-		}
-		if id := string(line); sessionid.Valid(id) && shardOf(id) == shard {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
 }
 
 // sweepMarker handles the marker of id (an earlier version's index entry, a

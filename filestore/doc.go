@@ -1,0 +1,128 @@
+// Package filestore is a session store that keeps each session in a file of
+// its own, in one directory that any number of processes on the same machine
+// may share.
+//
+// # Layout
+//
+//   - <dir>/<id> is the session's file, mode 0600, in the v2 format below.
+//     A file written by an earlier version of this package (legacy) holds
+//     exactly the session's data, and its mtime is the session's expiry;
+//     such files load as before, Touch sets their mtime, and their first
+//     write replaces them with a v2 file. A file is v2 exactly when it
+//     starts with the whole 8-byte magic "\x00skf2\x00\r\n", which no
+//     payload of the Manager (JSON, or sealed "sk1.") starts with; any
+//     other file is legacy.
+//   - Only IDs of 1 to 128 characters from [A-Za-z0-9_-] are stored (the
+//     Manager's IDs are 43 characters of that alphabet). Load reports any
+//     other ID as not found; Update, Delete, Touch and Swap reject it with an
+//     error wrapping ErrInvalidID. No path is ever built from an unchecked ID.
+//   - A v2 file is a 40-byte header and two slots of equal capacity, a
+//     power of two of at least 512 bytes chosen when the file is written
+//     whole (the smallest that holds the data). The header holds,
+//     little-endian, after the magic: the write number (uint64; its parity
+//     names the active slot), the expiry (int64, Unix nanoseconds), the
+//     capacity, the length and the CRC-32C (Castagnoli) of the active
+//     slot's data (uint32 each), and a CRC-32C of bytes 0 to 35. A reader
+//     checks both checksums and the file's size (40 plus twice the
+//     capacity). A v2 file's mtime means nothing.
+//   - A write (Update, Swap) of a session whose v2 file has room for the
+//     data is made in place: one pwrite of the data into the inactive slot,
+//     then one pwrite of the whole header, naming that slot and giving the
+//     new expiry. The header is the commit: a crash before it leaves the
+//     previous version whole, and a kill cannot split it (it is written
+//     from a buffer within one memory page). Touch is one pwrite of the
+//     header with the new expiry. Data that does not fit, or that would fit
+//     an eighth of slots of 64 KiB or more, and the first write of a legacy
+//     or damaged file, make a new file instead: it is written whole to a
+//     temporary file <dir>/.tmp/<shard>-*, which is renamed over <dir>/<id>
+//     (a reader sees the old file or the new one). A crash can leave a
+//     temporary file behind; Sweep removes those once an hour old.
+//   - A session with no file yet is created in place (O_EXCL), the whole
+//     file in one write. Until the write, the file is empty: a legacy file
+//     whose mtime, the time of its creation, has passed (Load takes the
+//     current time after it reads the file's status); a file the write has
+//     only partly filled has a size other than its header's. Either reads
+//     as absent. A crash can leave such a file, which the next write of
+//     that ID replaces and Sweep removes when its index entry's minute
+//     comes.
+//   - Load reads a file with open, fstat, read and close (on Linux as plain
+//     system calls, which for small files costs half of what os.ReadFile
+//     does; of a file over 16 KiB it reads the header, then the active
+//     slot). It does not follow a symbolic link and does not block on a
+//     FIFO: neither is a session, and a write replaces the link itself.
+//     Load takes no lock, so it may read a v2 file while a write changes
+//     it: a header that fails its check, a size other than the header's, or
+//     data that fails its checksum (a slot rewritten by a second write
+//     since the header was read) make the read torn. Load then reads again,
+//     up to four times in all, and then once more under the ID's lock,
+//     where no write is in progress: a session being written never reads
+//     as absent, and a read returns the data and expiry of one header,
+//     never a mix of two writes. A file that still reads torn under the
+//     lock is no session (a crash's or damage's leftover): Load reports it
+//     absent, the next write replaces it, Sweep removes it.
+//   - <dir>/.expiry/ is an index of expiries, so that a sweep visits the
+//     sessions that fell due and not the whole directory. It holds one
+//     directory per minute in which some expiry falls, named by the minute's
+//     start in Unix seconds, zero-padded to 12 digits
+//     (".expiry/001764000000/"), and in it one append-only log per lock
+//     shard, named by the shard as its lock file is, plus ".log"
+//     ("3f.log"), that lists the sessions of the shard whose expiry was set
+//     in that minute. An entry is a newline, the ID and a newline, appended
+//     with one write (O_APPEND) under the ID's shard lock. A write (Update,
+//     Touch, Swap) first appends the entry to the log of the new expiry's
+//     minute, unless the session's current expiry falls in the same minute,
+//     and only then writes the session, so a crash between the two leaves an
+//     entry without its session (dropped by the next sweep of that minute),
+//     never a session without an entry. An entry for an older expiry is left
+//     behind (and so is a deleted session's): Sweep drops it when its minute
+//     comes. A crash may cut an entry short: its leading newline keeps the
+//     next entry whole, and a sweep ignores lines that are not IDs of the
+//     log's shard and reads an ID listed twice once. Earlier versions of
+//     this package indexed a session with an empty marker file named by the
+//     ID instead, in the same directories; Sweep still sweeps those.
+//   - Sweep (and SweepBatch, which stops after a given number of removals)
+//     lists the minute directories of .expiry (about one per minute of the
+//     sessions' lifetime, however many sessions there are), and visits only
+//     those whose minute has ended. It holds a log's shard lock from its
+//     read of the log to its unlink, so no entry is appended in between (a
+//     write to that minute afterwards creates the log anew): for each ID in
+//     the log, it removes the session if its expiry (a v2 file's header, a
+//     legacy file's mtime) has passed, then it unlinks the log; a sweep that
+//     stops within a log (its limit, its context, an error) leaves the log
+//     to the next one. It sweeps a marker alike, under its ID's lock. Then
+//     it removes the minute's directory once empty. Its cost follows the
+//     number of entries that fell due: the expired sessions plus the expiry
+//     changes made a lifetime ago, not the number of stored sessions.
+//   - A directory written by an earlier version of this package may have no
+//     index. Its sessions load as before; the first Sweep on it (recognized
+//     by a missing .expiry/.complete) scans the whole directory once, as
+//     that version did, removing expired files and old ".tmp-*" leftovers
+//     and appending the entry of each live session to its shard's log
+//     (under the shard's lock, as a write does; not a marker, which would
+//     cost a file per session), and then creates .expiry/.complete. Until
+//     then writes always add entries. (New marks the index of a directory
+//     without sessions, a new one, complete at once.) All processes sharing
+//     a directory must run this version: earlier ones write no index (so
+//     their sessions would be swept only by a full scan), read a v2 file
+//     as if it held only data, or (those with markers) sweep no logs.
+//   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete,
+//     Touch, Swap and Sweep lock the ID's shard (chosen by a hash of the ID)
+//     with an in-process mutex plus flock(2) on the shard's lock file, which
+//     the Store opens on first use and keeps open until Close, so an Update
+//     is atomic across goroutines and across processes sharing the
+//     directory. Load takes no lock, but for a file that keeps reading torn.
+//
+// Names starting with "." are never sessions, and Sweep leaves alone any name
+// that is not a valid ID, so the directory can hold other files.
+//
+// There is no fsync: after a power loss or kernel crash the most recent writes
+// may be lost (or a file may read back empty, or fail its checks and read as
+// absent), but a process crash never tears a session nor loses one written
+// before (only a new one being created reads as absent).
+//
+// Cross-process locking uses flock(2) and is available on Linux, the BSDs and
+// macOS; elsewhere the package builds but locks within the process only. IDs
+// differing only in letter case name the same file on a case-insensitive file
+// system (the default on macOS and Windows), which this package does not
+// guard against; use a case-sensitive file system.
+package filestore
