@@ -5,13 +5,10 @@
 // # Layout
 //
 //   - <dir>/<id> is the session's file, mode 0600, in the v2 format below.
-//     A file written by an earlier version of this package (legacy) holds
-//     exactly the session's data, and its mtime is the session's expiry;
-//     such files load as before, Touch sets their mtime, and their first
-//     write replaces them with a v2 file. A file is v2 exactly when it
-//     starts with the whole 8-byte magic "\x00skf2\x00\r\n", which no
-//     payload of the Manager (JSON, or sealed "sk1.") starts with; any
-//     other file is legacy.
+//     A file is v2 exactly when it starts with the whole 8-byte magic
+//     "\x00skf2\x00\r\n", which no payload of the Manager (JSON, or sealed
+//     "sk1.") starts with; any other file is a v1 file (see "The v1
+//     layout" below).
 //   - Only IDs of 1 to 128 characters from [A-Za-z0-9_-] are stored (the
 //     Manager's IDs are 43 characters of that alphabet). Load reports any
 //     other ID as not found; Update, Delete, Touch and Swap reject it with an
@@ -32,13 +29,13 @@
 //     previous version whole, and a kill cannot split it (it is written
 //     from a buffer within one memory page). Touch is one pwrite of the
 //     header with the new expiry. Data that does not fit, or that would fit
-//     an eighth of slots of 64 KiB or more, and the first write of a legacy
-//     or damaged file, make a new file instead: it is written whole to a
+//     an eighth of slots of 64 KiB or more, and the first write of a v1 or
+//     damaged file, make a new file instead: it is written whole to a
 //     temporary file <dir>/.tmp/<shard>-*, which is renamed over <dir>/<id>
 //     (a reader sees the old file or the new one). A crash can leave a
 //     temporary file behind; Sweep removes those once an hour old.
 //   - A session with no file yet is created in place (O_EXCL), the whole
-//     file in one write. Until the write, the file is empty: a legacy file
+//     file in one write. Until the write, the file is empty: a v1 file
 //     whose mtime, the time of its creation, has passed (Load takes the
 //     current time after it reads the file's status); a file the write has
 //     only partly filled has a size other than its header's. Either reads
@@ -77,9 +74,8 @@
 //     behind (and so is a deleted session's): Sweep drops it when its minute
 //     comes. A crash may cut an entry short: its leading newline keeps the
 //     next entry whole, and a sweep ignores lines that are not IDs of the
-//     log's shard and reads an ID listed twice once. Earlier versions of
-//     this package indexed a session with an empty marker file named by the
-//     ID instead, in the same directories; Sweep still sweeps those.
+//     log's shard and reads an ID listed twice once. A v1 marker in a
+//     minute's directory is an entry too.
 //   - Sweep (and SweepBatch, which stops after a given number of removals)
 //     lists the minute directories of .expiry (about one per minute of the
 //     sessions' lifetime, however many sessions there are), and visits only
@@ -87,30 +83,45 @@
 //     read of the log to its unlink, so no entry is appended in between (a
 //     write to that minute afterwards creates the log anew): for each ID in
 //     the log, it removes the session if its expiry (a v2 file's header, a
-//     legacy file's mtime) has passed, then it unlinks the log; a sweep that
+//     v1 file's mtime) has passed, then it unlinks the log; a sweep that
 //     stops within a log (its limit, its context, an error) leaves the log
-//     to the next one. It sweeps a marker alike, under its ID's lock. Then
+//     to the next one. It sweeps a v1 marker alike, under its ID's lock. Then
 //     it removes the minute's directory once empty. Its cost follows the
 //     number of entries that fell due: the expired sessions plus the expiry
 //     changes made a lifetime ago, not the number of stored sessions.
-//   - A directory written by an earlier version of this package may have no
-//     index. Its sessions load as before; the first Sweep on it (recognized
-//     by a missing .expiry/.complete) scans the whole directory once, as
-//     that version did, removing expired files and old ".tmp-*" leftovers
-//     and appending the entry of each live session to its shard's log
-//     (under the shard's lock, as a write does; not a marker, which would
-//     cost a file per session), and then creates .expiry/.complete. Until
-//     then writes always add entries. (New marks the index of a directory
-//     without sessions, a new one, complete at once.) All processes sharing
-//     a directory must run this version: earlier ones write no index (so
-//     their sessions would be swept only by a full scan), read a v2 file
-//     as if it held only data, or (those with markers) sweep no logs.
 //   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete,
 //     Touch, Swap and Sweep lock the ID's shard (chosen by a hash of the ID)
 //     with an in-process mutex plus flock(2) on the shard's lock file, which
 //     the Store opens on first use and keeps open until Close, so an Update
 //     is atomic across goroutines and across processes sharing the
 //     directory. Load takes no lock, but for a file that keeps reading torn.
+//
+// # The v1 layout
+//
+// The store reads, and converts as it goes, what the v1 layout of this
+// package leaves in a directory:
+//
+//   - A v1 file is a session file without the v2 magic: it holds exactly
+//     the session's data, and its mtime is the session's expiry. It loads
+//     and lists, Touch sets its mtime, a sweep removes it once its mtime has
+//     passed, and its first write replaces it with a v2 file (by rename).
+//   - A v1 marker is an index entry as an empty file named by the ID in a
+//     minute's directory of .expiry. Sweep sweeps it, under the ID's lock,
+//     as it sweeps a log's entry.
+//   - A v1 temporary file is named .tmp-<shard>-* in the directory itself.
+//     The scan of a v1 directory removes it once an hour old.
+//   - A v1 directory has no complete index (no .expiry/.complete). Its
+//     sessions load all the same; the first Sweep on it scans the whole
+//     directory once, removing expired files and v1 temporary files and
+//     appending the entry of each live session to its shard's log (under
+//     the shard's lock, as a write does; not a marker, which would cost a
+//     file per session), and then creates .expiry/.complete. Until then
+//     writes always add entries. (New marks the index of a directory
+//     without sessions, a new one, complete at once.)
+//
+// All processes sharing a directory must use this package's v2 layout: a
+// v1 store writes no log entries (so its sessions would be swept only by a
+// full scan, or not at all) and reads a v2 file as if it held only data.
 //
 // Names starting with "." are never sessions, and Sweep leaves alone any name
 // that is not a valid ID, so the directory can hold other files.

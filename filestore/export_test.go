@@ -11,8 +11,8 @@ const (
 // Decoded is what DecodeFile finds in a file's bytes.
 type Decoded struct {
 	V2     bool      // the file starts with the magic
-	OK     bool      // a legacy file, or a whole v2 file
-	Data   []byte    // the data, when OK (a legacy file's whole content)
+	OK     bool      // a v1 file, or a whole v2 file
+	Data   []byte    // the data, when OK (a v1 file's whole content)
 	Expiry time.Time // a v2 file's header expiry, when its header is valid
 	Seq    uint64    // a v2 file's write number, when OK
 	Cap    int       // a v2 file's slot capacity, when OK
@@ -21,7 +21,7 @@ type Decoded struct {
 // DecodeFile parses a file's content as Load does (without the mtime).
 func DecodeFile(b []byte) Decoded {
 	data, exp, kind, ok := decodeFile(b)
-	d := Decoded{V2: kind != legacyFile, OK: ok, Data: data}
+	d := Decoded{V2: kind != v1File, OK: ok, Data: data}
 	if kind == v2File || kind == v2BadSize {
 		d.Expiry = time.Unix(0, exp)
 	}

@@ -30,16 +30,16 @@ const (
 	shardCount = 256
 	lockDir    = ".locks"
 	tempDir    = ".tmp"
-	// legacyTempPrefix starts the temporary files of the earlier layout,
-	// which wrote them in the store's directory itself.
-	legacyTempPrefix = ".tmp-"
+	// v1TempPrefix starts the name of a v1 temporary file, which lies in
+	// the store's directory itself.
+	v1TempPrefix = ".tmp-"
 	// staleTemp is the age after which Sweep treats a temporary file as a
 	// leftover of a crashed write.
 	staleTemp = time.Hour
 )
 
 // Expiries are stored in nanoseconds since 1970 (a v2 file's header, a
-// legacy file's mtime), so clamp them to a range that survives that
+// v1 file's mtime), so clamp them to a range that survives that
 // conversion.
 var (
 	minTime = time.Unix(0, 0)
@@ -323,10 +323,10 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 //
 // A v2 file with room for the data is written in place (writeInPlace). A
 // session with no file yet is created in place, the whole file in one
-// write: until that write is done the file is empty (a legacy file whose
+// write: until that write is done the file is empty (a v1 file whose
 // mtime, its creation, has passed) or shorter than its header says (torn),
 // so a Load in between finds no session, or reads it once more under the
-// lock. Any other file (legacy, torn, too small or too large for the data,
+// lock. Any other file (v1, torn, too small or too large for the data,
 // not writable) is replaced: the new file is written to a temporary file,
 // which is renamed over it.
 func (s *Store) write(id string, cur *current, f sfile, data []byte, expiry time.Time) error {
@@ -446,7 +446,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // Touch sets the expiry of the session file for id, if it exists and has
 // not expired, without rewriting its data: one pwrite of a v2 file's header
-// (a legacy file's mtime). It appends the expiry's index entry first when
+// (a v1 file's mtime). It appends the expiry's index entry first when
 // the expiry moves to another minute. It does nothing for a missing or
 // expired file; an invalid ID is an error.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {

@@ -213,7 +213,7 @@ func FuzzFileFormat(f *testing.F) {
 			t.Fatalf("the parser returned data that is not in the file")
 		}
 		if !d.V2 && (!d.OK || !bytes.Equal(d.Data, content)) {
-			t.Fatalf("a file without the magic does not parse as legacy data")
+			t.Fatalf("a file without the magic does not parse as v1 data")
 		}
 
 		// The file for data and expiry.
@@ -271,7 +271,7 @@ func FuzzFileFormat(f *testing.F) {
 
 // FuzzLoadFile checks the store against the format, on files. Any bytes,
 // as a session file with a future mtime, load as the parser reads them: a
-// file without the magic is a legacy session holding those bytes; a v2
+// file without the magic is a v1 session holding those bytes; a v2
 // file is a session only when it parses whole and its header's expiry is
 // to come, with that data and expiry; Load never fails. The store writes a
 // new session as exactly the format's file for its data and (clamped)
@@ -306,7 +306,7 @@ func FuzzLoadFile(f *testing.F) {
 		switch {
 		case !d.V2:
 			if !found || !bytes.Equal(got, content) || !e.Equal(mtime) {
-				t.Fatalf("Load of a legacy file = (%q, %v, %v), want its content and mtime", got, e, found)
+				t.Fatalf("Load of a v1 file = (%q, %v, %v), want its content and mtime", got, e, found)
 			}
 		case d.OK && d.Expiry.After(time.Now()):
 			if !found || !bytes.Equal(got, d.Data) || !e.Equal(d.Expiry) {

@@ -28,8 +28,8 @@ const (
 	// bucketDigits is the width of an index directory's name.
 	bucketDigits = 12
 	// logSuffix ends the name of a shard's log in an index directory
-	// ("3f.log"); '.' is not in the ID alphabet, so no ID (an earlier
-	// version's marker) has such a name.
+	// ("3f.log"); '.' is not in the ID alphabet, so no ID (a v1
+	// marker) has such a name.
 	logSuffix = ".log"
 	// indexTries bounds the attempts to append an index entry while sweeps
 	// keep removing the (empty) directory its log goes into, which only

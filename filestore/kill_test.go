@@ -395,7 +395,7 @@ func checkKept(t *testing.T, stateDir string, decoded map[string]int, k int) {
 }
 
 // tempFiles returns the store's temporary files: those in its .tmp
-// directory, and (as older layouts wrote them) files at the top of dir whose
+// directory, and (as the v1 layout wrote them) files at the top of dir whose
 // names start with a dot.
 func tempFiles(dir string) []string {
 	var names []string

@@ -29,7 +29,7 @@ type current struct {
 	data   []byte    // the data, when found with readData
 	found  bool      // an unexpired session (readData: with whole data)
 	exists bool      // a regular file, expired or not
-	expiry time.Time // when exists: a v2 file's header expiry, a legacy file's mtime; zero when the header is unreadable
+	expiry time.Time // when exists: a v2 file's header expiry, a v1 file's mtime; zero when the header is unreadable
 	v2     bool      // the file starts with the v2 magic
 	// torn: a v2 file that did not read whole (a header or size that does
 	// not check, or data that does not match its checksum): one being
@@ -61,7 +61,7 @@ var (
 // == false if it is expired or torn. With rw, the file is opened for writing
 // as well and returned open when it exists (the caller closes it);
 // otherwise the returned file is noFile. The current time is taken after the
-// file's status, so that a legacy file whose mtime the kernel has just set
+// file's status, so that a v1 file whose mtime the kernel has just set
 // (a v2 file being created, empty so far) is always expired.
 func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
 	f, ok, err := openFile(path, rw)
@@ -105,8 +105,8 @@ func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
 	}
 	h, kind := classify(buf, size)
 	switch kind {
-	case legacyFile:
-		// Legacy files are replaced, never written in place, once their
+	case v1File:
+		// v1 files are replaced, never written in place, once their
 		// mtime is in the future, so the size is final.
 		c.expiry = mtime
 		if expired(mtime, now) {

@@ -343,8 +343,8 @@ func TestLoadIgnoresSymlinks(t *testing.T) {
 
 // A new session's file is created in place, in one write: until it is
 // written it is empty, with the (past) time of its creation as mtime, so it
-// reads as absent (a legacy file that expired), as does what a crash leaves
-// of an earlier layout's creation; the store then writes the session over
+// reads as absent (a v1 file that expired), as does what a crash leaves
+// of a v1 store's creation; the store then writes the session over
 // it.
 func TestNewSessionCreatedInPlace(t *testing.T) {
 	dir := t.TempDir()
@@ -543,7 +543,7 @@ func TestSweep(t *testing.T) {
 }
 
 // Updates that write already-expired records, during Sweeps of another
-// Store: a sweep must never disturb a write in progress (the earlier layout
+// Store: a sweep must never disturb a write in progress (the v1 layout
 // gave a temporary file the past expiry as mtime just before the rename,
 // which a sweep could take for a crash leftover's).
 func TestSweepDuringExpiredWrites(t *testing.T) {

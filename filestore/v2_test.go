@@ -28,8 +28,7 @@ func listed(t testing.TB, s *filestore.Store) map[string]time.Time {
 	return got
 }
 
-// addRawMarker puts a marker file for id in the index minute of expiry e,
-// as a write of the earlier version (before shard logs) would have.
+// addRawMarker puts a v1 marker for id in the index minute of expiry e.
 func addRawMarker(t testing.TB, dir, id string, e time.Time) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, ".expiry", minute(e)), 0o700); err != nil {
@@ -38,10 +37,9 @@ func addRawMarker(t testing.TB, dir, id string, e time.Time) {
 	writeRaw(t, filepath.Join(dir, ".expiry", minute(e)), id, "", time.Now())
 }
 
-// Files of the earlier format (exactly the data, mtime = expiry) load,
-// list, touch (their mtime) and sweep as before, and their first write
-// replaces them with a v2 file.
-func TestLegacyFiles(t *testing.T) {
+// v1 files (exactly the data, mtime = expiry) load, list, touch (their
+// mtime) and sweep, and their first write replaces them with a v2 file.
+func TestV1Files(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
 	ctx := context.Background()
@@ -50,35 +48,35 @@ func TestLegacyFiles(t *testing.T) {
 	later := future.Add(time.Hour)
 
 	live, empty, big, dead := storetest.NewID(), storetest.NewID(), storetest.NewID(), storetest.NewID()
-	payload := `{"v":1,"data":{"legacy":true}}`
+	payload := `{"v":1,"data":{"v1":true}}`
 	writeRaw(t, dir, live, payload, future)
-	writeRaw(t, dir, empty, "", future) // a legacy session with empty data
+	writeRaw(t, dir, empty, "", future) // a v1 session with empty data
 	bigData := strings.Repeat("0123456789abcdef", 40<<10/16)
 	writeRaw(t, dir, big, bigData, future) // larger than one read takes
 	writeRaw(t, dir, dead, "expired", past)
 
 	for id, want := range map[string]string{live: payload, empty: "", big: bigData} {
 		if d, e, found, err := s.Load(ctx, id); !found || err != nil || string(d) != want || !e.Equal(future) {
-			t.Errorf("Load of a legacy file = (%.20q, %v, %v, %v), want (%.20q, %v)", d, e, found, err, want, future)
+			t.Errorf("Load of a v1 file = (%.20q, %v, %v, %v), want (%.20q, %v)", d, e, found, err, want, future)
 		}
 	}
 	if _, _, found, err := s.Load(ctx, dead); found || err != nil {
-		t.Errorf("Load of an expired legacy file = (found %v, %v), want absent", found, err)
+		t.Errorf("Load of an expired v1 file = (found %v, %v), want absent", found, err)
 	}
 	if got := listed(t, s); len(got) != 3 || !got[live].Equal(future) || !got[big].Equal(future) {
-		t.Errorf("List = %v, want the three live legacy files with expiry %v", got, future)
+		t.Errorf("List = %v, want the three live v1 files with expiry %v", got, future)
 	}
 
-	// Touch sets a legacy file's mtime and leaves it legacy; an expired
+	// Touch sets a v1 file's mtime and leaves it a v1 file; an expired
 	// one stays expired.
 	if err := s.Touch(ctx, live, later); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, live)); err != nil || string(b) != payload {
-		t.Errorf("after Touch the legacy file holds %q (%v), want its data unchanged", b, err)
+		t.Errorf("after Touch the v1 file holds %q (%v), want its data unchanged", b, err)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, live)); err != nil || !fi.ModTime().Equal(later) {
-		t.Errorf("after Touch the legacy file's mtime is %v (%v), want %v", fi.ModTime(), err, later)
+		t.Errorf("after Touch the v1 file's mtime is %v (%v), want %v", fi.ModTime(), err, later)
 	}
 	if _, e, found, _ := s.Load(ctx, live); !found || !e.Equal(later) {
 		t.Errorf("Load after Touch: expiry %v, found %v; want %v", e, found, later)
@@ -87,26 +85,26 @@ func TestLegacyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, dead)); err != nil || !fi.ModTime().Equal(past) {
-		t.Errorf("Touch revived an expired legacy file: mtime %v (%v)", fi.ModTime(), err)
+		t.Errorf("Touch revived an expired v1 file: mtime %v (%v)", fi.ModTime(), err)
 	}
 
-	// A sweep removes an expired legacy file whose marker fell due.
+	// A sweep removes an expired v1 file whose marker fell due.
 	addRawMarker(t, dir, dead, past)
 	if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(filepath.Join(dir, dead)) {
-		t.Errorf("Sweep = (%d, %v), want the expired legacy file removed", n, err)
+		t.Errorf("Sweep = (%d, %v), want the expired v1 file removed", n, err)
 	}
 
 	// The first write makes a v2 file, by rename: Swap, Update, and an
-	// Update over an expired legacy file.
+	// Update over an expired v1 file.
 	fi, _ := os.Stat(filepath.Join(dir, live))
 	if ok, err := s.Swap(ctx, live, []byte(payload), []byte("swapped"), future); !ok || err != nil {
-		t.Fatalf("Swap of a legacy file = (%v, %v)", ok, err)
+		t.Fatalf("Swap of a v1 file = (%v, %v)", ok, err)
 	}
 	put(t, s, big, "updated", future)
 	writeRaw(t, dir, dead, "expired", past)
 	err := s.Update(ctx, dead, func(_ []byte, found bool) ([]byte, time.Time, error) {
 		if found {
-			t.Error("Update found an expired legacy file")
+			t.Error("Update found an expired v1 file")
 		}
 		return []byte("revived"), future, nil
 	})
@@ -122,7 +120,7 @@ func TestLegacyFiles(t *testing.T) {
 		}
 	}
 	if fi2, err := os.Stat(filepath.Join(dir, live)); err != nil || os.SameFile(fi, fi2) {
-		t.Errorf("a legacy file was converted in place (%v); it must be replaced by rename", err)
+		t.Errorf("a v1 file was converted in place (%v); it must be replaced by rename", err)
 	}
 	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
 		t.Errorf(".tmp holds %q after the conversions, want nothing", names)
