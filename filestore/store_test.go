@@ -740,71 +740,19 @@ func TestClose(t *testing.T) {
 	}
 }
 
-// A panic in fn must not leave the shard locked (mutex or flock).
+// A panic in fn must not leave the shard locked: neither its mutex (the
+// same Store writes next) nor its flock (a second Store on the directory,
+// as another process, writes next).
 func TestUpdatePanicReleasesLock(t *testing.T) {
-	dir := t.TempDir()
-	s, other := newStore(t, dir), newStore(t, dir)
-	id := storetest.NewID()
-	func() {
-		defer func() { recover() }()
-		s.Update(context.Background(), id, func([]byte, bool) ([]byte, time.Time, error) {
-			panic("boom")
-		})
-	}()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		put(t, s, id, "after panic", time.Now().Add(time.Hour))
-		put(t, other, id, "from the other store", time.Now().Add(time.Hour))
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Update after a panicking fn is stuck: the shard lock was not released")
-	}
-}
-
-func BenchmarkLoad(b *testing.B) {
-	s := newStore(b, b.TempDir())
-	ids := make([]string, 256)
-	for i := range ids {
-		ids[i] = storetest.NewID()
-		put(b, s, ids[i], "some session payload of a typical size, say eighty bytes long......", time.Now().Add(time.Hour))
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, _, found, err := s.Load(ctx, ids[i%len(ids)]); !found || err != nil {
-				b.Fatal("Load failed")
-			}
-			i++
-		}
+	storetest.RunUpdatePanic(t, func(t *testing.T) []session.Store {
+		dir := t.TempDir()
+		return []session.Store{newStore(t, dir), newStore(t, dir)}
 	})
 }
 
-func BenchmarkUpdate(b *testing.B) {
-	s := newStore(b, b.TempDir())
-	ids := make([]string, 256)
-	for i := range ids {
-		ids[i] = storetest.NewID()
-	}
-	ctx := context.Background()
-	payload := []byte("some session payload of a typical size, say eighty bytes long......")
-	exp := time.Now().Add(time.Hour)
-	fn := func([]byte, bool) ([]byte, time.Time, error) { return payload, exp, nil }
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if err := s.Update(ctx, ids[i%len(ids)], fn); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
-}
+func BenchmarkLoad(b *testing.B) { storetest.BenchmarkLoad(b, newStore(b, b.TempDir()), 256) }
+
+func BenchmarkUpdate(b *testing.B) { storetest.BenchmarkUpdate(b, newStore(b, b.TempDir()), 256) }
 
 func BenchmarkTouch(b *testing.B) {
 	s := newStore(b, b.TempDir())
