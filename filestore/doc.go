@@ -4,6 +4,11 @@
 //
 // # Layout
 //
+//   - <dir> is the store's directory. New creates it (mode 0700) when it
+//     is missing and, on Unix systems, refuses one that its group or others
+//     may write, sticky or not, or that another user owns, and the same of
+//     the store's subdirectories (an error wrapping ErrUnsafeDir, saying
+//     what to run): whoever may write there could plant a session file.
 //   - <dir>/<id> is the session's file, mode 0600, in the v2 format below.
 //     A file is v2 exactly when it starts with the whole 8-byte magic
 //     "\x00skf2\x00\r\n", which no payload of the Manager (JSON, or sealed

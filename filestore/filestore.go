@@ -23,6 +23,10 @@ import (
 // characters).
 var ErrInvalidID = errors.New("filestore: invalid session ID")
 
+// ErrUnsafeDir is wrapped by the error New returns for a directory that
+// other users may write (see New).
+var ErrUnsafeDir = errors.New("filestore: unsafe directory")
+
 // ErrClosed is returned by a Store's methods after Close.
 var ErrClosed = errors.New("filestore: store is closed")
 
@@ -70,8 +74,13 @@ type Store struct {
 
 // New returns a store keeping its files in dir. It creates dir (mode 0700,
 // with parents) if it does not exist, and fails if dir is not a writable
-// directory. The permissions of an existing dir are left as they are; make
-// sure other users cannot read it.
+// directory. On Unix systems it also refuses, with an error wrapping
+// ErrUnsafeDir that says what to run, a dir (or one of the store's
+// subdirectories in it) that its group or others may write, sticky or not,
+// or that another user than the process's effective user owns: whoever can
+// write there can plant a session file for an ID whose cookie they hold.
+// Other permissions of an existing dir are left as they are; make sure other
+// users cannot read it either.
 func New(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("filestore: empty directory name")
@@ -83,16 +92,16 @@ func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, fmt.Errorf("filestore: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("filestore: %s is not a directory", abs)
+	if err := checkDir(abs); err != nil {
+		return nil, err
 	}
 	for _, sub := range []string{lockDir, tempDir, indexDir} {
-		if err := os.MkdirAll(filepath.Join(abs, sub), 0o700); err != nil {
+		name := filepath.Join(abs, sub)
+		if err := os.MkdirAll(name, 0o700); err != nil {
 			return nil, fmt.Errorf("filestore: %w", err)
+		}
+		if err := checkDir(name); err != nil {
+			return nil, err
 		}
 	}
 	// Check that dir is writable the way Update will write to it.
@@ -117,6 +126,19 @@ func New(dir string) (*Store, error) {
 	}
 	s.indexed.Store(complete)
 	return s, nil
+}
+
+// checkDir checks that dir, symbolic links followed, is a directory that
+// only this process's user may write (checkPrivate).
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("filestore: %s is not a directory", dir)
+	}
+	return checkPrivate(dir, fi)
 }
 
 // noSessionNames reports whether dir holds only names starting with a dot

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -112,12 +113,10 @@ func TestNew(t *testing.T) {
 
 	dir := filepath.Join(root, "a", "b", "sessions")
 	s := newStore(t, dir)
-	fi, err := os.Stat(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fi.IsDir() || fi.Mode().Perm() != 0o700 {
-		t.Errorf("New created %s with mode %v, want a directory with 0700", dir, fi.Mode())
+	for _, d := range []string{filepath.Join(root, "a"), filepath.Join(root, "a", "b"), dir, filepath.Join(dir, ".locks"), filepath.Join(dir, ".tmp"), filepath.Join(dir, ".expiry")} {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Errorf("New created %s with mode %v (%v), want a directory with 0700", d, fi.Mode(), err)
+		}
 	}
 	if s.Dir() != dir {
 		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
@@ -145,6 +144,89 @@ func TestNew(t *testing.T) {
 		if _, err := filestore.New(ro); err == nil {
 			t.Error("New on a read-only directory succeeded")
 		}
+	}
+}
+
+// New refuses a directory that others may write (anyone on the machine
+// could plant a v1 file, plain data, for an ID whose cookie they hold), and
+// one owned by another user, with an error that says what to run; it
+// creates nothing in it. Directories only this user writes are taken.
+func TestNewRefusesUnsafeDirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes do not say who may write a directory on Windows")
+	}
+	root := t.TempDir()
+	for _, mode := range []fs.FileMode{0o777, 0o777 | fs.ModeSticky, 0o770, 0o730, 0o702, 0o703} {
+		dir := filepath.Join(root, fmt.Sprintf("mode-%o", mode))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		s, err := filestore.New(dir)
+		if err == nil {
+			s.Close()
+			t.Errorf("New on a directory of mode %v succeeded", mode)
+			continue
+		}
+		if !errors.Is(err, filestore.ErrUnsafeDir) || !strings.Contains(err.Error(), "chmod go-w "+dir) ||
+			strings.Count(err.Error(), "filestore:") != 1 {
+			t.Errorf("New on a directory of mode %v: error %q, want ErrUnsafeDir saying to run chmod go-w %s", mode, err, dir)
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("New on a directory of mode %v created %q in it", mode, names)
+		}
+	}
+	for _, mode := range []fs.FileMode{0o700, 0o711, 0o750, 0o755} {
+		dir := filepath.Join(root, fmt.Sprintf("ok-%o", mode))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		newStore(t, dir)
+	}
+
+	// One of the store's own subdirectories, made writable by others.
+	dir := filepath.Join(root, "sub")
+	newStore(t, dir)
+	if err := os.Chmod(filepath.Join(dir, ".tmp"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filestore.New(dir); !errors.Is(err, filestore.ErrUnsafeDir) {
+		t.Errorf("New with a world-writable .tmp: %v, want ErrUnsafeDir", err)
+	}
+	// A symbolic link to a world-writable directory.
+	open := filepath.Join(root, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(open, filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filestore.New(filepath.Join(root, "link")); !errors.Is(err, filestore.ErrUnsafeDir) {
+		t.Errorf("New through a link to a world-writable directory: %v, want ErrUnsafeDir", err)
+	}
+
+	// A directory owned by another user: root gives one away; any other
+	// user finds one in "/", which root owns.
+	other := "/"
+	if os.Geteuid() == 0 {
+		other = filepath.Join(root, "other")
+		if err := os.Mkdir(other, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(other, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := filestore.New(other); !errors.Is(err, filestore.ErrUnsafeDir) || !strings.Contains(err.Error(), "chown ") {
+		t.Errorf("New on a directory of another user: %v, want ErrUnsafeDir saying to run chown", err)
 	}
 }
 
