@@ -29,16 +29,24 @@
 //     capacity). A v2 file's mtime means nothing.
 //   - A write (Update, Swap) of a session whose v2 file has room for the
 //     data is made in place: one pwrite of the data into the inactive slot,
-//     then one pwrite of the whole header, naming that slot and giving the
-//     new expiry. The header is the commit: a crash before it leaves the
-//     previous version whole, and a kill cannot split it (it is written
-//     from a buffer within one memory page). Touch is one pwrite of the
-//     header with the new expiry. Data that does not fit, or that would fit
-//     an eighth of slots of 64 KiB or more, and the first write of a v1 or
-//     damaged file, make a new file instead: it is written whole to a
-//     temporary file <dir>/.tmp/<shard>-*, which is renamed over <dir>/<id>
-//     (a reader sees the old file or the new one). A crash can leave a
-//     temporary file behind; Sweep removes those once an hour old.
+//     followed by zeros to the slot's end (one pwrite up to 16 KiB), then
+//     one pwrite of the whole header, naming that slot and giving the new
+//     expiry, then one pwrite of zeros over the previous version's data.
+//     The header is the commit: a crash before it leaves the previous
+//     version whole, and a kill cannot split it (it is written from a
+//     buffer within one memory page). The wipe comes after the commit, so a
+//     crash during it or before it loses nothing; the previous data then
+//     stays in the file until the next write fills that slot whole. Once a
+//     write is done, the file holds its header, the session's data and
+//     zeros: a value the application removed from the session (plain JSON,
+//     unless Config.Encrypt) does not stay readable in it. Touch is one
+//     pwrite of the header with the new expiry. Data that does not fit, or
+//     that would fit an eighth of slots of 64 KiB or more, and the first
+//     write of a v1 or damaged file, make a new file instead: it is written
+//     whole (the data and zeros) to a temporary file <dir>/.tmp/<shard>-*,
+//     which is renamed over <dir>/<id> (a reader sees the old file or the
+//     new one). A crash can leave a temporary file behind; Sweep removes
+//     those once an hour old.
 //   - A session with no file yet is created in place (O_EXCL), the whole
 //     file in one write. Until the write, the file is empty: a v1 file
 //     whose mtime, the time of its creation, has passed (Load takes the
@@ -54,8 +62,9 @@
 //     FIFO: neither is a session, and a write replaces the link itself.
 //     Load takes no lock, so it may read a v2 file while a write changes
 //     it: a header that fails its check, a size other than the header's, or
-//     data that fails its checksum (a slot rewritten by a second write
-//     since the header was read) make the read torn. Load then reads again,
+//     data that fails its checksum (a slot wiped by the write that
+//     followed the header read, or rewritten by a second one) make the read
+//     torn. Load then reads again,
 //     up to four times in all, and then once more under the ID's lock,
 //     where no write is in progress: a session being written never reads
 //     as absent, and a read returns the data and expiry of one header,

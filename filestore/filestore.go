@@ -398,17 +398,21 @@ func (s *Store) write(id string, cur *current, f sfile, data []byte, expiry time
 
 // writeInPlace writes data with expiry into the v2 file f of id, whose
 // header is h and which has room for the data: the data goes into the
-// inactive slot with one pwrite, then the header naming that slot, with the
-// new expiry, with another. A crash before the second leaves the file as it
-// was; a reader sees the old header or the new one (or one torn as it is
-// written, which fails its check). The caller holds id's shard lock.
+// inactive slot, followed by zeros to the slot's end (writeSlot), then the
+// header naming that slot, with the new expiry, with one pwrite. A crash
+// before the header leaves the file as it was; a reader sees the old header
+// or the new one (or one torn as it is written, which fails its check).
+// Once the header is written, the previous version's data is overwritten
+// with zeros (wipe), so that a value the session no longer holds does not
+// stay readable in the file. The caller holds id's shard lock.
 func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry time.Time) error {
+	prev := h
 	h.seq++
 	h.expiry, h.len, h.crc = expiry.UnixNano(), uint32(len(data)), checksum(data)
 	if writeHook != nil {
 		writeHook("data")
 	}
-	if err := f.writeAt(data, h.dataOff()); err != nil {
+	if err := writeSlot(f, data, h.dataOff(), h.cap); err != nil {
 		return fmt.Errorf("filestore: writing %s: %w", s.path(id), err)
 	}
 	if writeHook != nil {
@@ -418,7 +422,58 @@ func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry t
 		return err
 	}
 	if writeHook != nil {
+		writeHook("wipe")
+	}
+	wipe(f, prev)
+	if writeHook != nil {
 		writeHook("done")
+	}
+	return nil
+}
+
+// writeSlot writes data into the slot at off, of capacity c (at least
+// len(data)), followed by zeros to the slot's end, so that nothing of an
+// earlier version stays in the slot: with one pwrite from a pooled buffer
+// for a slot of up to readWhole bytes, else with a pwrite of the data and
+// zeroAt for the rest.
+func writeSlot(f sfile, data []byte, off int64, c uint32) error {
+	if c <= readWhole {
+		pb := readBufs.Get().(*[readWhole]byte)
+		defer readBufs.Put(pb)
+		b := pb[:c]
+		n := copy(b, data)
+		clear(b[n:])
+		return f.writeAt(b, off)
+	}
+	if err := f.writeAt(data, off); err != nil {
+		return err
+	}
+	return zeroAt(f, off+int64(len(data)), int64(c)-int64(len(data)))
+}
+
+// wipe overwrites with zeros the data of the slot that header prev named,
+// once a new header names the other slot: that slot was written whole
+// (writeSlot, or a new file), so it then holds zeros only. The new version
+// is committed, so a crash or an error here (which wipe ignores) loses
+// nothing; it leaves the previous data until the next write fills that
+// slot whole. A reader that took prev before the new header reads the slot
+// torn, and reads the file again.
+func wipe(f sfile, prev header) {
+	zeroAt(f, prev.dataOff(), int64(prev.len))
+}
+
+// zeros is the source of zeroAt's writes.
+var zeros [64 << 10]byte
+
+// zeroAt writes n zero bytes into f at offset off, with one pwrite for up to
+// 64 KiB.
+func zeroAt(f sfile, off, n int64) error {
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if err := f.writeAt(zeros[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
 	}
 	return nil
 }

@@ -46,7 +46,8 @@ type current struct {
 // hooks for tests (export_test.go); nil otherwise.
 var (
 	// writeHook is called by an in-place write before its data ("data"),
-	// between its data and its header ("header"), and after both ("done").
+	// between its data and its header ("header"), between its header and
+	// the wipe of the previous data ("wipe"), and at its end ("done").
 	writeHook func(stage string)
 	// tornHook is called by Load each time it reads a file torn, with
 	// whether it held the shard lock.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/filestore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -564,4 +565,134 @@ func TestLoadDuringWrites(t *testing.T) {
 	n, _ := versionOf(d)
 	t.Logf("%d writes (version %d), %d loads; %d reads torn and read again, %d of them then under the lock",
 		writes.Load(), n, loads.Load(), torn.Load(), tornLocked.Load())
+}
+
+// wantNotInFile fails the test when the session file at path holds secret
+// anywhere in its bytes.
+func wantNotInFile(t *testing.T, path, secret, what string) {
+	t.Helper()
+	if i := bytes.Index(mustRead(t, path), []byte(secret)); i >= 0 {
+		t.Errorf("%s: the session file still holds the forgotten value at byte %d", what, i)
+	}
+}
+
+// A value the session no longer holds does not stay readable in its file:
+// an in-place write (Update, Swap) zeroes the previous version's data once
+// its header is written, and fills its own slot whole; a new file (growth,
+// shrinking, a v1 file's conversion) holds the new version only. A crash
+// between the header and the wipe leaves the previous data until the next
+// write.
+func TestWipePreviousVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour).Round(time.Millisecond)
+	const secret = "card=4111-1111-1111-1111"
+	with := func(n int) string { // n bytes of padding, then the secret
+		return `{"pad":"` + strings.Repeat("p", n) + `","secret":"` + secret + `"}`
+	}
+	without := func(n int) string { return `{"pad":"` + strings.Repeat("q", n) + `"}` }
+
+	cases := []struct {
+		name        string
+		first, next string
+	}{
+		{"in place", with(10), without(10)},
+		{"in place, longer", with(10), without(300)},
+		{"in place, large slots", with(20 << 10), without(100)},
+		{"in place, large slots, longer", with(17 << 10), without(30 << 10)},
+		{"growth by rename", with(10), without(600)},
+		{"shrinking by rename", with(100 << 10), without(100)},
+	}
+	for _, tc := range cases {
+		id := storetest.NewID()
+		path := filepath.Join(dir, id)
+		put(t, s, id, tc.first, exp)
+		put(t, s, id, tc.next, exp)
+		wantNotInFile(t, path, secret, "Update, "+tc.name)
+		if d, _, found, err := s.Load(ctx, id); !found || err != nil || string(d) != tc.next {
+			t.Errorf("Update, %s: Load = (%.20q, %v, %v), want the second version", tc.name, d, found, err)
+		}
+
+		id = storetest.NewID()
+		path = filepath.Join(dir, id)
+		put(t, s, id, tc.first, exp)
+		if ok, err := s.Swap(ctx, id, []byte(tc.first), []byte(tc.next), exp); !ok || err != nil {
+			t.Fatalf("Swap, %s = (%v, %v)", tc.name, ok, err)
+		}
+		wantNotInFile(t, path, secret, "Swap, "+tc.name)
+	}
+
+	// Several versions in turn, and a Touch after them.
+	id := storetest.NewID()
+	path := filepath.Join(dir, id)
+	put(t, s, id, with(10), exp)
+	put(t, s, id, with(200), exp)
+	put(t, s, id, without(5), exp)
+	put(t, s, id, without(50), exp)
+	if err := s.Touch(ctx, id, exp.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	wantNotInFile(t, path, secret, "several versions")
+
+	// A v1 file's first write.
+	id = storetest.NewID()
+	path = filepath.Join(dir, id)
+	writeRaw(t, dir, id, with(10), exp)
+	put(t, s, id, without(10), exp)
+	wantNotInFile(t, path, secret, "a v1 file's conversion")
+
+	// A v2 file that holds an older version in its inactive slot (as a
+	// crash before a wipe leaves it): the next write fills that slot whole.
+	id = storetest.NewID()
+	path = filepath.Join(dir, id)
+	content := filestore.EncodeFile([]byte(without(10)), exp)
+	copy(content[filestore.HeaderSize+512:], with(10))
+	writeRaw(t, dir, id, string(content), time.Now())
+	put(t, s, id, without(20), exp)
+	put(t, s, id, without(30), exp)
+	wantNotInFile(t, path, secret, "an older version in the inactive slot")
+
+	// Through the Manager: Put, then Forget.
+	m, err := session.New(session.Config{Secret: killSecret, Store: s, Lottery: [2]int{0, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	cookie := storetest.Put(t, m, nil, "card", secret)
+	storetest.Put(t, m, cookie, "theme", "dark")
+	id, _, _ = strings.Cut(cookie.Value, ".")
+	path = filepath.Join(dir, id)
+	if !bytes.Contains(mustRead(t, path), []byte(secret)) {
+		t.Fatal("the session file does not hold the value put: the test looks in the wrong file")
+	}
+	if code, _, _ := storetest.Request(ctx, m, cookie, func(s *session.Session) string { s.Forget("card"); return "" }); code != 200 {
+		t.Fatalf("Forget: status %d", code)
+	}
+	wantNotInFile(t, path, secret, "Manager, Forget")
+	if got := storetest.Get(t, m, cookie, "theme"); got != "dark" {
+		t.Errorf("after Forget the session holds theme %q, want dark", got)
+	}
+
+	// A crash between the header and the wipe: the new version is whole,
+	// the previous data stays until the next write.
+	id = storetest.NewID()
+	path = filepath.Join(dir, id)
+	put(t, s, id, with(10), exp)
+	filestore.SetWriteHook(func(at string) {
+		if at == "wipe" {
+			panic("crash before the wipe")
+		}
+	})
+	t.Cleanup(func() { filestore.SetWriteHook(nil) })
+	func() {
+		defer func() { recover() }()
+		put(t, s, id, without(10), exp)
+	}()
+	filestore.SetWriteHook(nil)
+	if d, _, found, err := s.Load(ctx, id); !found || err != nil || string(d) != without(10) {
+		t.Errorf("after a crash before the wipe, Load = (%.20q, %v, %v), want the new version", d, found, err)
+	}
+	put(t, s, id, without(20), exp)
+	wantNotInFile(t, path, secret, "the write after a crash before the wipe")
 }
