@@ -36,17 +36,17 @@
 //     version whole, and a kill cannot split it (it is written from a
 //     buffer within one memory page). The wipe comes after the commit, so a
 //     crash during it or before it loses nothing; the previous data then
-//     stays in the file until the next write fills that slot whole. Once a
-//     write is done, the file holds its header, the session's data and
-//     zeros: a value the application removed from the session (plain JSON,
-//     unless Config.Encrypt) does not stay readable in it. Touch is one
-//     pwrite of the header with the new expiry. Data that does not fit, or
-//     that would fit an eighth of slots of 64 KiB or more, and the first
-//     write of a v1 or damaged file, make a new file instead: it is written
-//     whole (the data and zeros) to a temporary file <dir>/.tmp/<shard>-*,
-//     which is renamed over <dir>/<id> (a reader sees the old file or the
-//     new one). A crash can leave a temporary file behind; Sweep removes
-//     those once an hour old.
+//     stays in the file until the next write fills that slot whole. So
+//     after a write the file holds only its header, the session's data and
+//     zeros (after two, whatever a crash left): a value the application
+//     removed from the session (plain JSON, unless Config.Encrypt) does not
+//     stay readable in it. Touch is one pwrite of the header with the new
+//     expiry. Data that does not fit, or that would fit an eighth of slots
+//     of 64 KiB or more, and the first write of a v1 or damaged file, make
+//     a new file instead: it is written whole (the data and zeros) to a
+//     temporary file <dir>/.tmp/<shard>-*, which is renamed over <dir>/<id>
+//     (a reader sees the old file or the new one). A crash can leave a
+//     temporary file behind; Sweep removes those once an hour old.
 //   - A session with no file yet is created in place (O_EXCL), the whole
 //     file in one write. Until the write, the file is empty: a v1 file
 //     whose mtime, the time of its creation, has passed (Load takes the
