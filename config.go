@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,10 @@ const (
 	// DefaultStoreTimeout bounds each call to the store (see
 	// Config.StoreTimeout).
 	DefaultStoreTimeout = 5 * time.Second
+
+	// DefaultSweepInterval is the least time between two background sweeps
+	// of one Manager (see Config.SweepInterval).
+	DefaultSweepInterval = time.Minute
 )
 
 // DefaultLottery is the default chance, per request, of a background sweep of
@@ -28,6 +33,29 @@ var DefaultLottery = [2]int{2, 100}
 // Config configures a Manager. The zero value of every field but Secret
 // selects its default; New reports an invalid value as an error wrapping
 // ErrConfig.
+//
+// Secure is false by default so that an application works as it is on
+// http://localhost during development, where a browser would neither store
+// nor send back a Secure cookie over plain HTTP. In production, behind
+// HTTPS, set Secure: true (SESSION_SECURE=true with ConfigFromEnv): the
+// browser then never sends the session cookie over plain HTTP, where anyone
+// on the network could read it. The attribute is about what the browser
+// sees: behind a proxy or load balancer that terminates TLS and talks plain
+// HTTP to the application, set it all the same (sessionkit does not look at
+// Request.TLS or X-Forwarded-Proto; it sends the attribute on every
+// response). SameSite None and Partitioned need Secure.
+//
+// Cookie name prefixes: browsers drop, without a word, a cookie whose name
+// starts with "__Secure-" or "__Http-" (in any letter case) unless it is
+// Secure, and one whose name starts with "__Host-" unless it is also sent
+// with no Domain and with Path "/". New refuses such a Cookie instead. A
+// __Host- name is the strongest choice: no other host (a subdomain, a
+// sibling) can set or overwrite the cookie.
+//
+// Partitioned (CHIPS) keys the cookie by the top-level site as well, for an
+// application embedded in other sites' pages (a widget in an iframe): each
+// embedding site then sees its own session. It needs Secure, and, for the
+// cookie to be sent in a cross-site frame at all, SameSite None.
 type Config struct {
 	Secret          string        // signs cookies, derives the encryption key; at least 32 bytes (MinSecretLen)
 	PreviousSecrets []string      // still accepted when verifying and decrypting (key rotation); each at least 32 bytes
@@ -38,11 +66,12 @@ type Config struct {
 	Connection      string        // URL of the backing server for database, redis, ... drivers
 	Table           string        // database driver table; default "sessions"
 	Lottery         [2]int        // chance of a sweep of expired sessions per request; default {2, 100}; {0, 1} never sweeps
-	Cookie          string        // cookie name; default "session"
+	Cookie          string        // cookie name; default "session"; see "Cookie name prefixes" below
 	Path            string        // default "/"
 	Domain          string
-	Secure          bool
+	Secure          bool          // send the Secure attribute; default false: see below
 	SameSite        http.SameSite // default Lax
+	Partitioned     bool          // the cookie's Partitioned attribute (CHIPS); requires Secure
 	Encrypt         bool          // encrypt the stored payload
 	Store           Store         // a store built in code; when set, Driver and Connection are ignored
 
@@ -62,6 +91,36 @@ type Config struct {
 	// saved (the store failed). The default logs nothing more (the Manager
 	// has logged the error) and answers 500 with a generic body.
 	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
+
+	// AbsoluteLifetime ends a session this long after it began, or after
+	// its last Session.Login, however busy it is (OWASP's absolute
+	// timeout); Regenerate does not restart the clock. It is enforced when
+	// a session loads, like the idle lifetime, and the store's expiry of
+	// the session never passes it, so a sweep removes such sessions. 0: no
+	// absolute limit.
+	AbsoluteLifetime time.Duration
+
+	// TokenHeader, when set, makes the session travel in this request and
+	// response header instead of a cookie, for API clients: no cookie is
+	// read or set. "Authorization" means the Bearer scheme: requests carry
+	// "Authorization: Bearer <token>" and responses that give a new token
+	// carry it the same way. Any other name carries the token as the whole
+	// value. A response sets the header when the client's token changes;
+	// an empty value tells the client to drop its token. Such requests pass
+	// VerifyCSRF: a header is not an ambient credential, so a cross-site
+	// page cannot make a browser send it.
+	TokenHeader string
+
+	// SweepInterval is the least time between the starts of two background
+	// sweeps of one Manager: a request that wins the lottery sooner starts
+	// none, so that heavy traffic does not turn the lottery into a stream of
+	// sweeps; default DefaultSweepInterval, negative for no minimum.
+	// Manager.Sweep (and sessionctl gc) is not limited.
+	SweepInterval time.Duration
+
+	// Hooks receive the Manager's lifecycle events and store calls, for
+	// metrics and tracing; nil: none. See Hooks.
+	Hooks *Hooks
 }
 
 // withDefaults returns cfg with defaults filled in, or an error wrapping
@@ -85,6 +144,15 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Lifetime = DefaultLifetime
 	case cfg.Lifetime < time.Second:
 		return cfg, fmt.Errorf("%w: Lifetime %v is shorter than one second", ErrConfig, cfg.Lifetime)
+	}
+	switch {
+	case cfg.AbsoluteLifetime < 0:
+		return cfg, fmt.Errorf("%w: AbsoluteLifetime %v is negative", ErrConfig, cfg.AbsoluteLifetime)
+	case cfg.AbsoluteLifetime > 0 && cfg.AbsoluteLifetime < time.Second:
+		return cfg, fmt.Errorf("%w: AbsoluteLifetime %v is shorter than one second", ErrConfig, cfg.AbsoluteLifetime)
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
 	}
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
@@ -110,6 +178,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Path == "" {
 		cfg.Path = DefaultPath
 	}
+	if err := checkCookieName(cfg); err != nil {
+		return cfg, err
+	}
+	if cfg.Partitioned && !cfg.Secure {
+		return cfg, fmt.Errorf("%w: Partitioned needs Secure: true (SESSION_SECURE=true): browsers refuse a partitioned cookie otherwise", ErrConfig)
+	}
 	switch cfg.SameSite {
 	case 0, http.SameSiteDefaultMode:
 		cfg.SameSite = http.SameSiteLaxMode
@@ -120,6 +194,15 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 	default:
 		return cfg, fmt.Errorf("%w: SameSite %d is unknown", ErrConfig, cfg.SameSite)
+	}
+	if h := cfg.TokenHeader; h != "" {
+		if !validCookieName(h) { // a header name is an RFC 9110 token, as a cookie name is
+			return cfg, fmt.Errorf("%w: TokenHeader %q is not a valid header name", ErrConfig, h)
+		}
+		switch http.CanonicalHeaderKey(h) {
+		case "Cookie", "Set-Cookie", "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection":
+			return cfg, fmt.Errorf("%w: TokenHeader %q is a header that HTTP itself uses", ErrConfig, h)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -142,6 +225,42 @@ func checkSecret(field, secret string) error {
 		return fmt.Errorf("%w: %s is %d bytes, shorter than %d: a short secret can be recovered from one cookie; make one with `openssl rand -base64 32`", ErrConfig, field, len(secret), MinSecretLen)
 	}
 	return nil
+}
+
+// checkCookieName reports a Cookie whose name prefix (RFC 6265bis; browsers
+// match it in any letter case) asks for attributes cfg does not give, saying
+// what to set: browsers would drop the cookie without a word.
+func checkCookieName(cfg Config) error {
+	name := cfg.Cookie
+	var need []string
+	switch {
+	case hasPrefixFold(name, "__Host-"):
+		if !cfg.Secure {
+			need = append(need, "Secure: true (SESSION_SECURE=true)")
+		}
+		if cfg.Domain != "" {
+			need = append(need, "no Domain")
+		}
+		if cfg.Path != "/" {
+			need = append(need, `Path "/"`)
+		}
+	case hasPrefixFold(name, "__Secure-"), hasPrefixFold(name, "__Http-"):
+		if !cfg.Secure {
+			need = append(need, "Secure: true (SESSION_SECURE=true)")
+		}
+	default:
+		return nil
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	prefix, _, _ := strings.Cut(name[2:], "-")
+	return fmt.Errorf("%w: Cookie %q needs %s: browsers drop a __%s- cookie otherwise", ErrConfig, name, strings.Join(need, ", "), prefix)
+}
+
+// hasPrefixFold reports whether s starts with prefix in any letter case.
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // validCookieName reports whether name is an RFC 6265 token.

@@ -23,6 +23,8 @@ func TestCookieFormatMatchesNetHTTP(t *testing.T) {
 		{Cookie: "sid", Path: "/app", Domain: "example.com", Secure: true, SameSite: http.SameSiteStrictMode, Lifetime: 90*time.Minute + 500*time.Millisecond},
 		{ExpireOnClose: true, SameSite: http.SameSiteNoneMode, Secure: true},
 		{Path: "/a;b", Domain: "bad domain"}, // net/http sanitizes the path and drops the domain
+		{Cookie: "__Host-sid", Secure: true, Partitioned: true, SameSite: http.SameSiteNoneMode},
+		{Secure: true, Partitioned: true, ExpireOnClose: true},
 	} {
 		cfg.Secret = "s - a test secret, not for production"
 		cfg, err := cfg.withDefaults()
@@ -44,7 +46,7 @@ func checkCookie(t *testing.T, m *Manager, cfg Config, value string, now time.Ti
 	t.Helper()
 	want := http.Cookie{
 		Name: cfg.Cookie, Value: value, Path: cfg.Path, Domain: cfg.Domain,
-		Secure: cfg.Secure, HttpOnly: true, SameSite: cfg.SameSite,
+		Secure: cfg.Secure, HttpOnly: true, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned,
 	}
 	switch {
 	case value == "":
@@ -117,7 +119,8 @@ func TestNewIDs(t *testing.T) {
 }
 
 // TestAddCookieHeaders checks that addCookieHeaders does what h.Add, h.Add
-// and h.Set do, whatever the handler set before, and that the three values
+// and, unless the handler set a Cache-Control that keeps shared caches out,
+// h.Set do, whatever the handler set before, and that the three values
 // sharing one allocation stay apart when the handler changes them after.
 func TestAddCookieHeaders(t *testing.T) {
 	const cookie = "session=v; Path=/; HttpOnly"
@@ -131,7 +134,7 @@ func TestAddCookieHeaders(t *testing.T) {
 		want.Add("Set-Cookie", cookie)
 		want.Add("Vary", "Cookie")
 		if want.Get("Cache-Control") == "" {
-			want.Set("Cache-Control", `no-cache="Set-Cookie"`)
+			want.Set("Cache-Control", "private")
 		}
 		addCookieHeaders(got, cookie)
 		if !reflect.DeepEqual(got, want) {

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -34,14 +33,16 @@ type clientFields struct {
 	Exp int64  `json:"exp,omitempty"` // idle deadline, Unix milliseconds
 }
 
-// loadClient reads a cookie-driver session from the request's cookies.
-func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie) {
-	ctx := r.Context()
-	for _, c := range cookies {
-		if len(c.Value) > MaxCookieSize {
+// loadClient reads a cookie-driver session from the first of n candidate
+// tokens that opens (see loadTokens).
+func (m *Manager) loadClient(s *Session, source, remote string, n, all int, token func(i int) string) LoadResult {
+	ctx := s.ctx
+	for i := range n {
+		value := token(i)
+		if len(value) > MaxCookieSize {
 			continue
 		}
-		sealed, err := base64.RawURLEncoding.Strict().DecodeString(c.Value)
+		sealed, err := base64.RawURLEncoding.Strict().DecodeString(value)
 		if err != nil {
 			continue
 		}
@@ -52,53 +53,61 @@ func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie
 		st, cf, err := decodeClientState(plain)
 		if err != nil {
 			m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session is corrupt; starting a new session", slog.Any("error", err))
-			return
+			return LoadInvalid
 		}
-		expiry := time.UnixMilli(cf.Exp)
-		if !validID(cf.ID) || !expiry.After(time.Now()) {
-			return // expired: never loads again
+		expiry, now := time.UnixMilli(cf.Exp), time.Now()
+		if !validID(cf.ID) || !expiry.After(now) {
+			return LoadExpired // expired: never loads again
+		}
+		if end, ok := m.absoluteEnd(&st); ok && !end.After(now) {
+			return LoadExpired // past its absolute lifetime
 		}
 		s.id, s.stored, s.expiry, s.st = cf.ID, true, expiry, st
 		s.seen = st.flashNow
 		s.reissue, s.dropCookie = rotated, false
 		s.ensureToken()
-		return
+		s.startClock(now)
+		return LoadFound
 	}
 	m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session does not open (tampered, truncated, oversized or sealed with an unknown secret); starting a new session",
-		slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
+		slog.String("source", source), slog.String("remote", remote), slog.Int("length", len(token(0))), slog.Int(source+"s", all))
+	return LoadInvalid
 }
 
 // saveClient is save for the cookie driver: the session is written to the
 // cookie when it changed, when flash data must age, when its ID or secret
 // changed, or when its idle deadline is due to move (at most once per touch
 // gap, as for stored sessions).
-func (s *Session) saveClient(now time.Time) (string, error) {
+func (s *Session) saveClient(now time.Time) (saved, error) {
 	m := s.m
 	switch {
 	case !s.stored && !s.touched:
 		if s.dropCookie {
-			return m.cookie("", now), nil
+			return saved{out: expireToken, at: now}, nil
 		}
-		return "", nil
-	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue,
-		now.Sub(s.expiry.Add(-m.cfg.Lifetime)) >= m.touchGap:
+		return saved{}, nil
+	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue, s.resend, s.touchDue(now):
 	default:
-		return "", nil
+		return saved{out: keepToken, at: now}, nil
 	}
 	// One buffer holds the nonce, then the envelope (sealed in place), then
 	// the base64 of both: the Set-Cookie text is the only other allocation.
 	raw := make([]byte, nonceLen, 512)
 	newIDs(&s.id, &s.st.token, raw) // the nonce comes from the IDs' read
 	s.st.age()
-	raw, err := appendClientState(raw, &s.st, clientFields{ID: s.id, Exp: now.Add(m.cfg.Lifetime).UnixMilli()})
+	expiry := s.expiryFrom(now)
+	raw, err := appendClientState(raw, &s.st, clientFields{ID: s.id, Exp: expiry.UnixMilli()})
 	if err != nil {
-		return "", err
+		return saved{}, err
 	}
 	raw = m.cookieSealer.sealInPlace(m.cookieAD, raw)
 	value := base64.RawURLEncoding.AppendEncode(raw[len(raw):], raw)
-	c := m.cookieWithValue(value, now)
-	if len(c) > MaxCookieSize {
-		return "", fmt.Errorf("%w: the session needs a %d-byte cookie; browsers keep at most %d bytes", ErrCookieTooLarge, len(c), MaxCookieSize)
+	if n := len(value) + m.cookieFmt.overhead; n > MaxCookieSize {
+		return saved{}, fmt.Errorf("%w: the session needs a cookie of about %d bytes; browsers keep at most %d", ErrCookieTooLarge, n, MaxCookieSize)
 	}
-	return c, nil
+	if !s.stored {
+		event(m.hooks.SessionCreated, s.ctx)
+	}
+	s.stored, s.expiry = true, expiry
+	return saved{out: sendToken, value: value, at: now}, nil
 }

@@ -800,7 +800,7 @@ func FuzzSealed(f *testing.F) {
 			t.Fatalf("openRaw(%q): %v does not wrap ErrCorrupt", junk, err)
 		}
 		st, _, derr := m.decode(id, junk)
-		_, oerr := m.Open(id, junk)
+		_, oerr := m.DecodePayload(id, junk)
 		if derr != nil && !errors.Is(derr, ErrCorrupt) || oerr != nil && !errors.Is(oerr, ErrCorrupt) {
 			t.Fatalf("decode/Open(%q): %v / %v do not wrap ErrCorrupt", junk, derr, oerr)
 		}
@@ -1010,12 +1010,46 @@ func FuzzVerifyCSRF(f *testing.F) {
 	})
 }
 
-// FuzzJSONCodec checks the hand-written JSON codec against encoding/json on
-// arbitrary input: the same values decoded, the same errors, the same bytes
-// encoded.
-func FuzzJSONCodec(f *testing.F) {
-	for _, s := range jsonSeeds {
-		f.Add([]byte(s))
+// FuzzCacheControl checks, for any Cache-Control a handler sets, that a
+// response setting the session cookie is one no shared cache may store,
+// that the rewrite is stable (a second pass changes nothing), and that the
+// handler's directives other than public, s-maxage and private="..." stay.
+func FuzzCacheControl(f *testing.F) {
+	for _, s := range []string{"", "public", "public, max-age=3600", "no-store", "private", `no-cache="Set-Cookie, X", s-maxage=1`,
+		"no-store, must-understand, public", `private="a\"b", max-age=0`, `"`, `no-cache="\`, ",,,", "PUBLIC"} {
+		f.Add(s, "")
+		f.Add(s, "max-age=60")
 	}
-	f.Fuzz(func(t *testing.T, in []byte) { checkDecode(t, in) })
+	f.Fuzz(func(t *testing.T, a, b string) {
+		in := []string{a}
+		if b != "" {
+			in = append(in, b)
+		}
+		h := http.Header{"Cache-Control": slices.Clone(in)}
+		addCookieHeaders(h, "session=v")
+		out := slices.Clone(h["Cache-Control"])
+		if !strings.ContainsAny(a+b, `"\`) && SharedCacheMayStore(out) {
+			t.Fatalf("%q sent as %q, which a shared cache may store", in, out)
+		}
+		addCookieHeaders(h, "session=v")
+		if !slices.Equal(h["Cache-Control"], out) {
+			t.Fatalf("%q sent as %q, then as %q: the rewrite is not stable", in, out, h["Cache-Control"])
+		}
+		if slices.Equal(out, in) || strings.ContainsAny(a+b, `"\`) {
+			return
+		}
+		for _, v := range in {
+			for _, d := range strings.Split(v, ",") {
+				d = strings.TrimSpace(d)
+				name, _, _ := strings.Cut(strings.ToLower(d), "=")
+				switch strings.TrimSpace(name) {
+				case "", "public", "s-maxage", "private":
+					continue
+				}
+				if !strings.Contains(out[0], d) {
+					t.Fatalf("%q sent as %q: directive %q lost", in, out, d)
+				}
+			}
+		}
+	})
 }

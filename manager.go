@@ -21,9 +21,17 @@ import (
 // Middleware. It is safe for concurrent use; build one per application with
 // New and Close it on shutdown.
 type Manager struct {
-	cfg       Config
+	cfg Config
+	raw Store // the store as given or opened: Store returns it, Close closes it
+	// store and its optional capabilities (nil when it lacks them), each
+	// traced when Config.Hooks.StoreCall is set (see capabilities).
 	store     Store
-	ownStore  bool // opened from cfg.Driver: Close closes it
+	swapper   Swapper
+	mover     Mover
+	sweeper   Sweeper
+	users     UserIndex
+	ownStore  bool  // opened from cfg.Driver: Close closes it
+	hooks     Hooks // Config.Hooks, or none
 	signer    signer
 	cookieFmt cookieFormat
 	// cookieDate caches the Expires date of the cookies set in the current
@@ -34,17 +42,20 @@ type Manager struct {
 	clientSide   bool
 	cookieSealer sealer
 	cookieAD     []byte // the cookie driver's additional data: the cookie name
+	handleKey    []byte // derives SessionInfo.Handle from session IDs
 	log          *slog.Logger
 	onError      func(http.ResponseWriter, *http.Request, error)
-	touchGap     time.Duration // an unchanged session's expiry moves only when it is at least this old
-	untimed      bool          // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
+	untimed      bool // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
 
-	mu       sync.Mutex // guards closed and sweeps.Add
-	closed   bool
-	sweeps   sync.WaitGroup
-	sweeping chan struct{} // holds a token while a sweep runs
-	ctx      context.Context
-	cancel   context.CancelFunc
+	bypassOnce sync.Once // warnBypass logs once
+
+	mu        sync.Mutex // guards closed and sweeps.Add
+	closed    bool
+	sweeps    sync.WaitGroup
+	sweeping  chan struct{} // holds a token while a sweep runs
+	lastSweep atomic.Int64  // when the last background sweep started, Unix ns; 0: never
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 // New returns a Manager for cfg, opening the store that cfg.Driver names
@@ -57,21 +68,26 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg:      cfg,
-		store:    cfg.Store,
+		raw:      cfg.Store,
 		log:      cfg.Logger,
 		onError:  cfg.ErrorHandler,
-		touchGap: cfg.Lifetime / 20,
 		sweeping: make(chan struct{}, 1),
 	}
-	if m.store == nil && cfg.Driver == "cookie" {
+	if m.raw == nil && cfg.Driver == "cookie" {
 		m.clientSide = true
-	} else if m.store == nil {
-		if m.store, err = openDriver(cfg); err != nil {
+	} else if m.raw == nil {
+		if m.raw, err = openDriver(cfg); err != nil {
 			return nil, err
 		}
 		m.ownStore = true
 	}
-	switch m.store.(type) {
+	if cfg.Hooks != nil {
+		m.hooks = *cfg.Hooks
+	}
+	if m.raw != nil {
+		m.capabilities(m.raw)
+	}
+	switch m.raw.(type) {
 	case *memstore.Store, nullstore.Store, *filestore.Store:
 		m.untimed = true
 	}
@@ -79,6 +95,7 @@ func New(cfg Config) (*Manager, error) {
 	m.cookieFmt = newCookieFormat(cfg)
 	m.signer = newSigner(deriveKeys(secrets, purposeCookie))
 	m.sealer = newSealer(deriveKeys(secrets, purposeSeal))
+	m.handleKey = deriveKeys(secrets[:1], purposeHandle)[0]
 	if m.clientSide {
 		m.cookieSealer = newSealer(deriveKeys(secrets, purposeCookieStore))
 		m.cookieAD = []byte(cfg.Cookie)
@@ -92,7 +109,7 @@ func New(cfg Config) (*Manager, error) {
 
 // Store returns the store the Manager uses, or nil for the cookie driver,
 // which keeps sessions in the client.
-func (m *Manager) Store() Store { return m.store }
+func (m *Manager) Store() Store { return m.raw }
 
 // Close stops the background sweeps the Manager started, waits for them, and
 // closes the store when the Manager opened it (a Config.Store built in code is
@@ -107,7 +124,7 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	m.cancel()
 	m.sweeps.Wait()
-	if c, ok := m.store.(io.Closer); ok && m.ownStore {
+	if c, ok := m.raw.(io.Closer); ok && m.ownStore {
 		if err := c.Close(); err != nil {
 			return fmt.Errorf("session: close store: %w", err)
 		}
@@ -118,11 +135,13 @@ func (m *Manager) Close() error {
 // Sweep removes expired sessions now, when the store needs sweeping (it
 // implements Sweeper), and reports how many it removed.
 func (m *Manager) Sweep(ctx context.Context) (int, error) {
-	sw, ok := m.store.(Sweeper)
-	if !ok {
+	if m.sweeper == nil {
 		return 0, nil
 	}
-	n, err := sw.Sweep(ctx)
+	n, err := m.sweeper.Sweep(ctx)
+	if m.hooks.Swept != nil {
+		m.hooks.Swept(ctx, n, err)
+	}
 	if err != nil {
 		return n, fmt.Errorf("%w: sweep: %w", ErrStore, err)
 	}
@@ -136,14 +155,19 @@ func (m *Manager) lottery() {
 	if n == 0 || rand.IntN(d) >= n {
 		return
 	}
-	if _, ok := m.store.(Sweeper); !ok {
+	if m.sweeper == nil {
 		return
+	}
+	now := time.Now().UnixNano()
+	if last := m.lastSweep.Load(); last != 0 && now-last < int64(m.cfg.SweepInterval) {
+		return // swept lately
 	}
 	select {
 	case m.sweeping <- struct{}{}:
 	default:
 		return // a sweep is running
 	}
+	m.lastSweep.Store(now)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
+	"strings"
 )
 
 // Middleware loads the session of each request, exposes it to next through
@@ -15,6 +15,11 @@ import (
 // returns). Nothing else needs calling. A change made after the response has
 // started cannot be saved: it is logged as an error wrapping
 // ErrHeadersWritten.
+//
+// A response that sets or expires the session cookie also gets "Vary:
+// Cookie" and a Cache-Control that keeps shared caches from storing it: an
+// unqualified "private", in place of the handler's "public" or "s-maxage"
+// (the handler's other directives, and its "no-store", are kept).
 //
 // When the store fails, Config.ErrorHandler answers instead (by default a
 // logged error and a 500). A cookie that does not verify, names no session,
@@ -38,14 +43,16 @@ type middleware struct {
 // Manager.Middleware).
 func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m, next := h.m, h.next
-	if s := FromContext(r.Context()); s != nil && s.m == m {
+	if m.FromContext(r.Context()) != nil {
 		next.ServeHTTP(w, r)
 		return
 	}
 	rq := new(request) // everything below in one allocation
 	s := &rq.s
-	s.m, s.ctx = m, r.Context()
-	if err := m.load(s, r); err != nil {
+	s.m, s.ctx, s.req = m, r.Context(), r
+	result, err := m.load(s, r)
+	m.loaded(s.ctx, result)
+	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -58,8 +65,14 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // FromRequest returns the session of r, or nil when r did not come through
-// Middleware.
+// Middleware. Under two Managers' Middleware it returns the inner one's
+// session; m.FromRequest returns m's.
 func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
+
+// FromRequest returns the session that m's Middleware gave r, or nil: with
+// two Managers in one chain (an admin area with a cookie of its own, say),
+// each finds its own session.
+func (m *Manager) FromRequest(r *http.Request) *Session { return m.FromContext(r.Context()) }
 
 // request is what Middleware allocates per request: the session, the
 // response writer that saves it, and the request next sees, whose context
@@ -79,62 +92,32 @@ type sessionContext struct {
 	s *Session
 }
 
-// Value returns the session for ctxKey{} and asks the request's context for
-// every other key.
+// Value returns the session for ctxKey{} (any Manager's) and for ctxKey{m}
+// when m is the session's Manager, and asks the request's context for every
+// other key: so FromContext finds the innermost session, and m.FromContext
+// the session of m, even under another Manager's Middleware.
 func (c *sessionContext) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
+	if k, ok := key.(ctxKey); ok && (k.m == nil || k.m == c.s.m) {
 		return c.s
 	}
 	return c.Context.Value(key)
 }
 
-// load reads the session of r into the empty session s: it stays a new one
-// when the request has no cookie, or one that does not verify or names no
-// live session. Only a store failure is an error.
-func (m *Manager) load(s *Session, r *http.Request) error {
-	ctx := r.Context()
+// load reads the session of r into the empty session s, from its cookie or,
+// with Config.TokenHeader, from that header (see loadTokens).
+func (m *Manager) load(s *Session, r *http.Request) (LoadResult, error) {
+	if m.cfg.TokenHeader != "" {
+		token := requestToken(r, m.cfg.TokenHeader)
+		if token == "" {
+			return LoadNew, nil
+		}
+		return m.loadTokens(s, "header", r.RemoteAddr, 1, 1, func(int) string { return token })
+	}
 	cookies := r.CookiesNamed(m.cfg.Cookie)
 	if len(cookies) == 0 {
-		return nil
+		return LoadNew, nil
 	}
-	s.dropCookie = true // unless it names a live session
-	if m.clientSide {
-		m.loadClient(r, s, cookies)
-		return nil
-	}
-	var (
-		id          string
-		rotated, ok bool
-	)
-	for _, c := range cookies {
-		if id, rotated, ok = m.signer.verify(c.Value); ok {
-			break
-		}
-	}
-	if !ok {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
-			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)))
-		return nil
-	}
-	lctx, cancel := m.bound(ctx)
-	data, expiry, found, err := m.store.Load(lctx, id)
-	cancel()
-	if err != nil {
-		return storeErr("load", err)
-	}
-	if !found || !expiry.After(time.Now()) {
-		return nil // unknown, destroyed or expired: never adopted
-	}
-	st, resealed, err := m.decode(id, data)
-	if err != nil {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "session: stored session is corrupt; starting a new session", slog.Any("error", err))
-		return nil
-	}
-	s.id, s.stored, s.raw, s.expiry, s.st = id, true, data, expiry, st
-	s.seen = st.flashNow
-	s.reissue, s.resave, s.dropCookie = rotated, resealed, false
-	s.ensureToken()
-	return nil
+	return m.loadTokens(s, "cookie", r.RemoteAddr, min(len(cookies), maxCookieCandidates), len(cookies), func(i int) string { return cookies[i].Value })
 }
 
 // responseWriter saves the session before the response starts.
@@ -156,31 +139,37 @@ func (w *responseWriter) commit() bool {
 	w.done = true
 	s := w.s
 	s.mu.Lock()
-	cookie, err := s.save()
+	sv, err := s.save()
 	s.committed = true
-	s.mu.Unlock()
 	h := w.ResponseWriter.Header()
+	if err == nil && sv.out != keepToken {
+		if w.m.cfg.TokenHeader != "" {
+			addTokenHeaders(h, w.m.cfg.TokenHeader, w.m.headerToken(s, sv))
+		} else {
+			addCookieHeaders(h, w.m.setCookie(s, sv))
+		}
+	}
+	s.mu.Unlock()
 	if err != nil {
 		w.err = err
 		clear(h) // the handler's response is replaced
 		w.m.fail(w.ResponseWriter, w.r, err)
 		return false
 	}
-	if cookie != "" {
-		addCookieHeaders(h, cookie)
-	}
 	return true
 }
 
-// addCookieHeaders adds the Set-Cookie header for cookie, with "Vary: Cookie"
-// and, unless the handler set a Cache-Control, `no-cache="Set-Cookie"`, so
-// that no shared cache stores the response and hands the cookie to another
-// client. It is h.Add, h.Add and h.Set with one allocation for the three
-// values instead of three: each slice is capped at its own element, so an
-// append by the handler copies it rather than writing into its neighbour.
+// addCookieHeaders adds the Set-Cookie header for cookie, with "Vary:
+// Cookie", and keeps every shared cache (a proxy, a CDN) from storing the
+// response, which would hand this client's cookie to others: see
+// privateCacheControl. With no Cache-Control from the handler, the common
+// case, it is h.Add, h.Add and h.Set("Cache-Control", "private") with one
+// allocation for the three values instead of three: each slice is capped at
+// its own element, so an append by the handler copies it rather than writing
+// into its neighbour.
 func addCookieHeaders(h http.Header, cookie string) {
 	v := make([]string, 3)
-	v[0], v[1], v[2] = cookie, "Cookie", `no-cache="Set-Cookie"`
+	v[0], v[1], v[2] = cookie, "Cookie", "private"
 	add := func(key string, v []string) {
 		if old := h[key]; len(old) > 0 {
 			h[key] = append(old, v[0])
@@ -190,15 +179,137 @@ func addCookieHeaders(h http.Header, cookie string) {
 	}
 	add("Set-Cookie", v[0:1:1])
 	add("Vary", v[1:2:2])
-	if cc := h["Cache-Control"]; len(cc) == 0 || cc[0] == "" {
-		h["Cache-Control"] = v[2:3:3]
+	if cc, keep := privateCacheControl(h["Cache-Control"]); !keep {
+		if cc == "private" {
+			h["Cache-Control"] = v[2:3:3]
+		} else {
+			h["Cache-Control"] = []string{cc}
+		}
 	}
+	// A CDN obeys CDN-Cache-Control (RFC 9213) instead of Cache-Control
+	// when the handler sets it.
+	if cdn := h["Cdn-Cache-Control"]; len(cdn) > 0 {
+		if cc, keep := privateCacheControl(cdn); !keep {
+			h["Cdn-Cache-Control"] = []string{cc}
+		}
+	}
+}
+
+// privateCacheControl returns the Cache-Control value of a response that
+// sets the session cookie, given the handler's values cc: keep reports that
+// cc already keeps shared caches from storing the response, and is sent as
+// it is. That is the case when cc has an unqualified "private" and neither
+// "public" nor "s-maxage", or has "no-store" (without "must-understand",
+// which lets a cache that knows the status code store it all the same).
+// Otherwise the value is "private" followed by the handler's other
+// directives in their order (max-age, no-cache, must-revalidate, ... still
+// govern the browser's own cache), without "public", "s-maxage" and a
+// qualified private="...", which the unqualified one replaces. With nothing
+// from the handler it is "private" alone, the one value that costs no
+// allocation.
+func privateCacheControl(cc []string) (value string, keep bool) {
+	var noStore, mustUnderstand, private, drop, some bool
+	for _, v := range cc {
+		for rest := v; rest != ""; {
+			var d string
+			d, rest = nextDirective(rest)
+			switch directiveKind(d) {
+			case ccNoStore:
+				noStore = true
+			case ccMustUnderstand:
+				mustUnderstand = true
+			case ccPrivate:
+				private = true
+			case ccShared:
+				drop = true
+			}
+			some = some || d != ""
+		}
+	}
+	switch {
+	case noStore && !mustUnderstand, private && !drop:
+		return "", true
+	case !some:
+		return "private", false
+	}
+	var b strings.Builder
+	n := len("private")
+	for _, v := range cc {
+		n += len(", ") + len(v)
+	}
+	b.Grow(n)
+	b.WriteString("private")
+	for _, v := range cc {
+		for rest := v; rest != ""; {
+			var d string
+			d, rest = nextDirective(rest)
+			if k := directiveKind(d); k != ccNone && k != ccPrivate && k != ccShared {
+				b.WriteString(", ")
+				b.WriteString(d)
+			}
+		}
+	}
+	return b.String(), false
+}
+
+// Kinds of Cache-Control directive, as privateCacheControl sees them.
+const (
+	ccNone           = iota // empty: no directive
+	ccOther                 // kept as it is
+	ccNoStore               // no-store
+	ccMustUnderstand        // must-understand
+	ccPrivate               // unqualified private
+	ccShared                // public, s-maxage, private="...": dropped
+)
+
+// directiveKind classifies the Cache-Control directive d; directive names
+// are case-insensitive.
+func directiveKind(d string) int {
+	if d == "" {
+		return ccNone
+	}
+	name, _, qualified := strings.Cut(d, "=")
+	switch name = strings.TrimSpace(name); {
+	case strings.EqualFold(name, "no-store"):
+		return ccNoStore
+	case strings.EqualFold(name, "must-understand"):
+		return ccMustUnderstand
+	case strings.EqualFold(name, "private"):
+		if qualified {
+			return ccShared
+		}
+		return ccPrivate
+	case strings.EqualFold(name, "public"), strings.EqualFold(name, "s-maxage"):
+		return ccShared
+	}
+	return ccOther
+}
+
+// nextDirective returns the first directive of the Cache-Control list s,
+// trimmed, and the rest of the list; a comma inside a quoted string (as in
+// no-cache="Set-Cookie, Authorization") does not end a directive.
+func nextDirective(s string) (d, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case quoted && c == '\\':
+			i++ // the escaped character
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			return strings.TrimSpace(s[:i]), s[i+1:]
+		}
+	}
+	return strings.TrimSpace(s), ""
 }
 
 // finish saves the session if the handler wrote nothing, and reports changes
 // made after the response started.
 func (w *responseWriter) finish() {
 	if !w.done {
+		if bypassed(w.ResponseWriter) {
+			w.m.warnBypass(w.r)
+		}
 		w.commit()
 		return
 	}
@@ -209,6 +320,30 @@ func (w *responseWriter) finish() {
 		w.m.log.LogAttrs(w.r.Context(), slog.LevelError, "session: changes not saved", slog.Any("error", ErrHeadersWritten),
 			slog.String("method", w.r.Method), slog.String("path", w.r.URL.Path))
 	}
+}
+
+// bypassed reports whether the writer Middleware was given has written a
+// response that did not pass through the session's writer: a framework
+// wrote through its own writer (gin's c.Writer, chi's WrapResponseWriter),
+// so the session's cookie could not be set. Writers that can tell say so
+// with Written or BytesWritten; others cannot be asked.
+func bypassed(w http.ResponseWriter) bool {
+	switch w := w.(type) {
+	case interface{ Written() bool }:
+		return w.Written()
+	case interface{ BytesWritten() int }:
+		return w.BytesWritten() > 0
+	}
+	return false
+}
+
+// warnBypass logs, once per Manager, that a handler's response bypassed the
+// session's writer.
+func (m *Manager) warnBypass(r *http.Request) {
+	m.bypassOnce.Do(func() {
+		m.log.LogAttrs(r.Context(), slog.LevelError, "session: the response was written around the session middleware's writer (a framework writing through its own writer?), so the session could not set its cookie: use the framework's adapter (ginsession, echosession) or hand the request's writer down",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	})
 }
 
 func (w *responseWriter) WriteHeader(code int) {

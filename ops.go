@@ -21,7 +21,16 @@ const (
 	opToken  // set the CSRF token to str
 	opAddOTT // add one-time token str
 	opUseOTT // remove one-time token str
+	opLogin  // tie the session to a user: value is a login
+	opLife   // set the session's own idle lifetime: value is an int64 of ms
+	opBorn   // start the absolute lifetime's clock, unless started: value is an int64 Unix ms
 )
+
+// A login is the value of an opLogin.
+type login struct {
+	user, agent, ip string
+	born            int64 // Unix ms
+}
 
 type op struct {
 	kind  opKind
@@ -73,6 +82,20 @@ func (st *state) apply(o op) {
 		}
 	case opUseOTT:
 		st.ott = remove(st.ott, o.key)
+	case opLogin:
+		l, _ := o.value.(login)
+		a := st.who()
+		a.user, a.agent, a.ip, a.born = l.user, l.agent, l.ip, l.born
+		st.setAccount(a)
+	case opLife:
+		a := st.who()
+		a.life, _ = o.value.(int64)
+		st.setAccount(a)
+	case opBorn:
+		if a := st.who(); a.born == 0 {
+			a.born, _ = o.value.(int64)
+			st.setAccount(a)
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 )
@@ -26,6 +27,7 @@ type Session struct {
 	mu  sync.Mutex
 	m   *Manager
 	ctx context.Context // the request's: every store call takes it
+	req *http.Request   // the request, when the session came through Middleware: Login records its client
 
 	id     string    // "" until a new session needs one
 	stored bool      // a record exists under id, as far as this request knows
@@ -41,6 +43,7 @@ type Session struct {
 	resave     bool // payload sealed under a previous secret: write it again
 	reissue    bool // cookie signed with a previous secret: send it signed anew
 	newID      bool // Regenerate gave the session a new ID in this request
+	resend     bool // send the session's token even if nothing moved: SetLifetime changed its cookie, or Commit wants a token
 	dropCookie bool // the request's cookie names no session: expire it unless a new one is saved
 	skip       bool // VerifyCSRF refused the request: save nothing
 	committed  bool // saved when the response started; later changes are lost
@@ -51,6 +54,14 @@ type Session struct {
 // change (most requests load theirs, or change nothing).
 func newSession(m *Manager, ctx context.Context) *Session {
 	return &Session{m: m, ctx: ctx}
+}
+
+// startClock starts the absolute lifetime of a loaded session that began
+// before Config.AbsoluteLifetime was set: it ends that long after now.
+func (s *Session) startClock(now time.Time) {
+	if s.m.cfg.AbsoluteLifetime > 0 && s.st.who().born == 0 {
+		s.change(op{kind: opBorn, value: now.UnixMilli()})
+	}
 }
 
 // change applies o now and records it for the save.
@@ -221,53 +232,53 @@ func (s *Session) Regenerate() error {
 	}
 	s.change(op{kind: opToken, key: randomID()})
 	if !s.stored || s.m.clientSide {
-		s.id, s.newID = randomID(), true
+		s.id, s.newID = randomID(), true // saved under it at the end of the request
+		event(s.m.hooks.SessionRegenerated, s.ctx)
 		return nil
 	}
+	id, oldID, user := randomID(), s.id, s.st.who().user
+	idx := s.m.users
+	if user != "" && idx != nil {
+		// The user's index lists the new ID before the session moves there.
+		ctx, cancel := s.m.bound(s.ctx)
+		err := idx.AddUserSession(ctx, user, id)
+		cancel()
+		if err != nil {
+			return storeErr("regenerate", err)
+		}
+	}
+	if err := s.moveTo(id); err != nil {
+		return err
+	}
+	if user != "" && idx != nil {
+		s.m.unindex(s.ctx, idx, user, oldID)
+	}
+	return nil
+}
+
+// moveTo moves the stored session to the new ID id now, with this request's
+// changes so far, so that its old ID stops loading at once.
+func (s *Session) moveTo(id string) error {
 	m := s.m
-	id, expiry := randomID(), time.Now().Add(m.cfg.Lifetime)
+	expiry := s.expiryFrom(time.Now())
 	var (
 		moved state
 		raw   []byte
 	)
-	// capture computes the moved record from the old one as it stands.
-	capture := func(data []byte, found bool) error {
+	ctx, cancel := m.bound(s.ctx)
+	defer cancel()
+	err := m.move(ctx, s.id, id, func(data []byte, found bool) ([]byte, time.Time, error) {
 		if !found {
-			return errGone
+			return nil, time.Time{}, errGone
 		}
 		st, err := s.current(data)
 		if err != nil {
-			return err
+			return nil, time.Time{}, err
 		}
 		b, err := m.encode(id, &st)
-		if err != nil {
-			return err
-		}
 		moved, raw = st, b
-		return nil
-	}
-	ctx, cancel := m.bound(s.ctx)
-	defer cancel()
-	var err error
-	if mv, ok := m.store.(Mover); ok {
-		err = mv.Move(ctx, s.id, id, func(data []byte, found bool) ([]byte, time.Time, error) {
-			if err := capture(data, found); err != nil {
-				return nil, time.Time{}, err
-			}
-			return raw, expiry, nil
-		})
-	} else {
-		err = m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
-			return nil, time.Time{}, capture(data, found) // nil data: delete the old record
-		})
-		if err == nil {
-			if err = m.create(ctx, id, raw, expiry); err != nil {
-				// The old record is gone and the new one could not be
-				// written: the session is lost, as after Destroy.
-				s.reset()
-			}
-		}
-	}
+		return b, expiry, err
+	})
 	switch {
 	case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
 		// Destroyed by another request meanwhile: it stays destroyed.
@@ -276,10 +287,14 @@ func (s *Session) Regenerate() error {
 		return nil
 	case errors.Is(err, ErrEncode):
 		return fmt.Errorf("session: regenerate: %w", err)
+	case errors.Is(err, errLost):
+		s.reset()
+		return storeErr("regenerate", err)
 	case err != nil:
 		return storeErr("regenerate", err)
 	}
 	s.id, s.raw, s.expiry, s.st, s.ops, s.newID = id, raw, expiry, moved, nil, true
+	event(m.hooks.SessionRegenerated, s.ctx)
 	return nil
 }
 
@@ -297,6 +312,12 @@ func (s *Session) Destroy() error {
 		if err != nil {
 			return storeErr("destroy", err)
 		}
+		if idx := s.m.users; idx != nil && s.st.who().user != "" {
+			s.m.unindex(s.ctx, idx, s.st.who().user, s.id)
+		}
+		event(s.m.hooks.SessionDestroyed, s.ctx)
+	} else if s.stored {
+		event(s.m.hooks.SessionDestroyed, s.ctx) // the cookie driver's: its cookie is expired
 	}
 	s.reset()
 	return nil
@@ -307,7 +328,7 @@ func (s *Session) Destroy() error {
 func (s *Session) reset() {
 	s.id, s.stored, s.raw, s.expiry, s.seen = "", false, nil, time.Time{}, nil
 	s.st, s.ops = state{data: map[string]any{}}, nil
-	s.touched, s.resave, s.reissue, s.newID, s.dropCookie = false, false, false, false, true
+	s.touched, s.resave, s.reissue, s.newID, s.resend, s.dropCookie = false, false, false, false, false, true
 }
 
 // current returns the state to write over a record that now holds data: the
@@ -328,118 +349,191 @@ func (s *Session) current(data []byte) (state, error) {
 	return st, nil
 }
 
-// save writes the session as the request leaves it and returns the
-// Set-Cookie value to send ("" for none).
-func (s *Session) save() (string, error) {
+// An outcome is what saving a session tells its client.
+type outcome uint8
+
+const (
+	keepToken   outcome = iota // nothing: the client's token (if any) stays as it is
+	sendToken                  // send the session's token: new, moved to a new ID, re-signed, or its cookie's deadline slid
+	expireToken                // the client's token names no session any more: drop it
+)
+
+// A saved is the result of Session.save.
+type saved struct {
+	out   outcome
+	value []byte    // the cookie driver's sealed session, when sendToken; nil for a stored session (its token is its signed ID)
+	at    time.Time // when it was saved
+}
+
+// save writes the session as the request leaves it and says what to tell
+// the client. It does one of three things: store a new session, write a
+// stored one's changes, or move a stored one's expiry (touch); a request
+// that needs none of them costs no store call.
+func (s *Session) save() (saved, error) {
 	m := s.m
 	if s.skip || !s.stored && !s.touched && !s.dropCookie {
-		return "", nil // nothing to write, no cookie to expire: not even the clock is read
+		return saved{}, nil // nothing to write, no token to expire: not even the clock is read
 	}
 	now := time.Now()
 	if m.clientSide {
 		return s.saveClient(now)
 	}
-	expiry := now.Add(m.cfg.Lifetime)
 	moved := false // the record's expiry moved: a persistent cookie slides with it
 	switch {
-	case !s.stored && !s.touched:
-		if s.dropCookie {
-			return m.cookie("", now), nil
+	case !s.stored && !s.touched: // the request's token names no session
+		return saved{out: expireToken, at: now}, nil
+	case !s.stored:
+		if err := s.saveNew(now); err != nil {
+			return saved{}, err
 		}
-		return "", nil
-
-	case !s.stored: // a new session with something in it
-		newIDs(&s.id, &s.st.token, nil)
-		s.st.age()
-		raw, err := m.encode(s.id, &s.st)
+		return saved{out: sendToken, at: now}, nil
+	case s.changed():
+		gone, err := s.saveChanges(now)
 		if err != nil {
-			return "", err
+			return saved{}, err
 		}
-		ctx, cancel := m.bound(s.ctx)
-		err = m.create(ctx, s.id, raw, expiry)
-		cancel()
-		if err != nil {
-			return "", storeErr("save", err)
-		}
-		return m.cookie(s.id, now), nil
-
-	case len(s.ops) > 0 || s.st.needsAging() || s.resave:
-		ctx, cancel := m.bound(s.ctx)
-		defer cancel()
-		if sw, ok := m.store.(Swapper); ok && s.raw != nil {
-			// One round trip when no other request changed the record since
-			// this one loaded it; otherwise Update replays this request's
-			// changes onto the record as it now stands.
-			s.st.age()
-			raw, err := m.encode(s.id, &s.st)
-			if err != nil {
-				return "", err
-			}
-			swapped, err := sw.Swap(ctx, s.id, s.raw, raw, expiry)
-			if err != nil {
-				return "", storeErr("save", err)
-			}
-			if swapped {
-				moved = true
-				break
-			}
-		}
-		err := m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
-			if !found {
-				return nil, time.Time{}, errGone
-			}
-			st, err := s.current(data)
-			if err != nil {
-				return nil, time.Time{}, err
-			}
-			st.age()
-			raw, err := m.encode(s.id, &st)
-			return raw, expiry, err
-		})
-		switch {
-		case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
-			m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
-			return m.cookie("", now), nil
-		case errors.Is(err, ErrEncode):
-			return "", err
-		case err != nil:
-			return "", storeErr("save", err)
+		if gone {
+			return saved{out: expireToken, at: now}, nil
 		}
 		moved = true
-
-	case now.Sub(s.expiry.Add(-m.cfg.Lifetime)) >= m.touchGap:
-		ctx, cancel := m.bound(s.ctx)
-		err := m.store.Touch(ctx, s.id, expiry)
-		cancel()
-		if err != nil {
-			// The request itself went well; the session may expire early.
-			m.log.LogAttrs(s.ctx, slog.LevelError, "session: touch failed", slog.Any("error", storeErr("touch", err)))
-		} else {
-			moved = true
-		}
+	case s.touchDue(now):
+		moved = s.touch(now)
 	}
-	if s.newID || s.reissue || moved && !m.cfg.ExpireOnClose {
-		return m.cookie(s.id, now), nil
+	if s.newID || s.reissue || s.resend || moved && (!m.cfg.ExpireOnClose || s.st.who().life > 0) {
+		return saved{out: sendToken, at: now}, nil
 	}
-	return "", nil
+	return saved{out: keepToken, at: now}, nil
 }
 
-// create stores a new record under id, failing with errTaken when an
-// unexpired one exists: in one round trip through Swap when the store has it.
-func (m *Manager) create(ctx context.Context, id string, raw []byte, expiry time.Time) error {
-	if sw, ok := m.store.(Swapper); ok {
-		swapped, err := sw.Swap(ctx, id, nil, raw, expiry)
-		if err == nil && !swapped {
-			err = errTaken
-		}
+// changed reports whether the stored session must be written: the request
+// changed it, flash data must age, or it was sealed under a previous secret.
+func (s *Session) changed() bool {
+	return len(s.ops) > 0 || s.st.needsAging() || s.resave
+}
+
+// lifetime returns the session's idle lifetime: its own (SetLifetime), else
+// Config.Lifetime.
+func (s *Session) lifetime() time.Duration {
+	if s.st.who().life > 0 {
+		return time.Duration(s.st.who().life) * time.Millisecond
+	}
+	return s.m.cfg.Lifetime
+}
+
+// expiryFrom returns the deadline of a session used at now: its idle
+// lifetime from now, but never past the end of its absolute lifetime.
+func (s *Session) expiryFrom(now time.Time) time.Time {
+	e := now.Add(s.lifetime())
+	if end, ok := s.m.absoluteEnd(&s.st); ok && end.Before(e) {
+		return end
+	}
+	return e
+}
+
+// absoluteEnd returns when st's absolute lifetime ends, when there is one.
+func (m *Manager) absoluteEnd(st *state) (time.Time, bool) {
+	if m.cfg.AbsoluteLifetime <= 0 || st.who().born == 0 {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(st.who().born).Add(m.cfg.AbsoluteLifetime), true
+}
+
+// touchDue reports whether an unchanged session's expiry is worth moving:
+// when it would move by at least a twentieth of the idle lifetime, so that
+// reads rarely write.
+func (s *Session) touchDue(now time.Time) bool {
+	return s.expiryFrom(now).Sub(s.expiry) >= s.lifetime()/20
+}
+
+// saveNew stores a session that this request started and put something in.
+func (s *Session) saveNew(now time.Time) error {
+	m := s.m
+	newIDs(&s.id, &s.st.token, nil)
+	if a := s.st.who(); m.cfg.AbsoluteLifetime > 0 && a.born == 0 {
+		a.born = now.UnixMilli() // the absolute lifetime starts
+		s.st.setAccount(a)
+	}
+	s.st.age()
+	raw, err := m.encode(s.id, &s.st)
+	if err != nil {
 		return err
 	}
-	return m.store.Update(ctx, id, func(_ []byte, found bool) ([]byte, time.Time, error) {
-		if found {
-			return nil, time.Time{}, errTaken
+	expiry := s.expiryFrom(now)
+	ctx, cancel := m.bound(s.ctx)
+	err = m.create(ctx, s.id, raw, expiry)
+	cancel()
+	if err != nil {
+		return storeErr("save", err)
+	}
+	s.stored, s.expiry = true, expiry
+	event(m.hooks.SessionCreated, s.ctx)
+	return nil
+}
+
+// saveChanges writes a stored session's changes: its state as this request
+// leaves it when no other request changed the record since this one read it,
+// otherwise this request's changes replayed onto the record as it stands.
+// gone reports a record that another request destroyed (or that expired)
+// meanwhile: it is not brought back.
+func (s *Session) saveChanges(now time.Time) (gone bool, err error) {
+	m := s.m
+	expiry := s.expiryFrom(now)
+	var raw []byte
+	if m.swapper != nil && s.raw != nil {
+		s.st.age()
+		if raw, err = m.encode(s.id, &s.st); err != nil {
+			return false, err
 		}
-		return raw, expiry, nil
-	})
+	}
+	ctx, cancel := m.bound(s.ctx)
+	defer cancel()
+	_, err = m.write(ctx, s.id, s.raw, raw, expiry, s)
+	if err == nil {
+		s.expiry = expiry
+	}
+	switch {
+	case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
+		m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
+		return true, nil
+	case errors.Is(err, ErrEncode):
+		return false, err
+	case err != nil:
+		return false, storeErr("save", err)
+	}
+	return false, nil
+}
+
+// replay returns the record to store over data: the request's changes
+// replayed onto it, flash data aged (see current). A record that is gone is
+// not brought back (errGone).
+func (s *Session) replay(data []byte, found bool, expiry time.Time) ([]byte, time.Time, error) {
+	if !found {
+		return nil, time.Time{}, errGone
+	}
+	st, err := s.current(data)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	st.age()
+	raw, err := s.m.encode(s.id, &st)
+	return raw, expiry, err
+}
+
+// touch moves an unchanged session's expiry without rewriting it, and
+// reports whether it did. A failure is logged, not returned: the request
+// itself went well; the session may expire early.
+func (s *Session) touch(now time.Time) bool {
+	m := s.m
+	ctx, cancel := m.bound(s.ctx)
+	expiry := s.expiryFrom(now)
+	err := m.store.Touch(ctx, s.id, expiry)
+	cancel()
+	if err != nil {
+		m.log.LogAttrs(s.ctx, slog.LevelError, "session: touch failed", slog.Any("error", storeErr("touch", err)))
+		return false
+	}
+	s.expiry = expiry
+	return true
 }
 
 func storeErr(op string, err error) error {
@@ -461,13 +555,13 @@ func (m *Manager) decode(id string, b []byte) (st state, rotated bool, err error
 	return st, rotated, err
 }
 
-// Open returns the JSON envelope of a payload that the Manager stored under
-// id, decrypting it when it is sealed (with the current secret or a previous
+// DecodePayload returns the JSON envelope of a payload that the Manager
+// stored under id, decrypting it when it is sealed (with the current secret or a previous
 // one), for operators' tools such as sessionctl. The envelope holds the
 // session's data under "data", its flash keys under "flash", its CSRF token
 // under "token" and its one-time tokens under "ott". A payload that does not
 // open or decode is an error wrapping ErrCorrupt.
-func (m *Manager) Open(id string, payload []byte) ([]byte, error) {
+func (m *Manager) DecodePayload(id string, payload []byte) ([]byte, error) {
 	if isSealed(payload) {
 		b, _, err := m.sealer.open(id, payload)
 		if err != nil {
@@ -519,11 +613,31 @@ func GetAs[T any](s *Session, key string) (T, error) {
 	return t, nil
 }
 
-type ctxKey struct{}
+// PullAs returns the value at key as a T, as GetAs does, and forgets the
+// key; when the key is absent (ErrMissing) or its value does not decode into
+// T (ErrType), it returns the error and the session is unchanged.
+func PullAs[T any](s *Session, key string) (T, error) {
+	t, err := GetAs[T](s, key)
+	if err == nil {
+		s.Forget(key)
+	}
+	return t, err
+}
+
+// ctxKey is the context key of a session: ctxKey{} finds the innermost
+// session, ctxKey{m} the session of Manager m.
+type ctxKey struct{ m *Manager }
 
 // FromContext returns the session that Middleware put in ctx, or nil when ctx
 // did not come through Middleware.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(ctxKey{}).(*Session)
+	return s
+}
+
+// FromContext returns the session of m that Middleware (or Load) put in ctx,
+// or nil.
+func (m *Manager) FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(ctxKey{m}).(*Session)
 	return s
 }

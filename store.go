@@ -2,7 +2,14 @@ package session
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"sync"
 	"time"
+
+	"github.com/sessionkit/session/filestore"
+	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/nullstore"
 )
 
 // Store is the contract between the Manager and a back end. A store keeps opaque
@@ -116,4 +123,94 @@ type Lister interface {
 	// particular order, until fn returns false. Records written or removed
 	// while List runs may or may not be seen.
 	List(ctx context.Context, fn func(id string, expiry time.Time) bool) error
+}
+
+// UserIndex is implemented by stores that can find the sessions of one user
+// without scanning every session: what Manager.UserSessions,
+// Manager.DestroyUserSessions, Manager.DestroyUserSession and
+// Session.DestroyOtherSessions need. The index is kept beside the records,
+// and it is a hint: the Manager checks every record it names (live? still
+// that user's?) and removes the entries that are not, so an entry whose
+// session expired, was destroyed or evicted never makes a wrong answer. What
+// the index must never do is lose an entry of a live session: the Manager
+// adds a session's entry before the session is stored as the user's.
+//
+// User IDs are the application's: any non-empty UTF-8 string of at most
+// MaxUserIDLen bytes without NUL (slashes, dots, spaces, quotes, any script). A store must
+// keep the indexes of different user IDs apart, and must never let a user ID
+// name anything outside its own space (a path, a table, a key of another
+// prefix). Session IDs are as for Store.
+type UserIndex interface {
+	// AddUserSession adds id to the index of userID, stamped with the time
+	// it was added (adding an ID that is there already may restamp it). It
+	// is atomic: concurrent adds for one user all land.
+	AddUserSession(ctx context.Context, userID, id string) error
+	// ListUserSessions calls fn with the ID of each entry of userID's index
+	// and the time the entry was added (to within a second), in no
+	// particular order and each ID once, until fn returns false. Entries
+	// added or removed while it runs may or may not be seen.
+	ListUserSessions(ctx context.Context, userID string, fn func(id string, added time.Time) bool) error
+	// RemoveUserSessions removes ids from userID's index; an ID that is not
+	// there is not an error, and other users' indexes are untouched.
+	RemoveUserSessions(ctx context.Context, userID string, ids ...string) error
+}
+
+// MaxUserIDLen is the longest user ID Session.Login accepts, in bytes.
+const MaxUserIDLen = 512
+
+// A Driver opens the store that Config.Driver names. It gets the Config with
+// its defaults filled in (Connection, Table, Lifetime, Files, ...). A store a
+// Driver opens belongs to the Manager: Manager.Close closes it when it has a
+// Close method.
+type Driver func(cfg Config) (Store, error)
+
+var (
+	driversMu sync.RWMutex
+	drivers   = map[string]Driver{
+		"file":   func(cfg Config) (Store, error) { return filestore.New(cfg.Files) },
+		"memory": func(Config) (Store, error) { return memstore.New(), nil },
+		"null":   func(Config) (Store, error) { return nullstore.New(), nil },
+	}
+)
+
+// Register makes a driver available under name for Config.Driver, in the
+// manner of database/sql.Register. Driver packages call it from init; it
+// panics when name is empty, d is nil, or name is already registered.
+func Register(name string, d Driver) {
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	if name == "" || d == nil {
+		panic("session: Register with an empty name or a nil driver")
+	}
+	if _, dup := drivers[name]; dup || name == "cookie" {
+		panic("session: Register called twice for driver " + name)
+	}
+	drivers[name] = d
+}
+
+// Drivers returns the sorted names of the registered drivers.
+func Drivers() []string {
+	driversMu.RLock()
+	defer driversMu.RUnlock()
+	names := make([]string, 0, len(drivers)+1)
+	names = append(names, "cookie") // built into the Manager: it has no Store
+	for name := range drivers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func openDriver(cfg Config) (Store, error) {
+	driversMu.RLock()
+	d, ok := drivers[cfg.Driver]
+	driversMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %q (registered: %v; import github.com/sessionkit/session/drivers for all of them)", ErrUnknownDriver, cfg.Driver, Drivers())
+	}
+	st, err := d(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("session: open %s store: %w", cfg.Driver, err)
+	}
+	return st, nil
 }

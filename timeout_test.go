@@ -102,14 +102,14 @@ func TestOpen(t *testing.T) {
 		if got := strings.Contains(string(data), "Ana"); got == encrypt {
 			t.Errorf("encrypt %v: stored payload %q", encrypt, data)
 		}
-		plain, err := m.Open(id, data)
+		plain, err := m.DecodePayload(id, data)
 		if err != nil || !strings.Contains(string(plain), `"data":{"user":{"name":"Ana"}}`) {
 			t.Errorf("encrypt %v: Open = %s, %v", encrypt, plain, err)
 		}
-		if _, err := m.Open("another id", data); encrypt && !errors.Is(err, session.ErrCorrupt) {
+		if _, err := m.DecodePayload("another id", data); encrypt && !errors.Is(err, session.ErrCorrupt) {
 			t.Errorf("a sealed payload opened under another ID: %v", err)
 		}
-		if _, err := m.Open(id, []byte("{not json")); !errors.Is(err, session.ErrCorrupt) {
+		if _, err := m.DecodePayload(id, []byte("{not json")); !errors.Is(err, session.ErrCorrupt) {
 			t.Errorf("Open of garbage: %v, want ErrCorrupt", err)
 		}
 	}

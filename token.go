@@ -72,7 +72,7 @@ func (s *Session) ValidateOneTimeToken(token string) bool {
 	pending := slices.ContainsFunc(s.ops, func(o op) bool { return o.kind == opAddOTT && o.key == token })
 	if s.stored && !pending && !s.m.clientSide {
 		m := s.m
-		expiry := time.Now().Add(m.cfg.Lifetime)
+		expiry := s.expiryFrom(time.Now())
 		ctx, cancel := m.bound(s.ctx)
 		defer cancel()
 		err := m.store.Update(ctx, s.id, func(data []byte, found bool) ([]byte, time.Time, error) {
@@ -137,6 +137,13 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if m.cfg.TokenHeader != "" {
+			// The session comes from a header, which a cross-site page
+			// cannot make a browser send: there is no ambient credential
+			// to forge a request with.
+			next.ServeHTTP(w, r)
+			return
+		}
 		s := FromRequest(r)
 		if s == nil {
 			m.log.LogAttrs(r.Context(), slog.LevelError, "session: VerifyCSRF used outside Middleware; refusing the request")
@@ -150,6 +157,7 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 			m.log.LogAttrs(r.Context(), slog.LevelInfo, "session: CSRF token missing or invalid",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		}
+		event(m.hooks.CSRFRejected, r.Context())
 		http.Error(w, "Forbidden: missing or invalid CSRF token", http.StatusForbidden)
 	})
 }

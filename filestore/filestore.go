@@ -433,7 +433,7 @@ func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry t
 
 // writeSlot writes data into the slot at off, of capacity c (at least
 // len(data)), followed by zeros to the slot's end, so that nothing of an
-// earlier version stays in the slot: with one pwrite from a pooled buffer
+// older version stays in the slot: with one pwrite from a pooled buffer
 // for a slot of up to readWhole bytes, else with a pwrite of the data and
 // zeroAt for the rest.
 func writeSlot(f sfile, data []byte, off int64, c uint32) error {

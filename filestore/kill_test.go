@@ -525,7 +525,7 @@ func checkSessions(t *testing.T, m *session.Manager, st *filestore.Store, dir st
 // checkPayload decodes a stored payload through the Manager, checks its
 // blob against its checksum and returns its count of writes.
 func checkPayload(m *session.Manager, id string, data []byte) (writes int, err error) {
-	env, err := m.Open(id, data)
+	env, err := m.DecodePayload(id, data)
 	if err != nil {
 		return 0, err
 	}

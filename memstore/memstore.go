@@ -62,11 +62,12 @@ type shard struct {
 }
 
 // Store is an in-memory session store. It implements session.Store,
-// session.Sweeper, session.BatchSweeper, session.Swapper and
-// session.Lister. Create one with New; the zero value is not usable. A Store
+// session.Sweeper, session.BatchSweeper, session.Swapper, session.Lister
+// and session.UserIndex. Create one with New; the zero value is not usable. A Store
 // is safe for concurrent use.
 type Store struct {
 	shards [shardCount]shard
+	users  users // each user's sessions (session.UserIndex)
 }
 
 // New returns an empty in-memory store.

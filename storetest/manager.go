@@ -19,7 +19,12 @@ import (
 // 200 concurrent requests on one session each putting its own key and
 // pushing onto one list lose nothing; a read-only request costs one Load and
 // no write; Regenerate makes the old ID stop loading; a slow request does not
-// bring back a session destroyed meanwhile. Each subtest gets a fresh store.
+// bring back a session destroyed meanwhile. For a store that implements
+// session.UserIndex it checks the sessions of a user too: Login, listing,
+// destroying them all, the others or one, 50 concurrent logins, and the cost
+// of listing; for one that does not, that listing fails with
+// errors.ErrUnsupported while Login still works. Each subtest gets a fresh
+// store.
 func RunManager(t *testing.T, newStore func(t *testing.T) session.Store) {
 	for _, tc := range []struct {
 		name string
@@ -30,6 +35,13 @@ func RunManager(t *testing.T, newStore func(t *testing.T) session.Store) {
 		{"Regenerate", testRegenerate},
 		{"DestroyedStaysDestroyed", testDestroyedStaysDestroyed},
 	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
+	}
+	if _, ok := newStore(t).(session.UserIndex); !ok {
+		t.Run("UserSessionsUnsupported", func(t *testing.T) { testUserSessionsUnsupported(t, newStore(t)) })
+		return
+	}
+	for _, tc := range userTests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}
 }
