@@ -1,130 +1,3 @@
-// Package filestore is a session store that keeps each session in a file of
-// its own, in one directory that any number of processes on the same machine
-// may share.
-//
-// # Layout
-//
-//   - <dir>/<id> is the session's file, mode 0600, in the v2 format below.
-//     A file written by an earlier version of this package (legacy) holds
-//     exactly the session's data, and its mtime is the session's expiry;
-//     such files load as before, Touch sets their mtime, and their first
-//     write replaces them with a v2 file. A file is v2 exactly when it
-//     starts with the whole 8-byte magic "\x00skf2\x00\r\n", which no
-//     payload of the Manager (JSON, or sealed "sk1.") starts with; any
-//     other file is legacy.
-//   - Only IDs of 1 to 128 characters from [A-Za-z0-9_-] are stored (the
-//     Manager's IDs are 43 characters of that alphabet). Load reports any
-//     other ID as not found; Update, Delete, Touch and Swap reject it with an
-//     error wrapping ErrInvalidID. No path is ever built from an unchecked ID.
-//   - A v2 file is a 40-byte header and two slots of equal capacity, a
-//     power of two of at least 512 bytes chosen when the file is written
-//     whole (the smallest that holds the data). The header holds,
-//     little-endian, after the magic: the write number (uint64; its parity
-//     names the active slot), the expiry (int64, Unix nanoseconds), the
-//     capacity, the length and the CRC-32C (Castagnoli) of the active
-//     slot's data (uint32 each), and a CRC-32C of bytes 0 to 35. A reader
-//     checks both checksums and the file's size (40 plus twice the
-//     capacity). A v2 file's mtime means nothing.
-//   - A write (Update, Swap) of a session whose v2 file has room for the
-//     data is made in place: one pwrite of the data into the inactive slot,
-//     then one pwrite of the whole header, naming that slot and giving the
-//     new expiry. The header is the commit: a crash before it leaves the
-//     previous version whole, and a kill cannot split it (it is written
-//     from a buffer within one memory page). Touch is one pwrite of the
-//     header with the new expiry. Data that does not fit, or that would fit
-//     an eighth of slots of 64 KiB or more, and the first write of a legacy
-//     or damaged file, make a new file instead: it is written whole to a
-//     temporary file <dir>/.tmp/<shard>-*, which is renamed over <dir>/<id>
-//     (a reader sees the old file or the new one). A crash can leave a
-//     temporary file behind; Sweep removes those once an hour old.
-//   - A session with no file yet is created in place (O_EXCL), the whole
-//     file in one write. Until the write, the file is empty: a legacy file
-//     whose mtime, the time of its creation, has passed (Load takes the
-//     current time after it reads the file's status); a file the write has
-//     only partly filled has a size other than its header's. Either reads
-//     as absent. A crash can leave such a file, which the next write of
-//     that ID replaces and Sweep removes when its index entry's minute
-//     comes.
-//   - Load reads a file with open, fstat, read and close (on Linux as plain
-//     system calls, which for small files costs half of what os.ReadFile
-//     does; of a file over 16 KiB it reads the header, then the active
-//     slot). It does not follow a symbolic link and does not block on a
-//     FIFO: neither is a session, and a write replaces the link itself.
-//     Load takes no lock, so it may read a v2 file while a write changes
-//     it: a header that fails its check, a size other than the header's, or
-//     data that fails its checksum (a slot rewritten by a second write
-//     since the header was read) make the read torn. Load then reads again,
-//     up to four times in all, and then once more under the ID's lock,
-//     where no write is in progress: a session being written never reads
-//     as absent, and a read returns the data and expiry of one header,
-//     never a mix of two writes. A file that still reads torn under the
-//     lock is no session (a crash's or damage's leftover): Load reports it
-//     absent, the next write replaces it, Sweep removes it.
-//   - <dir>/.expiry/ is an index of expiries, so that a sweep visits the
-//     sessions that fell due and not the whole directory. It holds one
-//     directory per minute in which some expiry falls, named by the minute's
-//     start in Unix seconds, zero-padded to 12 digits
-//     (".expiry/001764000000/"), and in it one append-only log per lock
-//     shard, named by the shard as its lock file is, plus ".log"
-//     ("3f.log"), that lists the sessions of the shard whose expiry was set
-//     in that minute. An entry is a newline, the ID and a newline, appended
-//     with one write (O_APPEND) under the ID's shard lock. A write (Update,
-//     Touch, Swap) first appends the entry to the log of the new expiry's
-//     minute, unless the session's current expiry falls in the same minute,
-//     and only then writes the session, so a crash between the two leaves an
-//     entry without its session (dropped by the next sweep of that minute),
-//     never a session without an entry. An entry for an older expiry is left
-//     behind (and so is a deleted session's): Sweep drops it when its minute
-//     comes. A crash may cut an entry short: its leading newline keeps the
-//     next entry whole, and a sweep ignores lines that are not IDs of the
-//     log's shard and reads an ID listed twice once. Earlier versions of
-//     this package indexed a session with an empty marker file named by the
-//     ID instead, in the same directories; Sweep still sweeps those.
-//   - Sweep (and SweepBatch, which stops after a given number of removals)
-//     lists the minute directories of .expiry (about one per minute of the
-//     sessions' lifetime, however many sessions there are), and visits only
-//     those whose minute has ended. It holds a log's shard lock from its
-//     read of the log to its unlink, so no entry is appended in between (a
-//     write to that minute afterwards creates the log anew): for each ID in
-//     the log, it removes the session if its expiry (a v2 file's header, a
-//     legacy file's mtime) has passed, then it unlinks the log; a sweep that
-//     stops within a log (its limit, its context, an error) leaves the log
-//     to the next one. It sweeps a marker alike, under its ID's lock. Then
-//     it removes the minute's directory once empty. Its cost follows the
-//     number of entries that fell due: the expired sessions plus the expiry
-//     changes made a lifetime ago, not the number of stored sessions.
-//   - A directory written by an earlier version of this package may have no
-//     index. Its sessions load as before; the first Sweep on it (recognized
-//     by a missing .expiry/.complete) scans the whole directory once, as
-//     that version did, removing expired files and old ".tmp-*" leftovers
-//     and appending the entry of each live session to its shard's log
-//     (under the shard's lock, as a write does; not a marker, which would
-//     cost a file per session), and then creates .expiry/.complete. Until
-//     then writes always add entries. (New marks the index of a directory
-//     without sessions, a new one, complete at once.) All processes sharing
-//     a directory must run this version: earlier ones write no index (so
-//     their sessions would be swept only by a full scan), read a v2 file
-//     as if it held only data, or (those with markers) sweep no logs.
-//   - <dir>/.locks/00 to <dir>/.locks/ff are lock files. Update, Delete,
-//     Touch, Swap and Sweep lock the ID's shard (chosen by a hash of the ID)
-//     with an in-process mutex plus flock(2) on the shard's lock file, which
-//     the Store opens on first use and keeps open until Close, so an Update
-//     is atomic across goroutines and across processes sharing the
-//     directory. Load takes no lock, but for a file that keeps reading torn.
-//
-// Names starting with "." are never sessions, and Sweep leaves alone any name
-// that is not a valid ID, so the directory can hold other files.
-//
-// There is no fsync: after a power loss or kernel crash the most recent writes
-// may be lost (or a file may read back empty, or fail its checks and read as
-// absent), but a process crash never tears a session nor loses one written
-// before (only a new one being created reads as absent).
-//
-// Cross-process locking uses flock(2) and is available on Linux, the BSDs and
-// macOS; elsewhere the package builds but locks within the process only. IDs
-// differing only in letter case name the same file on a case-insensitive file
-// system (the default on macOS and Windows), which this package does not
-// guard against; use a case-sensitive file system.
 package filestore
 
 import (
@@ -141,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // ErrInvalidID is wrapped by the errors Update, Delete, Touch and Swap return
@@ -148,42 +23,27 @@ import (
 // characters).
 var ErrInvalidID = errors.New("filestore: invalid session ID")
 
+// ErrUnsafeDir is wrapped by the error New returns for a directory that
+// other users may write (see New).
+var ErrUnsafeDir = errors.New("filestore: unsafe directory")
+
 // ErrClosed is returned by a Store's methods after Close.
 var ErrClosed = errors.New("filestore: store is closed")
 
 const (
-	maxIDLen   = 128
 	shardCount = 256
 	lockDir    = ".locks"
 	tempDir    = ".tmp"
-	indexDir   = ".expiry"
-	// completeName, in indexDir, records that every session file has its
-	// index entry (see the package documentation).
-	completeName = ".complete"
-	// legacyTempPrefix starts the temporary files of the earlier layout,
-	// which wrote them in the store's directory itself.
-	legacyTempPrefix = ".tmp-"
-	// bucketWidth is the span of expiries one index directory covers.
-	bucketWidth = 60 // seconds
-	// bucketDigits is the width of an index directory's name.
-	bucketDigits = 12
+	// v1TempPrefix starts the name of a v1 temporary file, which lies in
+	// the store's directory itself.
+	v1TempPrefix = ".tmp-"
 	// staleTemp is the age after which Sweep treats a temporary file as a
 	// leftover of a crashed write.
 	staleTemp = time.Hour
-	// logSuffix ends the name of a shard's log in an index directory
-	// ("3f.log"); '.' is not in the ID alphabet, so no ID (an earlier
-	// version's marker) has such a name.
-	logSuffix = ".log"
-	// indexTries bounds the attempts to append an index entry while sweeps
-	// keep removing the (empty) directory its log goes into, which only
-	// happens for expiries already in the past.
-	indexTries = 100
-	// hexDigits spell a shard's number in the name of its log.
-	hexDigits = "0123456789abcdef"
 )
 
 // Expiries are stored in nanoseconds since 1970 (a v2 file's header, a
-// legacy file's mtime), so clamp them to a range that survives that
+// v1 file's mtime), so clamp them to a range that survives that
 // conversion.
 var (
 	minTime = time.Unix(0, 0)
@@ -214,8 +74,13 @@ type Store struct {
 
 // New returns a store keeping its files in dir. It creates dir (mode 0700,
 // with parents) if it does not exist, and fails if dir is not a writable
-// directory. The permissions of an existing dir are left as they are; make
-// sure other users cannot read it.
+// directory. On Unix systems it also refuses, with an error wrapping
+// ErrUnsafeDir that says what to run, a dir (or one of the store's
+// subdirectories in it) that its group or others may write, sticky or not,
+// or that another user than the process's effective user owns: whoever can
+// write there can plant a session file for an ID whose cookie they hold.
+// Other permissions of an existing dir are left as they are; make sure other
+// users cannot read it either.
 func New(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("filestore: empty directory name")
@@ -227,16 +92,16 @@ func New(dir string) (*Store, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fmt.Errorf("filestore: %w", err)
 	}
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, fmt.Errorf("filestore: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("filestore: %s is not a directory", abs)
+	if err := checkDir(abs); err != nil {
+		return nil, err
 	}
 	for _, sub := range []string{lockDir, tempDir, indexDir} {
-		if err := os.MkdirAll(filepath.Join(abs, sub), 0o700); err != nil {
+		name := filepath.Join(abs, sub)
+		if err := os.MkdirAll(name, 0o700); err != nil {
 			return nil, fmt.Errorf("filestore: %w", err)
+		}
+		if err := checkDir(name); err != nil {
+			return nil, err
 		}
 	}
 	// Check that dir is writable the way Update will write to it.
@@ -261,6 +126,19 @@ func New(dir string) (*Store, error) {
 	}
 	s.indexed.Store(complete)
 	return s, nil
+}
+
+// checkDir checks that dir, symbolic links followed, is a directory that
+// only this process's user may write (checkPrivate).
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("filestore: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("filestore: %s is not a directory", dir)
+	}
+	return checkPrivate(dir, fi)
 }
 
 // noSessionNames reports whether dir holds only names starting with a dot
@@ -290,22 +168,7 @@ func noSessionNames(dir string) (bool, error) {
 // Dir returns the absolute path of the store's directory.
 func (s *Store) Dir() string { return s.dir }
 
-// validID reports whether id may name a file: 1 to 128 characters from
-// [A-Za-z0-9_-]. Such a name has no separator, cannot be "." or "..", and
-// cannot start with "." (the store's own files).
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
+// invalidID returns the error for an ID that sessionid.Valid refuses.
 func invalidID(id string) error {
 	return fmt.Errorf("%w (%d bytes: %.40q)", ErrInvalidID, len(id), id)
 }
@@ -326,153 +189,13 @@ func clampTime(t time.Time) time.Time {
 	return t
 }
 
-// bucketOf returns the start, in Unix seconds, of the index minute that
-// holds expiry t (clamped, so never negative).
-func bucketOf(t time.Time) int64 {
-	u := clampTime(t).Unix()
-	return u - u%bucketWidth
-}
-
-// bucketName returns the name of bucket b's index directory (b >= 0): its
-// start in Unix seconds, zero-padded to bucketDigits.
-func bucketName(b int64) [bucketDigits]byte {
-	var name [bucketDigits]byte
-	for i := len(name) - 1; i >= 0; i-- {
-		name[i] = byte('0' + b%10)
-		b /= 10
-	}
-	return name
-}
-
-// bucketDir returns the index directory of bucket b (b >= 0), in one
-// allocation.
-func (s *Store) bucketDir(b int64) string {
-	name := bucketName(b)
-	return s.dir + string(filepath.Separator) + indexDir + string(filepath.Separator) + string(name[:])
-}
-
-// parseBucket returns the bucket an index directory name stands for.
-func parseBucket(name string) (int64, bool) {
-	if len(name) != bucketDigits {
-		return 0, false
-	}
-	var b int64
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		b = b*10 + int64(c-'0')
-	}
-	return b, b%bucketWidth == 0
-}
-
-// indexComplete reports whether .expiry/.complete exists.
-func (s *Store) indexComplete() bool {
-	_, err := os.Lstat(filepath.Join(s.dir, indexDir, completeName))
-	return err == nil
-}
-
-// logPath returns the log of shard in the index directory of bucket b (b
-// >= 0), <dir>/.expiry/<minute>/<xx>.log, in one allocation.
-func (s *Store) logPath(b int64, shard int) string {
-	var name [bucketDigits + 1 + 2 + len(logSuffix)]byte
-	bucket := bucketName(b)
-	copy(name[:], bucket[:])
-	name[bucketDigits] = filepath.Separator
-	name[bucketDigits+1] = hexDigits[shard>>4]
-	name[bucketDigits+2] = hexDigits[shard&0xf]
-	copy(name[bucketDigits+3:], logSuffix)
-	return s.dir + string(filepath.Separator) + indexDir + string(filepath.Separator) + string(name[:])
-}
-
-// logShard returns the shard whose log a name in a minute directory is
-// ("00.log" to "ff.log").
-func logShard(name string) (int, bool) {
-	if len(name) != 2+len(logSuffix) || name[2:] != logSuffix {
-		return 0, false
-	}
-	return parseShard(name[:2])
-}
-
-// parseShard returns the shard that two lower-case hex digits name.
-func parseShard(xx string) (int, bool) {
-	if len(xx) != 2 {
-		return 0, false
-	}
-	i := 0
-	for _, c := range []byte(xx) {
-		switch {
-		case '0' <= c && c <= '9':
-			i = i<<4 | int(c-'0')
-		case 'a' <= c && c <= 'f':
-			i = i<<4 | int(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return i, true
-}
-
-// addIndex appends the entry of id to its shard's log in bucket b: a
-// newline, the ID and a newline, in one write. The caller holds id's shard
-// lock, as the sweep of that log does from its read to its unlink, so the
-// entry is either in the log a sweep reads or in one created anew after it.
-// addIndex creates the log and the bucket's directory as needed, and tries
-// again when a sweep removes that directory, empty, in between.
-func (s *Store) addIndex(id string, b int64) error {
-	name := s.logPath(b, shardIndex(id))
-	var rec [maxIDLen + 2]byte
-	rec[0] = '\n'
-	n := 1 + copy(rec[1:], id)
-	rec[n] = '\n'
-	var err error
-	for range indexTries {
-		err = appendFile(name, rec[:n+1])
-		if err == nil {
-			if indexHook != nil {
-				indexHook(id)
-			}
-			return nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if merr := os.MkdirAll(filepath.Dir(name), 0o700); merr != nil {
-			err = merr
-			break
-		}
-	}
-	return fmt.Errorf("filestore: expiry index: %w", err)
-}
-
-// markFor adds the index entry for a session getting expiry next, whose
-// file exists (with expiry cur) or not. The caller holds id's shard lock.
-// Once the index is complete, a file whose expiry is in next's minute has
-// its entry there already.
-func (s *Store) markFor(id string, exists bool, cur, next time.Time) error {
-	if exists && s.indexed.Load() && bucketOf(cur) == bucketOf(next) {
-		return nil
-	}
-	return s.addIndex(id, bucketOf(next))
-}
-
-func shardIndex(id string) int {
-	const (
-		offset32 = 2166136261
-		prime32  = 16777619
-	)
-	h := uint32(offset32)
-	for i := 0; i < len(id); i++ {
-		h ^= uint32(id[i])
-		h *= prime32
-	}
-	return int(h % shardCount)
-}
+// shardOf returns the lock shard of id, which also names its index log and
+// prefixes its temporary files: the layout on disk depends on it.
+func shardOf(id string) int { return sessionid.Shard(id, shardCount) }
 
 // lock takes id's shard lock (mutex, then flock) and returns its release.
 func (s *Store) lock(id string) (unlock func(), err error) {
-	return s.lockShard(shardIndex(id))
+	return s.lockShard(shardOf(id))
 }
 
 // lockShard takes shard i's lock (mutex, then flock) and returns its release.
@@ -521,7 +244,7 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if s.closed.Load() {
 		return nil, time.Time{}, false, ErrClosed
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
 	c, err := s.load(id)
@@ -537,7 +260,7 @@ func (s *Store) lockValid(ctx context.Context, id string) (unlock func(), err er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, invalidID(id)
 	}
 	unlock, err = s.lock(id)
@@ -622,10 +345,10 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 //
 // A v2 file with room for the data is written in place (writeInPlace). A
 // session with no file yet is created in place, the whole file in one
-// write: until that write is done the file is empty (a legacy file whose
+// write: until that write is done the file is empty (a v1 file whose
 // mtime, its creation, has passed) or shorter than its header says (torn),
 // so a Load in between finds no session, or reads it once more under the
-// lock. Any other file (legacy, torn, too small or too large for the data,
+// lock. Any other file (v1, torn, too small or too large for the data,
 // not writable) is replaced: the new file is written to a temporary file,
 // which is renamed over it.
 func (s *Store) write(id string, cur *current, f sfile, data []byte, expiry time.Time) error {
@@ -675,17 +398,21 @@ func (s *Store) write(id string, cur *current, f sfile, data []byte, expiry time
 
 // writeInPlace writes data with expiry into the v2 file f of id, whose
 // header is h and which has room for the data: the data goes into the
-// inactive slot with one pwrite, then the header naming that slot, with the
-// new expiry, with another. A crash before the second leaves the file as it
-// was; a reader sees the old header or the new one (or one torn as it is
-// written, which fails its check). The caller holds id's shard lock.
+// inactive slot, followed by zeros to the slot's end (writeSlot), then the
+// header naming that slot, with the new expiry, with one pwrite. A crash
+// before the header leaves the file as it was; a reader sees the old header
+// or the new one (or one torn as it is written, which fails its check).
+// Once the header is written, the previous version's data is overwritten
+// with zeros (wipe), so that a value the session no longer holds does not
+// stay readable in the file. The caller holds id's shard lock.
 func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry time.Time) error {
+	prev := h
 	h.seq++
 	h.expiry, h.len, h.crc = expiry.UnixNano(), uint32(len(data)), checksum(data)
 	if writeHook != nil {
 		writeHook("data")
 	}
-	if err := f.writeAt(data, h.dataOff()); err != nil {
+	if err := writeSlot(f, data, h.dataOff(), h.cap); err != nil {
 		return fmt.Errorf("filestore: writing %s: %w", s.path(id), err)
 	}
 	if writeHook != nil {
@@ -695,7 +422,58 @@ func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry t
 		return err
 	}
 	if writeHook != nil {
+		writeHook("wipe")
+	}
+	wipe(f, prev)
+	if writeHook != nil {
 		writeHook("done")
+	}
+	return nil
+}
+
+// writeSlot writes data into the slot at off, of capacity c (at least
+// len(data)), followed by zeros to the slot's end, so that nothing of an
+// older version stays in the slot: with one pwrite from a pooled buffer
+// for a slot of up to readWhole bytes, else with a pwrite of the data and
+// zeroAt for the rest.
+func writeSlot(f sfile, data []byte, off int64, c uint32) error {
+	if c <= readWhole {
+		pb := readBufs.Get().(*[readWhole]byte)
+		defer readBufs.Put(pb)
+		b := pb[:c]
+		n := copy(b, data)
+		clear(b[n:])
+		return f.writeAt(b, off)
+	}
+	if err := f.writeAt(data, off); err != nil {
+		return err
+	}
+	return zeroAt(f, off+int64(len(data)), int64(c)-int64(len(data)))
+}
+
+// wipe overwrites with zeros the data of the slot that header prev named,
+// once a new header names the other slot: that slot was written whole
+// (writeSlot, or a new file), so it then holds zeros only. The new version
+// is committed, so a crash or an error here (which wipe ignores) loses
+// nothing; it leaves the previous data until the next write fills that
+// slot whole. A reader that took prev before the new header reads the slot
+// torn, and reads the file again.
+func wipe(f sfile, prev header) {
+	zeroAt(f, prev.dataOff(), int64(prev.len))
+}
+
+// zeros is the source of zeroAt's writes.
+var zeros [64 << 10]byte
+
+// zeroAt writes n zero bytes into f at offset off, with one pwrite for up to
+// 64 KiB.
+func zeroAt(f sfile, off, n int64) error {
+	for n > 0 {
+		k := min(n, int64(len(zeros)))
+		if err := f.writeAt(zeros[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
 	}
 	return nil
 }
@@ -704,7 +482,7 @@ func (s *Store) writeInPlace(id string, f sfile, h header, data []byte, expiry t
 // one pwrite from the shard's header buffer. The caller holds id's shard
 // lock.
 func (s *Store) writeHeader(id string, f sfile, h header) error {
-	b := s.shards[shardIndex(id)].hdr.page()
+	b := s.shards[shardOf(id)].hdr.page()
 	h.put(b)
 	if err := f.writeAt(b, 0); err != nil {
 		return fmt.Errorf("filestore: writing %s: %w", s.path(id), err)
@@ -715,7 +493,7 @@ func (s *Store) writeHeader(id string, f sfile, h header) error {
 // createTemp writes content to a new temporary file .tmp/<shard>-<random>
 // and returns its name.
 func (s *Store) createTemp(id string, content []byte) (string, error) {
-	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shardIndex(id)))
+	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shardOf(id)))
 	for range 100 {
 		name := prefix + strconv.FormatUint(rand.Uint64(), 36)
 		err := create(name, content)
@@ -745,7 +523,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // Touch sets the expiry of the session file for id, if it exists and has
 // not expired, without rewriting its data: one pwrite of a v2 file's header
-// (a legacy file's mtime). It appends the expiry's index entry first when
+// (a v1 file's mtime). It appends the expiry's index entry first when
 // the expiry moves to another minute. It does nothing for a missing or
 // expired file; an invalid ID is an error.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {

@@ -110,7 +110,7 @@ func parseHeader(b []byte) (header, bool) {
 type fileKind uint8
 
 const (
-	legacyFile  fileKind = iota // no magic: the data itself, the mtime its expiry
+	v1File      fileKind = iota // no magic: the data itself, the mtime its expiry
 	v2File                      // a valid header and the size it gives
 	v2BadHeader                 // the magic, but no valid header
 	v2BadSize                   // a valid header, but another size: being created, or damaged
@@ -121,7 +121,7 @@ const (
 // v2File and v2BadSize.
 func classify(b []byte, size int64) (header, fileKind) {
 	if len(b) < len(v2Magic) || string(b[:len(v2Magic)]) != v2Magic {
-		return header{}, legacyFile
+		return header{}, v1File
 	}
 	h, ok := parseHeader(b)
 	if !ok {
@@ -176,11 +176,11 @@ func encodeFile(buf []byte, seq uint64, data []byte, expiry int64) []byte {
 // file: for a v2 file whose header is valid, whose size is the one the
 // header gives and whose active data matches its checksum, that data (a
 // subslice of b) and the expiry, with ok; for a file without the magic
-// (legacy), kind legacyFile and b itself as data.
+// (a v1 file), kind v1File and b itself as data.
 func decodeFile(b []byte) (data []byte, expiry int64, kind fileKind, ok bool) {
 	h, kind := classify(b, int64(len(b)))
 	switch kind {
-	case legacyFile:
+	case v1File:
 		return b, 0, kind, true
 	case v2File:
 		off := h.dataOff()

@@ -190,12 +190,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // memory. Any bytes parse without panic; a v2 file that parses whole
 // yields data found in it. The file for any data and expiry parses back to
 // exactly them, with the header's and the data's CRC-32C where the layout
-// says. A second write in place goes into the other slot, never over the
-// header or the active data: after its data alone (a kill between its two
-// pwrites), and with any prefix of its header written (a kill or a reader
+// says. A second write in place fills the other slot, never the header or
+// the active data: after its slot alone (a kill between its slot and its
+// header), and with any prefix of its header written (a kill or a reader
 // in the middle of it), the file parses as the first version, as the
 // second, or as torn, never as anything else; with its whole header, as
-// the second.
+// the second, whatever part of the first version's data the wipe that
+// follows has zeroed; after the wipe, every byte of the file but the
+// header and the second version's data is zero.
 func FuzzFileFormat(f *testing.F) {
 	exp := time.Date(2100, 1, 2, 3, 4, 5, 6, time.UTC)
 	whole := filestore.EncodeFile([]byte(`{"v":1}`), exp)
@@ -213,7 +215,7 @@ func FuzzFileFormat(f *testing.F) {
 			t.Fatalf("the parser returned data that is not in the file")
 		}
 		if !d.V2 && (!d.OK || !bytes.Equal(d.Data, content)) {
-			t.Fatalf("a file without the magic does not parse as legacy data")
+			t.Fatalf("a file without the magic does not parse as v1 data")
 		}
 
 		// The file for data and expiry.
@@ -238,22 +240,26 @@ func FuzzFileFormat(f *testing.F) {
 		second := append([]byte("2:"), data...)
 		slices.Reverse(second)
 		exp2 := time.Unix(0, ^expiryNs) // another expiry, in the format's range
-		dataOff, header, ok := filestore.InPlaceWrite(first, second, exp2)
+		w, ok := filestore.InPlaceWrite(first, second, exp2)
 		if !ok {
 			return // written as a new file
 		}
-		if dataOff < filestore.HeaderSize || dataOff+int64(len(second)) > int64(len(first)) ||
-			dataOff < int64(off+len(data)) && dataOff+int64(len(second)) > int64(off) {
-			t.Fatalf("the second write's data at %d overlaps the header or the active slot at %d", dataOff, off)
+		slotEnd := w.SlotOff + int64(len(w.Slot))
+		if w.SlotOff < filestore.HeaderSize || slotEnd > int64(len(first)) ||
+			w.SlotOff < int64(off+len(data)) && slotEnd > int64(off) {
+			t.Fatalf("the second write's slot at %d to %d overlaps the header or the active data at %d", w.SlotOff, slotEnd, off)
+		}
+		if w.WipeOff != int64(off) || w.WipeLen != int64(len(data)) {
+			t.Fatalf("the wipe covers %d bytes at %d, want the first version's data, %d at %d", w.WipeLen, w.WipeOff, len(data), off)
 		}
 		mid := bytes.Clone(first)
-		copy(mid[dataOff:], second)
+		copy(mid[w.SlotOff:], w.Slot)
 		if d := filestore.DecodeFile(mid); !d.OK || !bytes.Equal(d.Data, data) || !d.Expiry.Equal(expiry) {
-			t.Fatalf("after the second write's data alone the file does not parse as the first version")
+			t.Fatalf("after the second write's slot alone the file does not parse as the first version")
 		}
-		for k := range len(header) + 1 {
+		for k := range len(w.Header) + 1 {
 			torn := bytes.Clone(mid)
-			copy(torn, header[:k])
+			copy(torn, w.Header[:k])
 			d := filestore.DecodeFile(torn)
 			switch {
 			case !d.OK:
@@ -262,20 +268,39 @@ func FuzzFileFormat(f *testing.F) {
 			default:
 				t.Fatalf("with %d bytes of the second header the file parses as neither version: (%d bytes, %v)", k, len(d.Data), d.Expiry)
 			}
-			if k == len(header) && (!d.OK || !bytes.Equal(d.Data, second)) {
+			if k == len(w.Header) && (!d.OK || !bytes.Equal(d.Data, second)) {
 				t.Fatalf("with the whole second header the file does not parse as the second version")
 			}
+		}
+		// The wipe comes after the header: cut anywhere (a kill), the file
+		// parses as the second version; whole, it leaves nothing of the
+		// first: every byte but the header and the active data is zero.
+		committed := bytes.Clone(mid)
+		copy(committed, w.Header)
+		for _, k := range []int64{0, 1, w.WipeLen / 2, w.WipeLen} {
+			cut := bytes.Clone(committed)
+			clear(cut[w.WipeOff : w.WipeOff+min(k, w.WipeLen)])
+			if d := filestore.DecodeFile(cut); !d.OK || !bytes.Equal(d.Data, second) || !d.Expiry.Equal(exp2) {
+				t.Fatalf("with %d bytes of the first version wiped the file does not parse as the second version", k)
+			}
+		}
+		after := w.Apply(first)
+		off2 := int(w.SlotOff)
+		rest := slices.Concat(after[filestore.HeaderSize:off2], after[off2+len(second):])
+		if i := slices.IndexFunc(rest, func(c byte) bool { return c != 0 }); i >= 0 {
+			t.Fatalf("after the second write the file holds a byte %#x outside its header and active data", rest[i])
 		}
 	})
 }
 
 // FuzzLoadFile checks the store against the format, on files. Any bytes,
 // as a session file with a future mtime, load as the parser reads them: a
-// file without the magic is a legacy session holding those bytes; a v2
+// file without the magic is a v1 session holding those bytes; a v2
 // file is a session only when it parses whole and its header's expiry is
 // to come, with that data and expiry; Load never fails. The store writes a
 // new session as exactly the format's file for its data and (clamped)
-// expiry, and a second write in place as exactly the format's two writes.
+// expiry, and a second write in place as exactly the format's writes (its
+// slot, its header, the wipe of the first version's data).
 func FuzzLoadFile(f *testing.F) {
 	dir := f.TempDir()
 	s, err := filestore.New(dir)
@@ -306,7 +331,7 @@ func FuzzLoadFile(f *testing.F) {
 		switch {
 		case !d.V2:
 			if !found || !bytes.Equal(got, content) || !e.Equal(mtime) {
-				t.Fatalf("Load of a legacy file = (%q, %v, %v), want its content and mtime", got, e, found)
+				t.Fatalf("Load of a v1 file = (%q, %v, %v), want its content and mtime", got, e, found)
 			}
 		case d.OK && d.Expiry.After(time.Now()):
 			if !found || !bytes.Equal(got, d.Data) || !e.Equal(d.Expiry) {
@@ -335,16 +360,14 @@ func FuzzLoadFile(f *testing.F) {
 		}
 		exp2 := clampExpiry(expiry.Add(-time.Minute))
 		second := append([]byte("2:"), data...)
-		dataOff, header, ok := filestore.InPlaceWrite(first, second, exp2)
+		w, ok := filestore.InPlaceWrite(first, second, exp2)
 		if !ok {
 			return
 		}
-		copy(first[dataOff:], second)
-		copy(first, header)
 		if err := s.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return second, exp2, nil }); err != nil {
 			t.Fatalf("second Update: %v", err)
 		}
-		if got := mustRead(t, path); !bytes.Equal(got, first) {
+		if got := mustRead(t, path); !bytes.Equal(got, w.Apply(first)) {
 			t.Fatalf("the store's in-place write differs from the format's")
 		}
 	})

@@ -45,8 +45,8 @@ func minute(e time.Time) string {
 }
 
 // indexFiles returns the files in the index's minute directories of the
-// store in dir (shard logs, and the earlier layout's marker files), as
-// "minute/name"; .expiry/.complete is left out.
+// store in dir (shard logs, and v1 markers), as "minute/name";
+// .expiry/.complete is left out.
 func indexFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	var got []string
@@ -63,9 +63,8 @@ func indexFiles(t testing.TB, dir string) []string {
 
 // indexEntries returns the index entries of the store in dir as
 // "minute/id", sorted: one per line of a shard log that is not empty (an
-// ID appended twice shows twice), and one per marker file of the earlier
-// layout. It fails the test for a log entry of an ID in another shard than
-// the log's.
+// ID appended twice shows twice), and one per v1 marker. It fails the
+// test for a log entry of an ID in another shard than the log's.
 func indexEntries(t testing.TB, dir string) []string {
 	t.Helper()
 	var got []string
@@ -95,7 +94,7 @@ func indexEntries(t testing.TB, dir string) []string {
 }
 
 // markerFiles returns the files in the index's minute directories that are
-// not shard logs (the earlier layout's markers), as "minute/name".
+// not shard logs (v1 markers), as "minute/name".
 func markerFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	var got []string
@@ -143,7 +142,7 @@ func idInShard(shard int) string {
 }
 
 // writeRaw writes a session file the way the store lays it out, without
-// the store (as an earlier version, or a crash, would leave it).
+// the store (as the v1 layout, or a crash, would leave it).
 func writeRaw(t testing.TB, dir, name, data string, mtime time.Time) {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -210,7 +209,7 @@ func TestIndexEntries(t *testing.T) {
 // Sweep visits the index, not the directory: it drops entries of sessions
 // that live on or are gone, removes sessions whose entry fell due, and
 // removes emptied minutes, and a crash between an entry (a log's, or an
-// earlier version's marker) and its session leaves nothing that lives
+// v1 marker) and its session leaves nothing that lives
 // forever.
 func TestSweepFollowsIndex(t *testing.T) {
 	dir := t.TempDir()
@@ -232,7 +231,7 @@ func TestSweepFollowsIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A process killed after appending an entry and before the session
-	// file; one of an earlier version, after its marker.
+	// file; a v1 file, after its v1 marker.
 	crashed, crashedMarker := storetest.NewID(), storetest.NewID()
 	appendRaw(t, dir, crashed, past, "\n"+crashed+"\n")
 	addRawMarker(t, dir, crashedMarker, past)
@@ -288,19 +287,18 @@ func TestNewDirectoryIndexComplete(t *testing.T) {
 		t.Errorf("a write within its expiry's minute added entries %q", got)
 	}
 
-	legacy := t.TempDir()
-	writeRaw(t, legacy, storetest.NewID(), "old", exp)
-	newStore(t, legacy)
-	if exists(filepath.Join(legacy, ".expiry", ".complete")) {
+	v1dir := t.TempDir()
+	writeRaw(t, v1dir, storetest.NewID(), "old", exp)
+	newStore(t, v1dir)
+	if exists(filepath.Join(v1dir, ".expiry", ".complete")) {
 		t.Error("a store on a directory with sessions but no index marked the index complete")
 	}
 }
 
-// A directory written by the earlier layout (no index, temporary files in
-// the directory itself) loads as before; its first sweep scans it once,
-// indexing the live sessions in shard logs (no marker files), and later
-// sweeps use the index.
-func TestSweepLegacyDirectory(t *testing.T) {
+// A v1 directory (no index, v1 temporary files in the directory itself)
+// loads; its first sweep scans it once, indexing the live sessions in shard
+// logs (no markers), and later sweeps use the index.
+func TestSweepV1Directory(t *testing.T) {
 	dir := t.TempDir()
 	past, future := time.Now().Add(-2*time.Hour), time.Now().Add(time.Hour)
 	live, dead := storetest.NewID(), storetest.NewID()
@@ -315,7 +313,7 @@ func TestSweepLegacyDirectory(t *testing.T) {
 	s := newStore(t, dir)
 	ctx := context.Background()
 	if d, _, found, err := s.Load(ctx, live); !found || err != nil || string(d) != "live" {
-		t.Fatalf("Load of an earlier layout's session = (%q, %v, %v)", d, found, err)
+		t.Fatalf("Load of a v1 directory's session = (%q, %v, %v)", d, found, err)
 	}
 	n, err := s.Sweep(ctx)
 	if err != nil || n != 1 {
@@ -355,7 +353,7 @@ func TestSweepLegacyDirectory(t *testing.T) {
 func TestSweepBatch(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
-		legacy        bool // sessions written without an index
+		v1            bool // sessions written without an index
 		expired, live int
 		limit         int
 	}{
@@ -364,13 +362,13 @@ func TestSweepBatch(t *testing.T) {
 		{"exactly one batch", false, 5, 3, 5},
 		{"several batches", false, 12, 3, 5},
 		{"limit one", false, 3, 2, 1},
-		{"legacy directory, several batches", true, 7, 3, 3},
-		{"legacy directory, one batch", true, 2, 3, 10},
+		{"v1 directory, several batches", true, 7, 3, 3},
+		{"v1 directory, one batch", true, 2, 3, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			var s *filestore.Store
-			if !tc.legacy {
+			if !tc.v1 {
 				s = newStore(t, dir)
 			}
 			ctx := context.Background()
@@ -383,14 +381,14 @@ func TestSweepBatch(t *testing.T) {
 					exp, list = future, &live
 				}
 				*list = append(*list, id)
-				if tc.legacy {
+				if tc.v1 {
 					writeRaw(t, dir, id, "x", exp)
 				} else {
 					put(t, s, id, "x", exp)
 				}
 			}
-			if tc.legacy {
-				// A store opened on the directory an earlier version wrote.
+			if tc.v1 {
+				// A store opened on a v1 directory.
 				s = newStore(t, dir)
 			}
 			var got []int
@@ -650,10 +648,9 @@ func TestNewSessionAppendsOneEntry(t *testing.T) {
 	}
 }
 
-// One minute holding both an earlier version's marker files and shard logs
-// is swept whole: the sessions of either that fell due are removed, those
-// renewed since stay with their later entries, and the minute's directory
-// goes.
+// One minute holding both v1 markers and shard logs is swept whole: the
+// sessions of either that fell due are removed, those renewed since stay
+// with their later entries, and the minute's directory goes.
 func TestSweepMarkersAndLogs(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
@@ -666,13 +663,13 @@ func TestSweepMarkersAndLogs(t *testing.T) {
 		}
 	}
 
-	// Indexed by markers, as the earlier version wrote them: an expired v2
-	// session, an expired legacy one, and one renewed since.
-	markedDead, markedLegacy, markedLive := storetest.NewID(), storetest.NewID(), storetest.NewID()
+	// Indexed by v1 markers: an expired v2 session, an expired v1 one, and
+	// one renewed since.
+	markedDead, markedV1, markedLive := storetest.NewID(), storetest.NewID(), storetest.NewID()
 	writeV2(markedDead, past)
 	addRawMarker(t, dir, markedDead, past)
-	writeRaw(t, dir, markedLegacy, "legacy", past)
-	addRawMarker(t, dir, markedLegacy, past)
+	writeRaw(t, dir, markedV1, "v1", past)
+	addRawMarker(t, dir, markedV1, past)
 	writeV2(markedLive, future)
 	addRawMarker(t, dir, markedLive, past)
 	addRawMarker(t, dir, markedLive, future)
@@ -689,7 +686,7 @@ func TestSweepMarkersAndLogs(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Errorf("Sweep = (%d, %v), want (3, nil)", n, err)
 	}
-	for id, want := range map[string]bool{markedDead: false, markedLegacy: false, loggedDead: false, markedLive: true, loggedLive: true} {
+	for id, want := range map[string]bool{markedDead: false, markedV1: false, loggedDead: false, markedLive: true, loggedLive: true} {
 		if got := exists(filepath.Join(dir, id)); got != want {
 			t.Errorf("after Sweep, session %s exists = %v, want %v", id, got, want)
 		}

@@ -53,9 +53,12 @@ func killManager(dir string) (*session.Manager, *filestore.Store, error) {
 
 // The stage file of the state directory says where the writer child is in
 // an in-place write: its byte 0 is stageIdle, stageData (its data is being
-// written), stageHeader (the data is written, the header is being written)
-// or stagePaused (stopped there at the parent's request, until killed); the
-// parent sets its byte 1 to pauseRequest to ask for that stop. Byte 0 is
+// written), stageHeader (the data is written, the header is being written),
+// stagePaused (stopped there at the parent's request, until killed),
+// stageWipe (the header is written, the previous data is being wiped) or
+// stageWipePaused (stopped before the wipe at the parent's request); the
+// parent sets its byte 1 to pauseRequest or pauseWipeRequest to ask for
+// those stops. Byte 0 is
 // stageIndexPaused when the child stopped, at the parent's request
 // (pauseIndexRequest), between a write's index entry and its session; the
 // child then has written the session's ID to the file "paused-id".
@@ -64,8 +67,11 @@ const (
 	stageData         = 'd'
 	stageHeader       = 'h'
 	stagePaused       = 'H'
+	stageWipe         = 'w'
+	stageWipePaused   = 'W'
 	stageIndexPaused  = 'I'
 	pauseRequest      = 'p'
+	pauseWipeRequest  = 'x'
 	pauseIndexRequest = 'i'
 )
 
@@ -97,6 +103,13 @@ func killWriter(dir string) error {
 				time.Sleep(time.Hour) // until the kill
 			}
 			stage.WriteAt([]byte{stageHeader}, 0)
+		case "wipe":
+			var req [1]byte
+			if _, err := stage.ReadAt(req[:], 1); err == nil && req[0] == pauseWipeRequest {
+				stage.WriteAt([]byte{stageWipePaused}, 0)
+				time.Sleep(time.Hour) // until the kill
+			}
+			stage.WriteAt([]byte{stageWipe}, 0)
 		case "done":
 			stage.WriteAt([]byte{stageIdle}, 0)
 		}
@@ -159,8 +172,9 @@ func killWriter(dir string) error {
 // outgrowing or shrinking its file), as soon as an in-place write has begun,
 // as soon as a new session file shows (a quarter of the writes create new
 // sessions in place), stopped between an in-place write's data and its
-// header, and stopped between a write's index entry and its session (the
-// entry is then in the log, the session not written). Afterwards every session file decodes through the Manager (with
+// header, stopped between an in-place write's header and the wipe of the
+// previous data, and stopped between a write's index entry and its session
+// (the entry is then in the log, the session not written). Afterwards every session file decodes through the Manager (with
 // a payload matching its checksum) or is absent, never torn; every session
 // whose cookie the writer kept decodes, and no session's count of writes
 // goes back (a write that completed is never lost); whatever temporary and
@@ -179,7 +193,7 @@ func TestKillMidWrite(t *testing.T) {
 	defer st.Close()
 	defer m.Close()
 
-	var checked, leftovers, sawTemp, midCreate, inData, inHeader, paused, pausedIndex int
+	var checked, leftovers, sawTemp, midCreate, inData, inHeader, paused, inWipe, pausedWipe, pausedIndex int
 	var others []string
 	seen := map[string]bool{}
 	writes := map[string]int{} // the count of writes each session showed
@@ -216,7 +230,7 @@ func TestKillMidWrite(t *testing.T) {
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		switch k % 6 {
+		switch k % 7 {
 		case 0:
 			// At a random moment.
 			time.Sleep(time.Duration(rand.IntN(100)) * time.Millisecond)
@@ -243,6 +257,12 @@ func TestKillMidWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			waitForStage(stagePath, 5*time.Second, stageIndexPaused)
+		case 6:
+			// Stopped between an in-place write's header and its wipe.
+			if err := writeAt(stagePath, 1, pauseWipeRequest); err != nil {
+				t.Fatal(err)
+			}
+			waitForStage(stagePath, 5*time.Second, stageWipePaused)
 		}
 		if err := cmd.Process.Kill(); err != nil { // SIGKILL
 			t.Fatal(err)
@@ -258,6 +278,10 @@ func TestKillMidWrite(t *testing.T) {
 			inHeader++
 		case stagePaused:
 			paused++
+		case stageWipe:
+			inWipe++
+		case stageWipePaused:
+			pausedWipe++
 		case stageIndexPaused:
 			pausedIndex++
 			checkEntryFirst(t, dir, stateDir, k)
@@ -289,15 +313,18 @@ func TestKillMidWrite(t *testing.T) {
 			leftovers++
 		}
 	}
-	t.Logf("%d kills in %v: %d landed in an in-place write (%d in its data, %d between its data and its header, %d of them stopped there on purpose), %d between an index entry and its session (stopped there on purpose); %d of those waiting for a temporary file saw one, %d left a new temporary file (killed mid-write by rename), %d a new session half created in place (which reads as absent); after the last, %d sessions decode and %d other names (temporary, lock and half-created files) are not sessions",
-		kills, time.Since(start).Round(time.Millisecond), inData+inHeader+paused, inData, inHeader+paused, paused, pausedIndex, sawTemp, leftovers, midCreate, checked, len(others))
-	if inData+inHeader+paused == 0 {
+	t.Logf("%d kills in %v: %d landed in an in-place write (%d in its data, %d between its data and its header, %d of them stopped there on purpose, %d between its header and the end of its wipe, %d of them stopped before the wipe on purpose), %d between an index entry and its session (stopped there on purpose); %d of those waiting for a temporary file saw one, %d left a new temporary file (killed mid-write by rename), %d a new session half created in place (which reads as absent); after the last, %d sessions decode and %d other names (temporary, lock and half-created files) are not sessions",
+		kills, time.Since(start).Round(time.Millisecond), inData+inHeader+paused+inWipe+pausedWipe, inData, inHeader+paused, paused, inWipe+pausedWipe, pausedWipe, pausedIndex, sawTemp, leftovers, midCreate, checked, len(others))
+	if inData+inHeader+paused+inWipe+pausedWipe == 0 {
 		t.Error("no kill landed in an in-place write")
+	}
+	if kills >= 7 && pausedWipe == 0 {
+		t.Error("no kill landed between an in-place write's header and its wipe")
 	}
 	if checked == 0 {
 		t.Error("no session was written: the writers wrote nothing")
 	}
-	if kills >= 6 && pausedIndex == 0 {
+	if kills >= 7 && pausedIndex == 0 {
 		t.Error("no kill landed between an index entry and its session")
 	}
 	if _, err := st.Sweep(context.Background()); err != nil {
@@ -395,7 +422,7 @@ func checkKept(t *testing.T, stateDir string, decoded map[string]int, k int) {
 }
 
 // tempFiles returns the store's temporary files: those in its .tmp
-// directory, and (as older layouts wrote them) files at the top of dir whose
+// directory, and (as the v1 layout wrote them) files at the top of dir whose
 // names start with a dot.
 func tempFiles(dir string) []string {
 	var names []string

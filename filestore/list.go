@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // List calls fn with the ID and expiry of every session that Load would
@@ -33,7 +35,7 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 				return err
 			}
 			name := e.Name()
-			if name[0] == '.' || !validID(name) || !e.Type().IsRegular() {
+			if name[0] == '.' || !sessionid.Valid(name) || !e.Type().IsRegular() {
 				continue
 			}
 			c, err := s.load(name)

@@ -29,7 +29,7 @@ type current struct {
 	data   []byte    // the data, when found with readData
 	found  bool      // an unexpired session (readData: with whole data)
 	exists bool      // a regular file, expired or not
-	expiry time.Time // when exists: a v2 file's header expiry, a legacy file's mtime; zero when the header is unreadable
+	expiry time.Time // when exists: a v2 file's header expiry, a v1 file's mtime; zero when the header is unreadable
 	v2     bool      // the file starts with the v2 magic
 	// torn: a v2 file that did not read whole (a header or size that does
 	// not check, or data that does not match its checksum): one being
@@ -46,7 +46,8 @@ type current struct {
 // hooks for tests (export_test.go); nil otherwise.
 var (
 	// writeHook is called by an in-place write before its data ("data"),
-	// between its data and its header ("header"), and after both ("done").
+	// between its data and its header ("header"), between its header and
+	// the wipe of the previous data ("wipe"), and at its end ("done").
 	writeHook func(stage string)
 	// tornHook is called by Load each time it reads a file torn, with
 	// whether it held the shard lock.
@@ -61,8 +62,8 @@ var (
 // == false if it is expired or torn. With rw, the file is opened for writing
 // as well and returned open when it exists (the caller closes it);
 // otherwise the returned file is noFile. The current time is taken after the
-// file's status, so that a legacy file whose mtime the kernel has just set
-// (a v2 file being created, empty so far) is always expired.
+// file's status, so that a v1 file whose mtime the kernel has just set (a
+// v2 file being created, empty so far) is always expired.
 func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
 	f, ok, err := openFile(path, rw)
 	if err != nil {
@@ -84,77 +85,94 @@ func read(path string, rw bool, mode readMode) (c current, f sfile, err error) {
 	if !regular {
 		return current{}, f, nil
 	}
-	now := time.Now()
-	c.exists = true
+	c, err = readFile(f, size, mtime, time.Now(), mode)
+	if err != nil {
+		return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
+	}
+	return c, f, nil
+}
 
-	// A small file is read whole (into a pooled buffer, from which the data
-	// is copied: a v2 file is mostly slack), of a larger one, and for the
-	// expiry only, the header comes first (into small).
+// readFile returns what the regular file f, of size bytes and mtime, holds
+// at now. A small file is read whole, into a pooled buffer from which the
+// data is copied (a v2 file is mostly slack); of a larger one, and for the
+// expiry only, the header comes first, into small.
+func readFile(f sfile, size int64, mtime, now time.Time, mode readMode) (current, error) {
 	var small [hdrSize]byte
-	var big, buf []byte
+	var whole, head []byte
 	if mode == readData && size <= readWhole {
 		pb := readBufs.Get().(*[readWhole]byte)
 		defer readBufs.Put(pb)
-		big = pb[:size]
-		buf = big
+		whole = pb[:size]
+		head = whole
 	} else {
-		buf = small[:min(size, hdrSize)]
+		head = small[:min(size, hdrSize)]
 	}
-	if err := f.readAt(buf, 0); err != nil {
-		return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
+	if err := f.readAt(head, 0); err != nil {
+		return current{}, err
 	}
-	h, kind := classify(buf, size)
+	h, kind := classify(head, size)
 	switch kind {
-	case legacyFile:
-		// Legacy files are replaced, never written in place, once their
-		// mtime is in the future, so the size is final.
-		c.expiry = mtime
-		if expired(mtime, now) {
-			return c, f, nil
-		}
-		if mode == readData {
-			data := make([]byte, size)
-			n := copy(data, buf)
-			if n < len(data) {
-				if err := f.readAt(data[n:], int64(n)); err != nil {
-					return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
-				}
-			}
-			c.data = data
-		}
-		c.found = true
-		return c, f, nil
+	case v1File:
+		return readV1(f, head, size, mtime, now, mode)
 	case v2BadHeader:
-		c.v2, c.torn = true, true
-		return c, f, nil
+		return current{exists: true, v2: true, torn: true}, nil
 	case v2BadSize:
-		c.v2, c.torn, c.expiry = true, true, time.Unix(0, h.expiry)
-		return c, f, nil
+		return current{exists: true, v2: true, torn: true, expiry: time.Unix(0, h.expiry)}, nil
 	}
-	c.v2, c.expiry, c.hdr, c.layout = true, time.Unix(0, h.expiry), h, true
+	return readV2(f, h, whole, now, mode)
+}
+
+// readV1 returns what the v1 file f, of size bytes and mtime, holds at now;
+// head holds its first bytes. A v1 file is replaced, never written in
+// place, once its mtime is in the future, so its size is final.
+func readV1(f sfile, head []byte, size int64, mtime, now time.Time, mode readMode) (current, error) {
+	c := current{exists: true, expiry: mtime}
+	if expired(mtime, now) {
+		return c, nil
+	}
+	if mode == readData {
+		data := make([]byte, size)
+		n := copy(data, head)
+		if n < len(data) {
+			if err := f.readAt(data[n:], int64(n)); err != nil {
+				return current{}, err
+			}
+		}
+		c.data = data
+	}
+	c.found = true
+	return c, nil
+}
+
+// readV2 returns what the v2 file f, whose header h checks and gives its
+// size, holds at now: with readData, a copy of its active slot's data,
+// taken from whole when whole (the file read whole) holds it, or read from
+// f. Data that fails its checksum makes the read torn.
+func readV2(f sfile, h header, whole []byte, now time.Time, mode readMode) (current, error) {
+	c := current{exists: true, v2: true, expiry: time.Unix(0, h.expiry), hdr: h, layout: true}
 	if expired(c.expiry, now) {
-		return c, f, nil
+		return c, nil
 	}
 	if mode == readExpiry {
 		c.found = true
-		return c, f, nil
+		return c, nil
 	}
 	off, end := h.dataOff(), h.dataOff()+int64(h.len)
 	var data []byte
-	if end <= int64(len(big)) {
-		data = bytes.Clone(big[off:end])
+	if end <= int64(len(whole)) {
+		data = bytes.Clone(whole[off:end])
 	} else {
 		data = make([]byte, h.len)
 		if err := f.readAt(data, off); err != nil {
-			return current{}, f, fmt.Errorf("filestore: reading %s: %w", path, err)
+			return current{}, err
 		}
 	}
 	if checksum(data) != h.crc {
 		c.torn = true
-		return c, f, nil
+		return c, nil
 	}
 	c.data, c.found = data, true
-	return c, f, nil
+	return c, nil
 }
 
 // load reads the session file for id as Load and List do. A v2 file that

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -112,12 +113,10 @@ func TestNew(t *testing.T) {
 
 	dir := filepath.Join(root, "a", "b", "sessions")
 	s := newStore(t, dir)
-	fi, err := os.Stat(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fi.IsDir() || fi.Mode().Perm() != 0o700 {
-		t.Errorf("New created %s with mode %v, want a directory with 0700", dir, fi.Mode())
+	for _, d := range []string{filepath.Join(root, "a"), filepath.Join(root, "a", "b"), dir, filepath.Join(dir, ".locks"), filepath.Join(dir, ".tmp"), filepath.Join(dir, ".expiry")} {
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Errorf("New created %s with mode %v (%v), want a directory with 0700", d, fi.Mode(), err)
+		}
 	}
 	if s.Dir() != dir {
 		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
@@ -145,6 +144,89 @@ func TestNew(t *testing.T) {
 		if _, err := filestore.New(ro); err == nil {
 			t.Error("New on a read-only directory succeeded")
 		}
+	}
+}
+
+// New refuses a directory that others may write (anyone on the machine
+// could plant a v1 file, plain data, for an ID whose cookie they hold), and
+// one owned by another user, with an error that says what to run; it
+// creates nothing in it. Directories only this user writes are taken.
+func TestNewRefusesUnsafeDirectory(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes do not say who may write a directory on Windows")
+	}
+	root := t.TempDir()
+	for _, mode := range []fs.FileMode{0o777, 0o777 | fs.ModeSticky, 0o770, 0o730, 0o702, 0o703} {
+		dir := filepath.Join(root, fmt.Sprintf("mode-%o", mode))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		s, err := filestore.New(dir)
+		if err == nil {
+			s.Close()
+			t.Errorf("New on a directory of mode %v succeeded", mode)
+			continue
+		}
+		if !errors.Is(err, filestore.ErrUnsafeDir) || !strings.Contains(err.Error(), "chmod go-w "+dir) ||
+			strings.Count(err.Error(), "filestore:") != 1 {
+			t.Errorf("New on a directory of mode %v: error %q, want ErrUnsafeDir saying to run chmod go-w %s", mode, err, dir)
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("New on a directory of mode %v created %q in it", mode, names)
+		}
+	}
+	for _, mode := range []fs.FileMode{0o700, 0o711, 0o750, 0o755} {
+		dir := filepath.Join(root, fmt.Sprintf("ok-%o", mode))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		newStore(t, dir)
+	}
+
+	// One of the store's own subdirectories, made writable by others.
+	dir := filepath.Join(root, "sub")
+	newStore(t, dir)
+	if err := os.Chmod(filepath.Join(dir, ".tmp"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filestore.New(dir); !errors.Is(err, filestore.ErrUnsafeDir) {
+		t.Errorf("New with a world-writable .tmp: %v, want ErrUnsafeDir", err)
+	}
+	// A symbolic link to a world-writable directory.
+	open := filepath.Join(root, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(open, filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filestore.New(filepath.Join(root, "link")); !errors.Is(err, filestore.ErrUnsafeDir) {
+		t.Errorf("New through a link to a world-writable directory: %v, want ErrUnsafeDir", err)
+	}
+
+	// A directory owned by another user: root gives one away; any other
+	// user finds one in "/", which root owns.
+	other := "/"
+	if os.Geteuid() == 0 {
+		other = filepath.Join(root, "other")
+		if err := os.Mkdir(other, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(other, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := filestore.New(other); !errors.Is(err, filestore.ErrUnsafeDir) || !strings.Contains(err.Error(), "chown ") {
+		t.Errorf("New on a directory of another user: %v, want ErrUnsafeDir saying to run chown", err)
 	}
 }
 
@@ -343,8 +425,8 @@ func TestLoadIgnoresSymlinks(t *testing.T) {
 
 // A new session's file is created in place, in one write: until it is
 // written it is empty, with the (past) time of its creation as mtime, so it
-// reads as absent (a legacy file that expired), as does what a crash leaves
-// of an earlier layout's creation; the store then writes the session over
+// reads as absent (a v1 file that expired), as does what a crash leaves
+// of a v1 store's creation; the store then writes the session over
 // it.
 func TestNewSessionCreatedInPlace(t *testing.T) {
 	dir := t.TempDir()
@@ -543,7 +625,7 @@ func TestSweep(t *testing.T) {
 }
 
 // Updates that write already-expired records, during Sweeps of another
-// Store: a sweep must never disturb a write in progress (the earlier layout
+// Store: a sweep must never disturb a write in progress (the v1 layout
 // gave a temporary file the past expiry as mtime just before the rename,
 // which a sweep could take for a crash leftover's).
 func TestSweepDuringExpiredWrites(t *testing.T) {
@@ -740,71 +822,19 @@ func TestClose(t *testing.T) {
 	}
 }
 
-// A panic in fn must not leave the shard locked (mutex or flock).
+// A panic in fn must not leave the shard locked: neither its mutex (the
+// same Store writes next) nor its flock (a second Store on the directory,
+// as another process, writes next).
 func TestUpdatePanicReleasesLock(t *testing.T) {
-	dir := t.TempDir()
-	s, other := newStore(t, dir), newStore(t, dir)
-	id := storetest.NewID()
-	func() {
-		defer func() { recover() }()
-		s.Update(context.Background(), id, func([]byte, bool) ([]byte, time.Time, error) {
-			panic("boom")
-		})
-	}()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		put(t, s, id, "after panic", time.Now().Add(time.Hour))
-		put(t, other, id, "from the other store", time.Now().Add(time.Hour))
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Update after a panicking fn is stuck: the shard lock was not released")
-	}
-}
-
-func BenchmarkLoad(b *testing.B) {
-	s := newStore(b, b.TempDir())
-	ids := make([]string, 256)
-	for i := range ids {
-		ids[i] = storetest.NewID()
-		put(b, s, ids[i], "some session payload of a typical size, say eighty bytes long......", time.Now().Add(time.Hour))
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, _, found, err := s.Load(ctx, ids[i%len(ids)]); !found || err != nil {
-				b.Fatal("Load failed")
-			}
-			i++
-		}
+	storetest.RunUpdatePanic(t, func(t *testing.T) []session.Store {
+		dir := t.TempDir()
+		return []session.Store{newStore(t, dir), newStore(t, dir)}
 	})
 }
 
-func BenchmarkUpdate(b *testing.B) {
-	s := newStore(b, b.TempDir())
-	ids := make([]string, 256)
-	for i := range ids {
-		ids[i] = storetest.NewID()
-	}
-	ctx := context.Background()
-	payload := []byte("some session payload of a typical size, say eighty bytes long......")
-	exp := time.Now().Add(time.Hour)
-	fn := func([]byte, bool) ([]byte, time.Time, error) { return payload, exp, nil }
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if err := s.Update(ctx, ids[i%len(ids)], fn); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
-}
+func BenchmarkLoad(b *testing.B) { storetest.BenchmarkLoad(b, newStore(b, b.TempDir()), 256) }
+
+func BenchmarkUpdate(b *testing.B) { storetest.BenchmarkUpdate(b, newStore(b, b.TempDir()), 256) }
 
 func BenchmarkTouch(b *testing.B) {
 	s := newStore(b, b.TempDir())
@@ -815,6 +845,36 @@ func BenchmarkTouch(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		if err := s.Touch(ctx, id, time.Now().Add(time.Hour+time.Duration(i))); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The shard of an ID names its lock file, its index log and its temporary
+// files, so it must never change: these are the shards of FNV-1a (32-bit)
+// modulo 256 that the store has always used, checked on disk.
+func TestShardLayout(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	exp := time.Now().Add(time.Hour)
+	for id, want := range map[string]int{
+		"a":          0x2c,
+		"-":          0x38,
+		"session-id": 0x73,
+		"0123456789abcdefghijABCDEFGHIJ_-klmnopqrstu": 0xe0,
+		"Cm9R6ePb3k6lVQ2sVbUQyM1x0QEv4ZAm1tVtZ7W9sYk": 0x5f,
+		strings.Repeat("Z", 128):                      0xc5,
+	} {
+		if got := filestore.ShardOf(id); got != want {
+			t.Errorf("shard of %.20q = %#02x, want %#02x", id, got, want)
+		}
+		put(t, s, id, "x", exp)
+		xx := fmt.Sprintf("%02x", want)
+		if !exists(filepath.Join(dir, ".locks", xx)) {
+			t.Errorf("writing %.20q did not use lock file .locks/%s", id, xx)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, ".expiry", minute(exp), xx+".log"))
+		if err != nil || !strings.Contains(string(b), "\n"+id+"\n") {
+			t.Errorf("the index log of shard %s does not list %.20q: %v", xx, id, err)
 		}
 	}
 }

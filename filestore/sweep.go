@@ -1,7 +1,6 @@
 package filestore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // Sweep removes every session file whose expiry has passed and reports
@@ -21,11 +22,10 @@ import (
 // shard lock before removal, so a session renewed meanwhile by an Update in
 // any process stays. Sweep also removes temporary files left by crashed
 // writes once their mtime is an hour old (they are not counted), under their
-// shard's lock so that a write in progress is never disturbed. On a directory
-// that has no complete index yet (one written by an earlier version) it
-// first scans the whole directory once, building the index. On errors it
-// carries on with the other files and returns the first error with the
-// count.
+// shard's lock so that a write in progress is never disturbed. On a v1
+// directory (no complete index yet) it first scans the whole directory
+// once, building the index. On errors it carries on with the other files
+// and returns the first error with the count.
 func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 	return s.sweep(ctx, -1)
 }
@@ -98,15 +98,6 @@ func (s *Store) sweep(ctx context.Context, limit int) (int, error) {
 	return w.removed, w.firstErr
 }
 
-// markComplete creates .expiry/.complete.
-func (s *Store) markComplete() error {
-	f, err := os.OpenFile(filepath.Join(s.dir, indexDir, completeName), os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
 // sweepBuckets sweeps the index minutes that have ended, oldest first. It
 // returns only the context's error; others are noted.
 func (w *sweeper) sweepBuckets() error {
@@ -139,7 +130,7 @@ func (w *sweeper) sweepBuckets() error {
 	return nil
 }
 
-// sweepBucket visits the shard logs and the markers of one ended index
+// sweepBucket visits the shard logs and the v1 markers of one ended index
 // minute, then removes its directory once empty. It returns only the
 // context's error.
 func (w *sweeper) sweepBucket(dir string) error {
@@ -162,7 +153,7 @@ func (w *sweeper) sweepBucket(dir string) error {
 				if err := w.sweepLog(filepath.Join(dir, name), shard); err != nil {
 					return err
 				}
-			} else if validID(name) {
+			} else if sessionid.Valid(name) {
 				w.sweepMarker(dir, name)
 			} // else not ours: left alone
 		}
@@ -219,56 +210,10 @@ func (w *sweeper) sweepLog(path string, shard int) error {
 	return nil
 }
 
-// readLog returns the content of the log at path. ok is false, with a nil
-// error, when path is missing or not a regular file.
-func readLog(path string) (b []byte, ok bool, err error) {
-	f, ok, err := openFile(path, false)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	defer f.close()
-	regular, size, _, err := f.stat()
-	if err != nil || !regular {
-		return nil, false, err
-	}
-	b = make([]byte, size)
-	if err := f.readAt(b, 0); err != nil {
-		return nil, false, err
-	}
-	return b, true, nil
-}
-
-// logIDs returns the IDs that the log b of shard holds, each once, sorted:
-// the lines that are valid IDs of that shard. Empty lines (each entry
-// starts with one), an unfinished last line (a write cut short by a crash),
-// and lines that are not IDs of the shard (damage, or what was left of a
-// cut entry) are left out. A cut entry may join the next one's leading
-// newline and read as a shorter ID: harmless, as a sweep removes only
-// sessions whose expiry has passed, under their own shard's lock.
-func logIDs(b []byte, shard int) []string {
-	var ids []string
-	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			break
-		}
-		line := b[:i]
-		b = b[i+1:]
-		if len(line) == 0 || len(line) > maxIDLen {
-			continue
-		}
-		if id := string(line); validID(id) && shardIndex(id) == shard {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	return slices.Compact(ids)
-}
-
-// sweepMarker handles the marker of id (an earlier version's index entry, a
-// file named by the ID) in an ended minute's directory dir: under id's
-// shard lock it removes the session file if its expiry has passed
-// (sweepID), then the marker.
+// sweepMarker handles the v1 marker of id (an index entry as an empty file
+// named by the ID) in an ended minute's directory dir: under id's shard
+// lock it removes the session file if its expiry has passed (sweepID), then
+// the marker.
 func (w *sweeper) sweepMarker(dir, id string) {
 	unlock, err := w.s.lock(id)
 	if err != nil {
@@ -282,7 +227,7 @@ func (w *sweeper) sweepMarker(dir, id string) {
 }
 
 // sweepID removes the session file of id if its expiry (a v2 file's header,
-// a legacy file's mtime) has passed, and reports whether the index entry
+// a v1 file's mtime) has passed, and reports whether the index entry
 // that led to it may go: a session whose expiry is later has an entry in a
 // later minute. It reports false, keeping the entry, when an error leaves
 // the session's state unknown. The caller holds id's shard lock.
@@ -309,9 +254,8 @@ func (w *sweeper) sweepID(id string) bool {
 }
 
 // scanAll is the sweep of a directory without a complete index: it reads
-// the whole directory, removing expired session files and the temporary
-// files of the earlier layout, and adds the index entry of every live
-// session (indexOrRemove). It reports whether it got to the end (not
+// the whole directory, removing expired session files and v1 temporary
+// files, and adds the index entry of every live session (indexOrRemove). It reports whether it got to the end (not
 // stopped by the limit); it returns only the context's error.
 func (w *sweeper) scanAll() (done bool, err error) {
 	d, err := os.Open(w.s.dir)
@@ -330,14 +274,14 @@ func (w *sweeper) scanAll() (done bool, err error) {
 				return false, nil
 			}
 			name := e.Name()
-			if strings.HasPrefix(name, legacyTempPrefix) {
+			if strings.HasPrefix(name, v1TempPrefix) {
 				if info, err := e.Info(); err == nil && info.Mode().IsRegular() && isStaleTemp(info, w.now) {
-					shard, ok := tempShard(strings.TrimPrefix(name, legacyTempPrefix))
+					shard, ok := tempShard(strings.TrimPrefix(name, v1TempPrefix))
 					w.note(w.s.removeStaleTemp(filepath.Join(w.s.dir, name), shard, ok, w.now))
 				}
 				continue
 			}
-			if !validID(name) || !e.Type().IsRegular() {
+			if !sessionid.Valid(name) || !e.Type().IsRegular() {
 				continue
 			}
 			removed, err := w.s.indexOrRemove(name, w.now)
@@ -410,7 +354,7 @@ func isStaleTemp(fi os.FileInfo, now time.Time) bool {
 // stale. For a name carrying a shard (hasShard), it holds that shard's lock,
 // under which no write of any Store on the directory can be in progress, so
 // that a temporary file in use is never removed, whatever its mtime says
-// (the earlier layout set it to the expiry, possibly past, before the
+// (the v1 layout set it to the expiry, possibly past, before the
 // rename).
 func (s *Store) removeStaleTemp(path string, shard int, hasShard bool, now time.Time) error {
 	if hasShard {
@@ -431,7 +375,7 @@ func (s *Store) removeStaleTemp(path string, shard int, hasShard bool, now time.
 }
 
 // tempShard returns the shard in a temporary file name "<xx>-*" (the part
-// after ".tmp-" in the earlier layout).
+// after ".tmp-" in a v1 temporary file).
 func tempShard(name string) (int, bool) {
 	if len(name) < 3 || name[2] != '-' {
 		return 0, false

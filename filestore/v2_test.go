@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/filestore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -28,8 +29,7 @@ func listed(t testing.TB, s *filestore.Store) map[string]time.Time {
 	return got
 }
 
-// addRawMarker puts a marker file for id in the index minute of expiry e,
-// as a write of the earlier version (before shard logs) would have.
+// addRawMarker puts a v1 marker for id in the index minute of expiry e.
 func addRawMarker(t testing.TB, dir, id string, e time.Time) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Join(dir, ".expiry", minute(e)), 0o700); err != nil {
@@ -38,10 +38,9 @@ func addRawMarker(t testing.TB, dir, id string, e time.Time) {
 	writeRaw(t, filepath.Join(dir, ".expiry", minute(e)), id, "", time.Now())
 }
 
-// Files of the earlier format (exactly the data, mtime = expiry) load,
-// list, touch (their mtime) and sweep as before, and their first write
-// replaces them with a v2 file.
-func TestLegacyFiles(t *testing.T) {
+// v1 files (exactly the data, mtime = expiry) load, list, touch (their
+// mtime) and sweep, and their first write replaces them with a v2 file.
+func TestV1Files(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
 	ctx := context.Background()
@@ -50,35 +49,35 @@ func TestLegacyFiles(t *testing.T) {
 	later := future.Add(time.Hour)
 
 	live, empty, big, dead := storetest.NewID(), storetest.NewID(), storetest.NewID(), storetest.NewID()
-	payload := `{"v":1,"data":{"legacy":true}}`
+	payload := `{"v":1,"data":{"v1":true}}`
 	writeRaw(t, dir, live, payload, future)
-	writeRaw(t, dir, empty, "", future) // a legacy session with empty data
+	writeRaw(t, dir, empty, "", future) // a v1 session with empty data
 	bigData := strings.Repeat("0123456789abcdef", 40<<10/16)
 	writeRaw(t, dir, big, bigData, future) // larger than one read takes
 	writeRaw(t, dir, dead, "expired", past)
 
 	for id, want := range map[string]string{live: payload, empty: "", big: bigData} {
 		if d, e, found, err := s.Load(ctx, id); !found || err != nil || string(d) != want || !e.Equal(future) {
-			t.Errorf("Load of a legacy file = (%.20q, %v, %v, %v), want (%.20q, %v)", d, e, found, err, want, future)
+			t.Errorf("Load of a v1 file = (%.20q, %v, %v, %v), want (%.20q, %v)", d, e, found, err, want, future)
 		}
 	}
 	if _, _, found, err := s.Load(ctx, dead); found || err != nil {
-		t.Errorf("Load of an expired legacy file = (found %v, %v), want absent", found, err)
+		t.Errorf("Load of an expired v1 file = (found %v, %v), want absent", found, err)
 	}
 	if got := listed(t, s); len(got) != 3 || !got[live].Equal(future) || !got[big].Equal(future) {
-		t.Errorf("List = %v, want the three live legacy files with expiry %v", got, future)
+		t.Errorf("List = %v, want the three live v1 files with expiry %v", got, future)
 	}
 
-	// Touch sets a legacy file's mtime and leaves it legacy; an expired
+	// Touch sets a v1 file's mtime and leaves it a v1 file; an expired
 	// one stays expired.
 	if err := s.Touch(ctx, live, later); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, live)); err != nil || string(b) != payload {
-		t.Errorf("after Touch the legacy file holds %q (%v), want its data unchanged", b, err)
+		t.Errorf("after Touch the v1 file holds %q (%v), want its data unchanged", b, err)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, live)); err != nil || !fi.ModTime().Equal(later) {
-		t.Errorf("after Touch the legacy file's mtime is %v (%v), want %v", fi.ModTime(), err, later)
+		t.Errorf("after Touch the v1 file's mtime is %v (%v), want %v", fi.ModTime(), err, later)
 	}
 	if _, e, found, _ := s.Load(ctx, live); !found || !e.Equal(later) {
 		t.Errorf("Load after Touch: expiry %v, found %v; want %v", e, found, later)
@@ -87,26 +86,26 @@ func TestLegacyFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fi, err := os.Stat(filepath.Join(dir, dead)); err != nil || !fi.ModTime().Equal(past) {
-		t.Errorf("Touch revived an expired legacy file: mtime %v (%v)", fi.ModTime(), err)
+		t.Errorf("Touch revived an expired v1 file: mtime %v (%v)", fi.ModTime(), err)
 	}
 
-	// A sweep removes an expired legacy file whose marker fell due.
+	// A sweep removes an expired v1 file whose marker fell due.
 	addRawMarker(t, dir, dead, past)
 	if n, err := s.Sweep(ctx); n != 1 || err != nil || exists(filepath.Join(dir, dead)) {
-		t.Errorf("Sweep = (%d, %v), want the expired legacy file removed", n, err)
+		t.Errorf("Sweep = (%d, %v), want the expired v1 file removed", n, err)
 	}
 
 	// The first write makes a v2 file, by rename: Swap, Update, and an
-	// Update over an expired legacy file.
+	// Update over an expired v1 file.
 	fi, _ := os.Stat(filepath.Join(dir, live))
 	if ok, err := s.Swap(ctx, live, []byte(payload), []byte("swapped"), future); !ok || err != nil {
-		t.Fatalf("Swap of a legacy file = (%v, %v)", ok, err)
+		t.Fatalf("Swap of a v1 file = (%v, %v)", ok, err)
 	}
 	put(t, s, big, "updated", future)
 	writeRaw(t, dir, dead, "expired", past)
 	err := s.Update(ctx, dead, func(_ []byte, found bool) ([]byte, time.Time, error) {
 		if found {
-			t.Error("Update found an expired legacy file")
+			t.Error("Update found an expired v1 file")
 		}
 		return []byte("revived"), future, nil
 	})
@@ -122,7 +121,7 @@ func TestLegacyFiles(t *testing.T) {
 		}
 	}
 	if fi2, err := os.Stat(filepath.Join(dir, live)); err != nil || os.SameFile(fi, fi2) {
-		t.Errorf("a legacy file was converted in place (%v); it must be replaced by rename", err)
+		t.Errorf("a v1 file was converted in place (%v); it must be replaced by rename", err)
 	}
 	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
 		t.Errorf(".tmp holds %q after the conversions, want nothing", names)
@@ -566,4 +565,134 @@ func TestLoadDuringWrites(t *testing.T) {
 	n, _ := versionOf(d)
 	t.Logf("%d writes (version %d), %d loads; %d reads torn and read again, %d of them then under the lock",
 		writes.Load(), n, loads.Load(), torn.Load(), tornLocked.Load())
+}
+
+// wantNotInFile fails the test when the session file at path holds secret
+// anywhere in its bytes.
+func wantNotInFile(t *testing.T, path, secret, what string) {
+	t.Helper()
+	if i := bytes.Index(mustRead(t, path), []byte(secret)); i >= 0 {
+		t.Errorf("%s: the session file still holds the forgotten value at byte %d", what, i)
+	}
+}
+
+// A value the session no longer holds does not stay readable in its file:
+// an in-place write (Update, Swap) zeroes the previous version's data once
+// its header is written, and fills its own slot whole; a new file (growth,
+// shrinking, a v1 file's conversion) holds the new version only. A crash
+// between the header and the wipe leaves the previous data until the next
+// write.
+func TestWipePreviousVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir)
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour).Round(time.Millisecond)
+	const secret = "card=4111-1111-1111-1111"
+	with := func(n int) string { // n bytes of padding, then the secret
+		return `{"pad":"` + strings.Repeat("p", n) + `","secret":"` + secret + `"}`
+	}
+	without := func(n int) string { return `{"pad":"` + strings.Repeat("q", n) + `"}` }
+
+	cases := []struct {
+		name        string
+		first, next string
+	}{
+		{"in place", with(10), without(10)},
+		{"in place, longer", with(10), without(300)},
+		{"in place, large slots", with(20 << 10), without(100)},
+		{"in place, large slots, longer", with(17 << 10), without(30 << 10)},
+		{"growth by rename", with(10), without(600)},
+		{"shrinking by rename", with(100 << 10), without(100)},
+	}
+	for _, tc := range cases {
+		id := storetest.NewID()
+		path := filepath.Join(dir, id)
+		put(t, s, id, tc.first, exp)
+		put(t, s, id, tc.next, exp)
+		wantNotInFile(t, path, secret, "Update, "+tc.name)
+		if d, _, found, err := s.Load(ctx, id); !found || err != nil || string(d) != tc.next {
+			t.Errorf("Update, %s: Load = (%.20q, %v, %v), want the second version", tc.name, d, found, err)
+		}
+
+		id = storetest.NewID()
+		path = filepath.Join(dir, id)
+		put(t, s, id, tc.first, exp)
+		if ok, err := s.Swap(ctx, id, []byte(tc.first), []byte(tc.next), exp); !ok || err != nil {
+			t.Fatalf("Swap, %s = (%v, %v)", tc.name, ok, err)
+		}
+		wantNotInFile(t, path, secret, "Swap, "+tc.name)
+	}
+
+	// Several versions in turn, and a Touch after them.
+	id := storetest.NewID()
+	path := filepath.Join(dir, id)
+	put(t, s, id, with(10), exp)
+	put(t, s, id, with(200), exp)
+	put(t, s, id, without(5), exp)
+	put(t, s, id, without(50), exp)
+	if err := s.Touch(ctx, id, exp.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	wantNotInFile(t, path, secret, "several versions")
+
+	// A v1 file's first write.
+	id = storetest.NewID()
+	path = filepath.Join(dir, id)
+	writeRaw(t, dir, id, with(10), exp)
+	put(t, s, id, without(10), exp)
+	wantNotInFile(t, path, secret, "a v1 file's conversion")
+
+	// A v2 file that holds an older version in its inactive slot (as a
+	// crash before a wipe leaves it): the next write fills that slot whole.
+	id = storetest.NewID()
+	path = filepath.Join(dir, id)
+	content := filestore.EncodeFile([]byte(without(10)), exp)
+	copy(content[filestore.HeaderSize+512:], with(10))
+	writeRaw(t, dir, id, string(content), time.Now())
+	put(t, s, id, without(20), exp)
+	put(t, s, id, without(30), exp)
+	wantNotInFile(t, path, secret, "an older version in the inactive slot")
+
+	// Through the Manager: Put, then Forget.
+	m, err := session.New(session.Config{Secret: killSecret, Store: s, Lottery: [2]int{0, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	cookie := storetest.Put(t, m, nil, "card", secret)
+	storetest.Put(t, m, cookie, "theme", "dark")
+	id, _, _ = strings.Cut(cookie.Value, ".")
+	path = filepath.Join(dir, id)
+	if !bytes.Contains(mustRead(t, path), []byte(secret)) {
+		t.Fatal("the session file does not hold the value put: the test looks in the wrong file")
+	}
+	if code, _, _ := storetest.Request(ctx, m, cookie, func(s *session.Session) string { s.Forget("card"); return "" }); code != 200 {
+		t.Fatalf("Forget: status %d", code)
+	}
+	wantNotInFile(t, path, secret, "Manager, Forget")
+	if got := storetest.Get(t, m, cookie, "theme"); got != "dark" {
+		t.Errorf("after Forget the session holds theme %q, want dark", got)
+	}
+
+	// A crash between the header and the wipe: the new version is whole,
+	// the previous data stays until the next write.
+	id = storetest.NewID()
+	path = filepath.Join(dir, id)
+	put(t, s, id, with(10), exp)
+	filestore.SetWriteHook(func(at string) {
+		if at == "wipe" {
+			panic("crash before the wipe")
+		}
+	})
+	t.Cleanup(func() { filestore.SetWriteHook(nil) })
+	func() {
+		defer func() { recover() }()
+		put(t, s, id, without(10), exp)
+	}()
+	filestore.SetWriteHook(nil)
+	if d, _, found, err := s.Load(ctx, id); !found || err != nil || string(d) != without(10) {
+		t.Errorf("after a crash before the wipe, Load = (%.20q, %v, %v), want the new version", d, found, err)
+	}
+	put(t, s, id, without(20), exp)
+	wantNotInFile(t, path, secret, "the write after a crash before the wipe")
 }

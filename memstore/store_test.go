@@ -78,64 +78,9 @@ func TestUpdateFnAppendDoesNotLeak(t *testing.T) {
 
 // A panic in fn must not leave the shard locked.
 func TestUpdatePanicReleasesLock(t *testing.T) {
-	s := memstore.New()
-	id := storetest.NewID()
-	func() {
-		defer func() { recover() }()
-		s.Update(context.Background(), id, func([]byte, bool) ([]byte, time.Time, error) {
-			panic("boom")
-		})
-	}()
-	done := make(chan struct{})
-	go func() {
-		put(t, s, id, "after panic", time.Now().Add(time.Hour))
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Update after a panicking fn is stuck: the shard lock was not released")
-	}
+	storetest.RunUpdatePanic(t, func(*testing.T) []session.Store { return []session.Store{memstore.New()} })
 }
 
-func BenchmarkLoad(b *testing.B) {
-	s := memstore.New()
-	ids := make([]string, 1024)
-	for i := range ids {
-		ids[i] = storetest.NewID()
-		put(b, s, ids[i], "some session payload of a typical size, say eighty bytes long......", time.Now().Add(time.Hour))
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, _, found, err := s.Load(ctx, ids[i%len(ids)]); !found || err != nil {
-				b.Fatal("Load failed")
-			}
-			i++
-		}
-	})
-}
+func BenchmarkLoad(b *testing.B) { storetest.BenchmarkLoad(b, memstore.New(), 1024) }
 
-func BenchmarkUpdate(b *testing.B) {
-	s := memstore.New()
-	ids := make([]string, 1024)
-	for i := range ids {
-		ids[i] = storetest.NewID()
-	}
-	ctx := context.Background()
-	payload := []byte("some session payload of a typical size, say eighty bytes long......")
-	exp := time.Now().Add(time.Hour)
-	fn := func([]byte, bool) ([]byte, time.Time, error) { return payload, exp, nil }
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if err := s.Update(ctx, ids[i%len(ids)], fn); err != nil {
-				b.Fatal(err)
-			}
-			i++
-		}
-	})
-}
+func BenchmarkUpdate(b *testing.B) { storetest.BenchmarkUpdate(b, memstore.New(), 1024) }

@@ -80,8 +80,10 @@
 // session.Lister (used by sessionctl), and RunBatchSweeper the optional
 // session.BatchSweeper (sessionctl gc's progress). Request, Put and Get send
 // requests through a Manager, for a driver's own tests of its request costs.
-// BenchmarkRequests measures one request through the middleware over a store
-// (new, read, write, untouched).
+// RunUpdatePanic checks a store that runs Update's fn under a lock: a panic
+// in fn leaves no lock held. BenchmarkRequests measures one request through
+// the middleware over a store (new, read, write, untouched); BenchmarkLoad
+// and BenchmarkUpdate measure the store's own calls.
 //
 // Session IDs in the suite look like the Manager's: see NewID.
 //
