@@ -26,6 +26,12 @@
 // concurrent requests, or connections are opened and closed all the time);
 // prefix sets Options.Prefix.
 //
+// memcached (through gomemcache) takes no user name or password: Open
+// refuses a URL holding '@' (percent-encode an '@' in the prefix as %40), so
+// that a credential written there by mistake is never used nor shown. Its
+// errors show the server list and the known parameters only, and nothing of
+// a URL too broken to tell a password from a server.
+//
 // # Layout and guarantees
 //
 // Each session is one item under Prefix + ID. memcached does not return an

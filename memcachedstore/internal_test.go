@@ -87,6 +87,24 @@ func TestKey(t *testing.T) {
 	}
 }
 
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"memcached://h1:1,h2?prefix=p:&timeout=1s": "memcached://h1:1,h2?prefix=p:&timeout=1s",
+		"memcached://[::1]:11211,::1/":             "memcached://[::1]:11211,::1/",
+		"memcached://h?password=secret&timeout=1s": "memcached://h?password=xxxxx&timeout=1s",
+		"memcached://u:secret@h":                   "memcached://xxxxx",
+		"memcached://h?prefix=a@b":                 "memcached://xxxxx",
+		"memcached://u:secret":                     "memcached://xxxxx",
+		"memcached://u:se/cret":                    "memcached://xxxxx",
+		"redis://u:secret@h":                       "(not shown: not a memcached:// URL)",
+		"u:secret@h":                               "(not shown: not a memcached:// URL)",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestParseURL(t *testing.T) {
 	servers, q, err := parseURL("memcached://10.0.0.1:11211,10.0.0.2,[::1]:11212?prefix=app:&timeout=1s")
 	if err != nil {
@@ -98,7 +116,8 @@ func TestParseURL(t *testing.T) {
 	if q.Get("prefix") != "app:" || q.Get("timeout") != "1s" {
 		t.Errorf("query %v", q)
 	}
-	for _, bad := range []string{"", "memcache://h:1", "h:11211", "memcached://", "memcached://u:p@h:1", "memcached://h:1/db"} {
+	for _, bad := range []string{"", "memcache://h:1", "h:11211", "memcached://", "memcached://u:p@h:1", "memcached://h:1/db",
+		"memcached://u:p", "memcached://h:0", "memcached://h:65536", "memcached://a:b:c", "memcached://h?a=%zz", "memcached://h?prefix=a@b"} {
 		if _, _, err := parseURL(bad); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: ") {
 			t.Errorf("parseURL(%q): error %v", bad, err)
 		}

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -114,17 +111,17 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return nil, fmt.Errorf("memcachedstore: connection URL %q: timeout %q: want a positive duration such as 500ms", rawURL, v)
+				return nil, fmt.Errorf("memcachedstore: connection URL %s: timeout %q: want a positive duration such as 500ms", redact(rawURL), v)
 			}
 			client.Timeout = d
 		case "max_idle_conns":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
-				return nil, fmt.Errorf("memcachedstore: connection URL %q: max_idle_conns %q: want a positive number", rawURL, v)
+				return nil, fmt.Errorf("memcachedstore: connection URL %s: max_idle_conns %q: want a positive number", redact(rawURL), v)
 			}
 			client.MaxIdleConns = n
 		default:
-			return nil, fmt.Errorf("memcachedstore: connection URL %q: unknown parameter %q (want prefix, timeout or max_idle_conns)", rawURL, key)
+			return nil, fmt.Errorf("memcachedstore: connection URL %s: unknown parameter %q (want prefix, timeout or max_idle_conns)", redact(rawURL), key)
 		}
 	}
 	s, err := New(client, opts)
@@ -133,48 +130,10 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	}
 	// gomemcache resolves the host names here, once.
 	if err := ss.SetServers(servers...); err != nil {
-		return nil, fmt.Errorf("memcachedstore: connection URL %q: %w", rawURL, err)
+		return nil, fmt.Errorf("memcachedstore: connection URL %s: %w", redact(rawURL), err)
 	}
 	s.own = true
 	return s, nil
-}
-
-// parseURL splits a memcached:// URL into server addresses and parameters.
-func parseURL(raw string) ([]string, url.Values, error) {
-	rest, ok := strings.CutPrefix(raw, "memcached://")
-	if !ok {
-		if raw == "" {
-			return nil, nil, errors.New("memcachedstore: empty connection URL (want memcached://host:port[,host:port...])")
-		}
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: want memcached://host:port[,host:port...]", raw)
-	}
-	rest, query, _ := strings.Cut(rest, "?")
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: %w", raw, err)
-	}
-	rest = strings.TrimSuffix(rest, "/")
-	if strings.ContainsAny(rest, "/@#") {
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: want only host:port pairs separated by commas (no user, no path)", raw)
-	}
-	var servers []string
-	for _, h := range strings.Split(rest, ",") {
-		if h == "" {
-			continue
-		}
-		host, port, err := net.SplitHostPort(h)
-		if err != nil {
-			host, port = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), "11211"
-		}
-		if host == "" || port == "" {
-			return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: bad address %q", raw, h)
-		}
-		servers = append(servers, net.JoinHostPort(host, port))
-	}
-	if len(servers) == 0 {
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: no server", raw)
-	}
-	return servers, q, nil
 }
 
 // Client returns the client the store uses.

@@ -30,6 +30,19 @@
 // for the driver), "sessions" by default. A store from Open owns its client:
 // Close disconnects it.
 //
+// A user name or password holding '@', '/', ':' or '%' must be
+// percent-encoded (%40, %2F, %3A, %25), as the driver requires. Open checks
+// the URL the way the driver splits it before the driver sees it, and
+// refuses the forms the driver would split wrongly or quote in its errors
+// (such a character unescaped before the '@', more than one '@', a bad
+// escape, a host that is not host[:port], a bad escape in a secret option).
+// Its errors show the URL with the password and the values of
+// tlsCertificateKeyFilePassword, sslClientCertificateKeyPassword and
+// authMechanismProperties masked ("xxxxx"), or nothing of it after the
+// scheme when it is too broken to tell the password from the rest; the
+// driver's own errors pass through with those secrets masked. No error
+// holds a part of a password, however malformed the URL.
+//
 // # Documents
 //
 // Each session is one document:

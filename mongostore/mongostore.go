@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -137,7 +135,7 @@ func newStore(ctx context.Context, coll *mongo.Collection, opts Options) (*Store
 // whole set-up; an unreachable server makes Open fail when ctx ends (or after
 // the URL's serverSelectionTimeoutMS, 30 s by default).
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
-	dbName, err := databaseFromURL(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +151,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	}
 	client, err := mongo.Connect(options.Client().ApplyURI(rawURL))
 	if err != nil {
-		return nil, fmt.Errorf("mongostore: connect to %s: %w", redact(rawURL), err)
+		return nil, fmt.Errorf("mongostore: connect to %s: %w", u.shown, u.scrub(err))
 	}
 	fail := func(err error) (*Store, error) {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -162,73 +160,14 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := client.Ping(ctx, nil); err != nil {
-		return fail(fmt.Errorf("mongostore: connect to %s: %w", redact(rawURL), ctxErr(ctx, err)))
+		return fail(fmt.Errorf("mongostore: connect to %s: %w", u.shown, ctxErr(ctx, u.scrub(err))))
 	}
-	s, err := newStore(ctx, client.Database(dbName).Collection(collName), opts)
+	s, err := newStore(ctx, client.Database(u.db).Collection(collName), opts)
 	if err != nil {
-		return fail(err)
+		return fail(u.scrub(err))
 	}
 	s.client = client
 	return s, nil
-}
-
-// databaseFromURL checks the scheme of a MongoDB connection string and
-// returns the database named by its path, or DefaultDatabase.
-func databaseFromURL(rawURL string) (string, error) {
-	var rest string
-	switch {
-	case strings.HasPrefix(rawURL, "mongodb://"):
-		rest = rawURL[len("mongodb://"):]
-	case strings.HasPrefix(rawURL, "mongodb+srv://"):
-		rest = rawURL[len("mongodb+srv://"):]
-	case rawURL == "":
-		return "", errors.New("mongostore: empty connection URL (want mongodb://host:port/database)")
-	default:
-		return "", fmt.Errorf("mongostore: connection URL %s: the scheme must be mongodb:// or mongodb+srv://", redact(rawURL))
-	}
-	// The host list ends at the first '/' (user names, passwords and socket
-	// paths must percent-encode theirs); the database ends at '?'.
-	i := strings.IndexByte(rest, '/')
-	if i < 0 {
-		return DefaultDatabase, nil
-	}
-	path, _, _ := strings.Cut(rest[i+1:], "?")
-	db, err := url.PathUnescape(path)
-	if err != nil {
-		return "", fmt.Errorf("mongostore: connection URL %s: database name: %w", redact(rawURL), err)
-	}
-	if db == "" {
-		return DefaultDatabase, nil
-	}
-	if strings.ContainsAny(db, "/\\. \"$\x00") || len(db) > 63 {
-		return "", fmt.Errorf("mongostore: connection URL %s: %q is not a valid database name", redact(rawURL), db)
-	}
-	return db, nil
-}
-
-func checkCollectionName(name string) error {
-	if name == "" || strings.ContainsAny(name, "$\x00") || strings.HasPrefix(name, "system.") {
-		return fmt.Errorf("mongostore: %q is not a valid collection name", name)
-	}
-	return nil
-}
-
-// redact returns rawURL without the password, for error messages.
-func redact(rawURL string) string {
-	scheme, rest, ok := strings.Cut(rawURL, "://")
-	if !ok {
-		return "(invalid URL)"
-	}
-	hostEnd := strings.IndexAny(rest, "/?")
-	if hostEnd < 0 {
-		hostEnd = len(rest)
-	}
-	if at := strings.LastIndexByte(rest[:hostEnd], '@'); at >= 0 {
-		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
-			rest = user + ":xxxxx" + rest[at:]
-		}
-	}
-	return scheme + "://" + rest
 }
 
 // ensureExpiryIndex creates the index on expiresAt: a TTL index when the
