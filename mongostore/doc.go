@@ -109,6 +109,13 @@
 // reports which index the store found or made. An existing index on
 // expiresAt with other options is left as it is.
 //
+// Every decision on expiry (Load, Update, Swap, Touch, List, Sweep, the TTL
+// index) reads the document's own expiresAt, which the writing Manager set
+// from its Lifetime: no process decides a session's expiry from a lifetime
+// of its own, so sessionctl run with another (or the default) lifetime
+// neither sweeps nor hides a live session. ListActivity reports each
+// session's lastActivity, which sessionctl list shows.
+//
 // # FerretDB
 //
 // The tests run against FerretDB 1.24 with its SQLite back end, embedded in

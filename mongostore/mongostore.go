@@ -304,9 +304,10 @@ type document struct {
 }
 
 var (
-	loadProjection   = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldID, Value: 0}}
-	updateProjection = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldVersion, Value: 1}, {Key: fieldID, Value: 0}}
-	listProjection   = bson.D{{Key: fieldExpiresAt, Value: 1}}
+	loadProjection     = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldID, Value: 0}}
+	updateProjection   = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldVersion, Value: 1}, {Key: fieldID, Value: 0}}
+	listProjection     = bson.D{{Key: fieldExpiresAt, Value: 1}}
+	activityProjection = bson.D{{Key: fieldExpiresAt, Value: 1}, {Key: fieldLastActivity, Value: 1}}
 )
 
 // Load returns the payload and expiry of the session id. A missing or expired
@@ -538,17 +539,42 @@ func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 // particular order, until fn returns false. It reads only _id and expiresAt.
 // Documents whose _id is not a string are not sessions and are skipped.
 func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) error {
+	return s.list(ctx, listProjection, func(id string, d listed) bool { return fn(id, d.ExpiresAt) })
+}
+
+// ListActivity is List with each session's last activity: the lastActivity
+// field, the time of its last write or touch to the second (the zero time
+// for a document without one, written by other software). Operators' tools
+// (sessionctl list) show it rather than deriving it from a lifetime of
+// their own.
+func (s *Store) ListActivity(ctx context.Context, fn func(id string, lastActivity, expiry time.Time) bool) error {
+	return s.list(ctx, activityProjection, func(id string, d listed) bool {
+		var last time.Time
+		if sec, ok := d.LastActivity.AsInt64OK(); ok {
+			last = time.Unix(sec, 0)
+		}
+		return fn(id, last, d.ExpiresAt)
+	})
+}
+
+// listed is a document as List and ListActivity read it.
+type listed struct {
+	ID           bson.RawValue `bson:"_id"`
+	ExpiresAt    time.Time     `bson:"expiresAt"`
+	LastActivity bson.RawValue `bson:"lastActivity"`
+}
+
+// list calls fn with every unexpired document with a string _id, read with
+// projection, until fn returns false.
+func (s *Store) list(ctx context.Context, projection bson.D, fn func(id string, d listed) bool) error {
 	filter := bson.D{{Key: fieldExpiresAt, Value: bson.D{{Key: "$gt", Value: dateOf(time.Now())}}}}
-	cur, err := s.coll.Find(ctx, filter, options.Find().SetProjection(listProjection))
+	cur, err := s.coll.Find(ctx, filter, options.Find().SetProjection(projection))
 	if err != nil {
 		return fmt.Errorf("mongostore: list: %w", ctxErr(ctx, err))
 	}
 	defer cur.Close(context.WithoutCancel(ctx))
 	for cur.Next(ctx) {
-		var d struct {
-			ID        bson.RawValue `bson:"_id"`
-			ExpiresAt time.Time     `bson:"expiresAt"`
-		}
+		var d listed
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("mongostore: list: %w", err)
 		}
@@ -556,7 +582,7 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 		if !ok {
 			continue
 		}
-		if !fn(id, d.ExpiresAt) {
+		if !fn(id, d) {
 			return nil
 		}
 	}

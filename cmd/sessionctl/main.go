@@ -295,7 +295,7 @@ func configFlags(fs *flag.FlagSet) func(cfg *session.Config) {
 	fs.StringVar(&files, "files", "", fmt.Sprintf("file driver directory (default $SESSION_FILES, else %s)", session.DefaultFiles))
 	fs.StringVar(&table, "table", "", fmt.Sprintf("database driver table (default $SESSION_TABLE, else %s)", session.DefaultTable))
 	fs.StringVar(&secret, "secret", "", "the application's secret, to decrypt sealed payloads (default $SESSION_SECRET; prefer the variable: other users can read a command line)")
-	fs.DurationVar(&lifetime, "lifetime", 0, fmt.Sprintf("idle lifetime of a session, from which list tells the last activity (default $SESSION_LIFETIME, else %v)", session.DefaultLifetime))
+	fs.DurationVar(&lifetime, "lifetime", 0, fmt.Sprintf("idle lifetime of a session, from which list tells the last activity where the store keeps none (default $SESSION_LIFETIME, else %v)", session.DefaultLifetime))
 	return func(cfg *session.Config) {
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
@@ -551,21 +551,27 @@ func setupList(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			if *full {
 				idWidth = 43
 			}
-			// A request moves a session's expiry to its time plus the
-			// idle lifetime, so the last activity is expiry - lifetime.
-			lifetime := cfg.Lifetime
-			if lifetime == 0 {
-				lifetime = session.DefaultLifetime
-			}
 			const stamp = "2006-01-02T15:04:05Z"
 			fmt.Fprintf(w, "%-*s  %-*s  %s\n", idWidth, "ID", len(stamp), "LAST ACTIVITY", "EXPIRES")
-			err = l.List(e.ctx, func(id string, expiry time.Time) bool {
+			line := func(id string, last, expiry time.Time) bool {
 				if !*full && len(id) > shortID {
 					id = id[:shortID] + "..."
 				}
-				fmt.Fprintf(w, "%-*s  %s  %s\n", idWidth, id, expiry.Add(-lifetime).UTC().Format(stamp), expiry.UTC().Format(stamp))
+				fmt.Fprintf(w, "%-*s  %s  %s\n", idWidth, id, last.UTC().Format(stamp), expiry.UTC().Format(stamp))
 				return true
-			})
+			}
+			if al, ok := l.(activityLister); ok {
+				// The store keeps each session's last activity.
+				err = al.ListActivity(e.ctx, line)
+			} else {
+				// A request moves a session's expiry to its time plus the
+				// idle lifetime, so the last activity is expiry - lifetime.
+				lifetime := cfg.Lifetime
+				if lifetime == 0 {
+					lifetime = session.DefaultLifetime
+				}
+				err = l.List(e.ctx, func(id string, expiry time.Time) bool { return line(id, expiry.Add(-lifetime), expiry) })
+			}
 			if err != nil {
 				w.Flush()
 				return fail(e, "list: %v", err)
