@@ -56,12 +56,14 @@ type Options struct {
 	Prefix string
 }
 
-// Store keeps sessions in memcached. It implements session.Store and is safe
-// for concurrent use. Create one with New or Open.
+// Store keeps sessions in memcached. It implements session.Store and
+// session.Swapper, and is safe for concurrent use. Create one with New or
+// Open.
 type Store struct {
 	client *memcache.Client
 	prefix string
-	own    bool // opened by Open: Close closes the client's connections
+	own    bool   // opened by Open: Close closes the client's connections
+	loads  *loads // recent Loads' CAS tokens, for Swap and Touch
 }
 
 var _ session.Store = (*Store)(nil)
@@ -84,7 +86,7 @@ func New(client *memcache.Client, opts Options) (*Store, error) {
 	if len(opts.Prefix) > 200 || !printable(opts.Prefix) {
 		return nil, fmt.Errorf("memcachedstore: prefix %q: want at most 200 bytes of printable ASCII without spaces", opts.Prefix)
 	}
-	return &Store{client: client, prefix: opts.Prefix}, nil
+	return &Store{client: client, prefix: opts.Prefix, loads: new(loads)}, nil
 }
 
 // Open connects to the servers that url names,
@@ -241,8 +243,10 @@ func (s *Store) get(key string) (*memcache.Item, error) {
 	return item, err
 }
 
-// Load returns the record of id (one get). A missing, expired or invalid ID,
-// or an item this store did not write, is not found.
+// Load returns the record of id (one gets), and remembers the item's CAS
+// token for a Swap or Touch of the same record (see the package
+// documentation). A missing, expired or invalid ID, or an item this store
+// did not write, is not found.
 func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.Time, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("memcachedstore: load: %w", err)
@@ -256,6 +260,9 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 		return nil, time.Time{}, false, fail(ctx, "load", err)
 	}
 	data, expiry, found = live(item, time.Now())
+	if found {
+		s.loads.remember(id, data, item.CasID, expiry)
+	}
 	return data, expiry, found, nil
 }
 
@@ -290,8 +297,8 @@ func casLoop(ctx context.Context, op string, attempt func() error) error {
 
 // write stores value under key with expiration exp, conditionally: with
 // CAS on item when there is one, with add when there is none. It returns
-// errRetry when another client wrote (or memcached evicted the item) since
-// item was read.
+// errRetry when another client wrote, deleted (or memcached evicted) the
+// item since item was read.
 func (s *Store) write(ctx context.Context, op, key string, item *memcache.Item, value []byte, exp int32) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memcachedstore: %s: %w", op, err)
@@ -306,7 +313,9 @@ func (s *Store) write(ctx context.Context, op, key string, item *memcache.Item, 
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored):
+	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
+		// A cas finds the item changed (EXISTS) or gone (NOT_FOUND: deleted
+		// or evicted since the gets); an add finds one there (NOT_STORED).
 		return errRetry
 	}
 	return fail(ctx, op, err)
@@ -367,9 +376,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 // Touch moves the expiry of the record of id: it rewrites the item's header
-// and memcached expiration with a cas of the same payload (see the package
-// documentation). It does nothing for a missing, expired or invalid ID; an
-// expiry that has passed deletes the record.
+// and memcached expiration with a cas of the same payload, one round trip
+// after a Load of the record (see the package documentation). It does
+// nothing for a missing, expired or invalid ID; an expiry that has passed
+// deletes the record.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memcachedstore: touch: %w", err)
@@ -377,6 +387,23 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	key, ok := s.key(id)
 	if !ok {
 		return nil
+	}
+	now := time.Now()
+	if data, cas, ok := s.loads.take(id, nil, now); ok {
+		// One cas with the token a Load of this request read: taken only
+		// when nobody wrote the item since, so it still holds data.
+		value, exp := tombstone, int32(-1)
+		if expiry.After(now) {
+			value, exp = encode(data, expiry), expiration(expiry, now)
+		}
+		err := s.client.CompareAndSwap(&memcache.Item{Key: key, Value: value, Expiration: exp, CasID: cas})
+		switch {
+		case err == nil, errors.Is(err, memcache.ErrCacheMiss), errors.Is(err, memcache.ErrNotStored):
+			return nil // touched, or there is no record to touch
+		case !errors.Is(err, memcache.ErrCASConflict):
+			return fail(ctx, "touch", err)
+		}
+		// Written since the Load: read it again below.
 	}
 	return casLoop(ctx, "touch", func() error {
 		item, err := s.get(key)
