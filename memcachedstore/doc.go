@@ -1,6 +1,8 @@
 // Package memcachedstore keeps sessions in memcached through
 // github.com/bradfitz/gomemcache. Importing it registers the "memcached"
-// driver for session.Config.Driver, opened from Config.Connection with Open:
+// driver for session.Config.Driver, opened from Config.Connection with
+// Open(ctx, url, opts), whose context bounds the resolution of the host
+// names, the only setup it does (no server is needed to open a store):
 //
 //	import _ "github.com/sessionkit/session/memcachedstore" // or .../session/drivers
 //

@@ -2,6 +2,8 @@ package memcachedstore
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -123,19 +125,41 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"memcached://h?timeout=x", "memcached://h?max_idle_conns=0", "memcached://h?bogus=1", "memcached://h?prefix=a%20b"} {
-		if _, err := Open(bad, Options{}); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: ") {
+		if _, err := Open(t.Context(), bad, Options{}); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: ") {
 			t.Errorf("Open(%q): error %v", bad, err)
 		}
 	}
-	s, err := Open("memcached://127.0.0.1?timeout=250ms&max_idle_conns=7&prefix=x:", Options{})
+	s, err := Open(t.Context(), "memcached://127.0.0.1?timeout=250ms&max_idle_conns=7&prefix=x:", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.client.Timeout != 250*time.Millisecond || s.client.MaxIdleConns != 7 || s.prefix != "x:" || !s.own {
 		t.Errorf("Open: timeout %v, idle %d, prefix %q, own %v", s.client.Timeout, s.client.MaxIdleConns, s.prefix, s.own)
 	}
-	s, err = Open("memcached://127.0.0.1?prefix=x:", Options{Prefix: "opt:"})
+	s, err = Open(t.Context(), "memcached://127.0.0.1?prefix=x:", Options{Prefix: "opt:"})
 	if err != nil || s.prefix != "opt:" || s.client.MaxIdleConns != DefaultMaxIdleConns {
 		t.Errorf("Options.Prefix should win over the URL's: %q, %v", s.prefix, err)
+	}
+}
+
+// Open needs no server; ctx bounds the host names' resolution, and an ended
+// context stops it before anything.
+func TestOpenContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := Open(ctx, "memcached://127.0.0.1:1", Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a canceled context = %v, want context.Canceled", err)
+	}
+	if s, err := Open(t.Context(), "memcached://localhost:1", Options{}); err != nil {
+		t.Errorf("Open of localhost (nothing listening): %v", err)
+	} else {
+		s.Close()
+	}
+	addrs, err := resolve(t.Context(), []string{"localhost:1", "[::1]:2", "10.0.0.1:11211"})
+	if want := []string{"127.0.0.1:1", "[::1]:2", "10.0.0.1:11211"}; err != nil || !slices.Equal(addrs, want) {
+		t.Errorf("resolve = (%q, %v), want %q", addrs, err, want)
+	}
+	if _, err := Open(t.Context(), "memcached://no-such-host.invalid", Options{}); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: connection URL memcached://no-such-host.invalid: ") {
+		t.Errorf("Open of a host that does not resolve: %v", err)
 	}
 }

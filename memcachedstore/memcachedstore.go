@@ -68,9 +68,15 @@ type Store struct {
 
 var _ session.Store = (*Store)(nil)
 
+// driverOpenTimeout bounds the "memcached" driver's Open (session.New has
+// no context to pass on): the host names' resolution.
+const driverOpenTimeout = 30 * time.Second
+
 func init() {
 	session.Register("memcached", func(cfg session.Config) (session.Store, error) {
-		return Open(cfg.Connection, Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), driverOpenTimeout)
+		defer cancel()
+		return Open(ctx, cfg.Connection, Options{})
 	})
 }
 
@@ -92,10 +98,14 @@ func New(client *memcache.Client, opts Options) (*Store, error) {
 // Open connects to the servers that url names,
 // memcached://host[:port][,host[:port]...][?prefix=P&timeout=D&max_idle_conns=N]
 // (see the package documentation), and returns a store that owns its client.
-// A prefix parameter sets the prefix when opts.Prefix is empty. Open resolves
-// the host names (once: gomemcache does not follow later DNS changes) but
-// does not contact the servers; the first call does.
-func Open(rawURL string, opts Options) (*Store, error) {
+// A prefix parameter sets the prefix when opts.Prefix is empty. Open needs no
+// server: it resolves the host names (once: gomemcache does not follow later
+// DNS changes), within ctx, and does not contact the servers; the first call
+// does.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memcachedstore: open: %w", err)
+	}
 	servers, q, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -130,8 +140,11 @@ func Open(rawURL string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	// gomemcache resolves the host names here, once.
-	if err := ss.SetServers(servers...); err != nil {
+	addrs, err := resolve(ctx, servers)
+	if err != nil {
+		return nil, fmt.Errorf("memcachedstore: connection URL %s: %w", redact(rawURL), err)
+	}
+	if err := ss.SetServers(addrs...); err != nil {
 		return nil, fmt.Errorf("memcachedstore: connection URL %s: %w", redact(rawURL), err)
 	}
 	s.own = true

@@ -45,7 +45,7 @@ func TestNoPasswordInErrors(t *testing.T) {
 			raw := fmt.Sprintf(tmpl, pw)
 			t.Run(strings.ReplaceAll(tmpl, "%s", "<"+pw+">"), func(t *testing.T) {
 				secrettest.NoPanic(t, "Open", pw, func() {
-					st, err := memcachedstore.Open(raw, memcachedstore.Options{})
+					st, err := memcachedstore.Open(t.Context(), raw, memcachedstore.Options{})
 					if err != nil {
 						if !strings.HasPrefix(err.Error(), "memcachedstore: ") {
 							t.Errorf("Open: error %q lacks the memcachedstore: prefix", err)

@@ -27,7 +27,7 @@ func TestSwapper(t *testing.T) {
 	t.Run("Open", func(t *testing.T) {
 		addr := testserver.Memcached(t)
 		storetest.RunSwapper(t, func(t *testing.T) session.Store {
-			st, err := memcachedstore.Open("memcached://"+addr+"?prefix="+freshPrefix(), memcachedstore.Options{})
+			st, err := memcachedstore.Open(t.Context(), "memcached://"+addr+"?prefix="+freshPrefix(), memcachedstore.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,9 +1,11 @@
 package memcachedstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -112,4 +114,37 @@ func redact(raw string) string {
 		}
 	}
 	return b.String()
+}
+
+// resolve returns servers (host:port) with their host names resolved within
+// ctx, as gomemcache would resolve them: the first IPv4 address, else the
+// first address.
+func resolve(ctx context.Context, servers []string) ([]string, error) {
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := netip.ParseAddr(host); err == nil {
+			out[i] = s
+			continue
+		}
+		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+				return nil, fmt.Errorf("%w (%w)", cerr, err)
+			}
+			return nil, err
+		}
+		ip := ips[0]
+		for _, a := range ips {
+			if a.Unmap().Is4() {
+				ip = a.Unmap()
+				break
+			}
+		}
+		out[i] = net.JoinHostPort(ip.String(), port)
+	}
+	return out, nil
 }

@@ -12,13 +12,17 @@
 //	})
 //
 // An application that already has a client builds the store in code with New
-// and passes it as Config.Store; the store never disconnects that client:
+// and passes it as Config.Store; the store never disconnects that client.
+// New creates the expiry index (unless Options.SkipIndexes), so it takes a
+// context, which bounds that wait for the server:
 //
-//	st, err := mongostore.New(client.Database("app").Collection("sessions"), mongostore.Options{})
+//	st, err := mongostore.New(ctx, client.Database("app").Collection("sessions"), mongostore.Options{})
 //
 // # Connection URLs
 //
-// Open (and the "mongodb" driver) take the driver's own connection strings:
+// Open(ctx, url, opts) (and the "mongodb" driver, which gives it
+// DriverOpenTimeout) connects, checks that the server answers and creates
+// the index, all within ctx. It takes the driver's own connection strings:
 //
 //	mongodb://127.0.0.1:27017/app
 //	mongodb://user:pass@db1:27017,db2:27017/app?replicaSet=rs0&authSource=admin

@@ -23,8 +23,6 @@ const (
 	DefaultCollection = "sessions"
 	// DefaultMaxRetries is Options.MaxRetries when it is zero.
 	DefaultMaxRetries = 100
-	// DefaultSetupTimeout is Options.SetupTimeout when it is zero.
-	DefaultSetupTimeout = 10 * time.Second
 )
 
 // Field names of a session document.
@@ -66,10 +64,6 @@ type Options struct {
 	// SkipIndexes makes New and Open create no index (the application
 	// manages the collection's indexes itself).
 	SkipIndexes bool
-
-	// SetupTimeout bounds the index creation New does, which has no context
-	// of its own; default 10 s. Open uses its context instead.
-	SetupTimeout time.Duration
 }
 
 // Store is a session store in a MongoDB collection. It implements
@@ -89,18 +83,15 @@ type Store struct {
 
 // New returns a store keeping sessions in coll, whose client the application
 // owns: Close does not disconnect it. Unless opts.SkipIndexes is set, New
-// creates the index on expiresAt (see the package documentation), waiting at
-// most opts.SetupTimeout for the server.
-func New(coll *mongo.Collection, opts Options) (*Store, error) {
+// creates the index on expiresAt (see the package documentation), which
+// needs the server: ctx bounds that wait (with SkipIndexes New does no I/O).
+func New(ctx context.Context, coll *mongo.Collection, opts Options) (*Store, error) {
 	if coll == nil {
 		return nil, errors.New("mongostore: nil collection")
 	}
-	timeout := opts.SetupTimeout
-	if timeout <= 0 {
-		timeout = DefaultSetupTimeout
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mongostore: new: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	return newStore(ctx, coll, opts)
 }
 

@@ -23,7 +23,7 @@ import (
 // expiry less 5 minutes.
 func TestOtherLifetimeKeepsSessions(t *testing.T) {
 	coll := newCollection(t)
-	app, err := mongostore.New(coll, mongostore.Options{})
+	app, err := mongostore.New(t.Context(), coll, mongostore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
