@@ -80,10 +80,12 @@
 //   - There is no List: memcached does not enumerate keys.
 //
 // memcached keys are at most 250 bytes of printable ASCII without spaces.
-// The store accepts session IDs of the URL-safe base64 alphabet (the
-// Manager's IDs) that fit with the prefix; Load reports any other ID as not
-// found, Update refuses it (ErrInvalidID), Delete and Touch ignore it. Items
-// are limited to memcached's item size (1 MB by default, -I to change).
+// The store accepts session IDs of 1 to 128 characters of the URL-safe
+// base64 alphabet (the Manager's IDs are 43), as every store of this module
+// does, that fit with the prefix; Load reports any other ID as not found,
+// Update and Swap refuse it (ErrInvalidID), Delete and Touch ignore it.
+// Items are limited to memcached's item size (1 MB by default, -I to
+// change).
 //
 // A CAS token is a per-server counter, which restarts with the server: a
 // token read before a restart could, in the moment between a Load and its

@@ -74,8 +74,8 @@ func TestKey(t *testing.T) {
 	s := &Store{prefix: "p:"}
 	for id, want := range map[string]bool{
 		"abcXYZ019-_":            true,
-		strings.Repeat("a", 248): true,
-		strings.Repeat("a", 249): false, // 2 + 249 > 250
+		strings.Repeat("a", 128): true,
+		strings.Repeat("a", 129): false, // longer than any store takes
 		"":                       false,
 		"a b":                    false,
 		"a\nb":                   false,
@@ -86,6 +86,13 @@ func TestKey(t *testing.T) {
 		if _, ok := s.key(id); ok != want {
 			t.Errorf("key(%q) ok = %v, want %v", id, ok, want)
 		}
+	}
+	long := &Store{prefix: strings.Repeat("p", 200)}
+	if _, ok := long.key(strings.Repeat("a", 50)); !ok {
+		t.Error("a 50-character ID does not fit with a 200-byte prefix")
+	}
+	if _, ok := long.key(strings.Repeat("a", 51)); ok {
+		t.Error("a 51-character ID fits with a 200-byte prefix: 251 bytes")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // DefaultPrefix is the key prefix when Options.Prefix is empty.
@@ -43,8 +44,9 @@ var (
 	// changing the session for all of the store's attempts.
 	ErrConflict = errors.New("memcachedstore: too many concurrent changes to one session; gave up")
 
-	// ErrInvalidID is returned by Update for an ID outside the URL-safe
-	// base64 alphabet or too long for a memcached key with the prefix.
+	// ErrInvalidID is returned by Update and Swap for an ID outside the
+	// URL-safe base64 alphabet, longer than 128 characters, or too long for
+	// a memcached key with the prefix.
 	ErrInvalidID = errors.New("memcachedstore: invalid session ID")
 )
 
@@ -175,17 +177,12 @@ func printable(s string) bool {
 	return true
 }
 
-// key returns the memcached key of id, or false when id is not 1 or more
-// characters of the URL-safe base64 alphabet fitting in a key.
+// key returns the memcached key of id, or false when id is not a valid
+// session ID (1 to sessionid.MaxLen characters of the URL-safe base64
+// alphabet) fitting in a key with the prefix.
 func (s *Store) key(id string) (string, bool) {
-	if id == "" || len(s.prefix)+len(id) > MaxKeyLength {
+	if !sessionid.Valid(id) || len(s.prefix)+len(id) > MaxKeyLength {
 		return "", false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return "", false
-		}
 	}
 	return s.prefix + id, true
 }

@@ -12,6 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // Defaults for the zero fields of Options and for a URL without a database.
@@ -39,7 +41,8 @@ const (
 var (
 	// ErrInvalidID is wrapped by the errors Update, Delete and Touch return
 	// for an ID outside the store's alphabet ([A-Za-z0-9_-], 1 to 128
-	// characters). Load reports such an ID as not found instead.
+	// characters, as every store of this module takes). Load reports such an
+	// ID as not found instead.
 	ErrInvalidID = errors.New("mongostore: invalid session ID")
 
 	// ErrConflict is wrapped by the error Update returns when it lost the race
@@ -236,21 +239,6 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// validID reports whether id is in the store's alphabet: 1 to 128 characters
-// of URL-safe base64 (the Manager's IDs are 43 of them).
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 func invalidID(id string) error {
 	return fmt.Errorf("%w (%d bytes: %.40q)", ErrInvalidID, len(id), id)
 }
@@ -308,7 +296,7 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("mongostore: load: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
 	filter := bson.D{
@@ -382,7 +370,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mongostore: update: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalidID(id)
 	}
 	unlock, err := s.queue.lock(ctx, id)
@@ -480,7 +468,7 @@ func backoff(ctx context.Context, attempt int) error {
 // Delete removes the document of id. Deleting a missing document is not an
 // error; an ID outside the store's alphabet is (ErrInvalidID).
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalidID(id)
 	}
 	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: fieldID, Value: id}}); err != nil {
@@ -494,7 +482,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // document (no upsert) and does not revive an expired one; a missing document
 // is not an error.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalidID(id)
 	}
 	now := time.Now()

@@ -57,19 +57,6 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-func TestValidID(t *testing.T) {
-	for _, id := range []string{"a", "A-_9", strings.Repeat("x", 128), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"} {
-		if !validID(id) {
-			t.Errorf("validID(%q) = false", id)
-		}
-	}
-	for _, id := range []string{"", strings.Repeat("x", 129), "a.b", "a/b", "$where", "{\"$gt\":\"\"}", "a\x00", "é", "a b"} {
-		if validID(id) {
-			t.Errorf("validID(%q) = true", id)
-		}
-	}
-}
-
 // Open refuses a bad URL or collection before dialling anything.
 func TestOpenBadArguments(t *testing.T) {
 	ctx := context.Background()
