@@ -2,6 +2,8 @@ package memcachedstore
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -72,8 +74,8 @@ func TestKey(t *testing.T) {
 	s := &Store{prefix: "p:"}
 	for id, want := range map[string]bool{
 		"abcXYZ019-_":            true,
-		strings.Repeat("a", 248): true,
-		strings.Repeat("a", 249): false, // 2 + 249 > 250
+		strings.Repeat("a", 128): true,
+		strings.Repeat("a", 129): false, // longer than any store takes
 		"":                       false,
 		"a b":                    false,
 		"a\nb":                   false,
@@ -83,6 +85,31 @@ func TestKey(t *testing.T) {
 	} {
 		if _, ok := s.key(id); ok != want {
 			t.Errorf("key(%q) ok = %v, want %v", id, ok, want)
+		}
+	}
+	long := &Store{prefix: strings.Repeat("p", 200)}
+	if _, ok := long.key(strings.Repeat("a", 50)); !ok {
+		t.Error("a 50-character ID does not fit with a 200-byte prefix")
+	}
+	if _, ok := long.key(strings.Repeat("a", 51)); ok {
+		t.Error("a 51-character ID fits with a 200-byte prefix: 251 bytes")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"memcached://h1:1,h2?prefix=p:&timeout=1s": "memcached://h1:1,h2?prefix=p:&timeout=1s",
+		"memcached://[::1]:11211,::1/":             "memcached://[::1]:11211,::1/",
+		"memcached://h?password=secret&timeout=1s": "memcached://h?password=xxxxx&timeout=1s",
+		"memcached://u:secret@h":                   "memcached://xxxxx",
+		"memcached://h?prefix=a@b":                 "memcached://xxxxx",
+		"memcached://u:secret":                     "memcached://xxxxx",
+		"memcached://u:se/cret":                    "memcached://xxxxx",
+		"redis://u:secret@h":                       "(not shown: not a memcached:// URL)",
+		"u:secret@h":                               "(not shown: not a memcached:// URL)",
+	} {
+		if got := redact(in); got != want {
+			t.Errorf("redact(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -98,25 +125,48 @@ func TestParseURL(t *testing.T) {
 	if q.Get("prefix") != "app:" || q.Get("timeout") != "1s" {
 		t.Errorf("query %v", q)
 	}
-	for _, bad := range []string{"", "memcache://h:1", "h:11211", "memcached://", "memcached://u:p@h:1", "memcached://h:1/db"} {
+	for _, bad := range []string{"", "memcache://h:1", "h:11211", "memcached://", "memcached://u:p@h:1", "memcached://h:1/db",
+		"memcached://u:p", "memcached://h:0", "memcached://h:65536", "memcached://a:b:c", "memcached://h?a=%zz", "memcached://h?prefix=a@b"} {
 		if _, _, err := parseURL(bad); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: ") {
 			t.Errorf("parseURL(%q): error %v", bad, err)
 		}
 	}
 	for _, bad := range []string{"memcached://h?timeout=x", "memcached://h?max_idle_conns=0", "memcached://h?bogus=1", "memcached://h?prefix=a%20b"} {
-		if _, err := Open(bad, Options{}); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: ") {
+		if _, err := Open(t.Context(), bad, Options{}); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: ") {
 			t.Errorf("Open(%q): error %v", bad, err)
 		}
 	}
-	s, err := Open("memcached://127.0.0.1?timeout=250ms&max_idle_conns=7&prefix=x:", Options{})
+	s, err := Open(t.Context(), "memcached://127.0.0.1?timeout=250ms&max_idle_conns=7&prefix=x:", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.client.Timeout != 250*time.Millisecond || s.client.MaxIdleConns != 7 || s.prefix != "x:" || !s.own {
 		t.Errorf("Open: timeout %v, idle %d, prefix %q, own %v", s.client.Timeout, s.client.MaxIdleConns, s.prefix, s.own)
 	}
-	s, err = Open("memcached://127.0.0.1?prefix=x:", Options{Prefix: "opt:"})
+	s, err = Open(t.Context(), "memcached://127.0.0.1?prefix=x:", Options{Prefix: "opt:"})
 	if err != nil || s.prefix != "opt:" || s.client.MaxIdleConns != DefaultMaxIdleConns {
 		t.Errorf("Options.Prefix should win over the URL's: %q, %v", s.prefix, err)
+	}
+}
+
+// Open needs no server; ctx bounds the host names' resolution, and an ended
+// context stops it before anything.
+func TestOpenContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := Open(ctx, "memcached://127.0.0.1:1", Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a canceled context = %v, want context.Canceled", err)
+	}
+	if s, err := Open(t.Context(), "memcached://localhost:1", Options{}); err != nil {
+		t.Errorf("Open of localhost (nothing listening): %v", err)
+	} else {
+		s.Close()
+	}
+	addrs, err := resolve(t.Context(), []string{"localhost:1", "[::1]:2", "10.0.0.1:11211"})
+	if want := []string{"127.0.0.1:1", "[::1]:2", "10.0.0.1:11211"}; err != nil || !slices.Equal(addrs, want) {
+		t.Errorf("resolve = (%q, %v), want %q", addrs, err, want)
+	}
+	if _, err := Open(t.Context(), "memcached://no-such-host.invalid", Options{}); err == nil || !strings.HasPrefix(err.Error(), "memcachedstore: connection URL memcached://no-such-host.invalid: ") {
+		t.Errorf("Open of a host that does not resolve: %v", err)
 	}
 }

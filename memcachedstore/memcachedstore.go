@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // DefaultPrefix is the key prefix when Options.Prefix is empty.
@@ -46,8 +44,9 @@ var (
 	// changing the session for all of the store's attempts.
 	ErrConflict = errors.New("memcachedstore: too many concurrent changes to one session; gave up")
 
-	// ErrInvalidID is returned by Update for an ID outside the URL-safe
-	// base64 alphabet or too long for a memcached key with the prefix.
+	// ErrInvalidID is returned by Update and Swap for an ID outside the
+	// URL-safe base64 alphabet, longer than 128 characters, or too long for
+	// a memcached key with the prefix.
 	ErrInvalidID = errors.New("memcachedstore: invalid session ID")
 )
 
@@ -59,19 +58,27 @@ type Options struct {
 	Prefix string
 }
 
-// Store keeps sessions in memcached. It implements session.Store and is safe
-// for concurrent use. Create one with New or Open.
+// Store keeps sessions in memcached. It implements session.Store and
+// session.Swapper, and is safe for concurrent use. Create one with New or
+// Open.
 type Store struct {
 	client *memcache.Client
 	prefix string
-	own    bool // opened by Open: Close closes the client's connections
+	own    bool   // opened by Open: Close closes the client's connections
+	loads  *loads // recent Loads' CAS tokens, for Swap and Touch
 }
 
 var _ session.Store = (*Store)(nil)
 
+// driverOpenTimeout bounds the "memcached" driver's Open (session.New has
+// no context to pass on): the host names' resolution.
+const driverOpenTimeout = 30 * time.Second
+
 func init() {
 	session.Register("memcached", func(cfg session.Config) (session.Store, error) {
-		return Open(cfg.Connection, Options{})
+		ctx, cancel := context.WithTimeout(context.Background(), driverOpenTimeout)
+		defer cancel()
+		return Open(ctx, cfg.Connection, Options{})
 	})
 }
 
@@ -87,16 +94,20 @@ func New(client *memcache.Client, opts Options) (*Store, error) {
 	if len(opts.Prefix) > 200 || !printable(opts.Prefix) {
 		return nil, fmt.Errorf("memcachedstore: prefix %q: want at most 200 bytes of printable ASCII without spaces", opts.Prefix)
 	}
-	return &Store{client: client, prefix: opts.Prefix}, nil
+	return &Store{client: client, prefix: opts.Prefix, loads: new(loads)}, nil
 }
 
 // Open connects to the servers that url names,
 // memcached://host[:port][,host[:port]...][?prefix=P&timeout=D&max_idle_conns=N]
 // (see the package documentation), and returns a store that owns its client.
-// A prefix parameter sets the prefix when opts.Prefix is empty. Open resolves
-// the host names (once: gomemcache does not follow later DNS changes) but
-// does not contact the servers; the first call does.
-func Open(rawURL string, opts Options) (*Store, error) {
+// A prefix parameter sets the prefix when opts.Prefix is empty. Open needs no
+// server: it resolves the host names (once: gomemcache does not follow later
+// DNS changes), within ctx, and does not contact the servers; the first call
+// does.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memcachedstore: open: %w", err)
+	}
 	servers, q, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -114,67 +125,32 @@ func Open(rawURL string, opts Options) (*Store, error) {
 		case "timeout":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return nil, fmt.Errorf("memcachedstore: connection URL %q: timeout %q: want a positive duration such as 500ms", rawURL, v)
+				return nil, fmt.Errorf("memcachedstore: connection URL %s: timeout %q: want a positive duration such as 500ms", redact(rawURL), v)
 			}
 			client.Timeout = d
 		case "max_idle_conns":
 			n, err := strconv.Atoi(v)
 			if err != nil || n <= 0 {
-				return nil, fmt.Errorf("memcachedstore: connection URL %q: max_idle_conns %q: want a positive number", rawURL, v)
+				return nil, fmt.Errorf("memcachedstore: connection URL %s: max_idle_conns %q: want a positive number", redact(rawURL), v)
 			}
 			client.MaxIdleConns = n
 		default:
-			return nil, fmt.Errorf("memcachedstore: connection URL %q: unknown parameter %q (want prefix, timeout or max_idle_conns)", rawURL, key)
+			return nil, fmt.Errorf("memcachedstore: connection URL %s: unknown parameter %q (want prefix, timeout or max_idle_conns)", redact(rawURL), key)
 		}
 	}
 	s, err := New(client, opts)
 	if err != nil {
 		return nil, err
 	}
-	// gomemcache resolves the host names here, once.
-	if err := ss.SetServers(servers...); err != nil {
-		return nil, fmt.Errorf("memcachedstore: connection URL %q: %w", rawURL, err)
+	addrs, err := resolve(ctx, servers)
+	if err != nil {
+		return nil, fmt.Errorf("memcachedstore: connection URL %s: %w", redact(rawURL), err)
+	}
+	if err := ss.SetServers(addrs...); err != nil {
+		return nil, fmt.Errorf("memcachedstore: connection URL %s: %w", redact(rawURL), err)
 	}
 	s.own = true
 	return s, nil
-}
-
-// parseURL splits a memcached:// URL into server addresses and parameters.
-func parseURL(raw string) ([]string, url.Values, error) {
-	rest, ok := strings.CutPrefix(raw, "memcached://")
-	if !ok {
-		if raw == "" {
-			return nil, nil, errors.New("memcachedstore: empty connection URL (want memcached://host:port[,host:port...])")
-		}
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: want memcached://host:port[,host:port...]", raw)
-	}
-	rest, query, _ := strings.Cut(rest, "?")
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: %w", raw, err)
-	}
-	rest = strings.TrimSuffix(rest, "/")
-	if strings.ContainsAny(rest, "/@#") {
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: want only host:port pairs separated by commas (no user, no path)", raw)
-	}
-	var servers []string
-	for _, h := range strings.Split(rest, ",") {
-		if h == "" {
-			continue
-		}
-		host, port, err := net.SplitHostPort(h)
-		if err != nil {
-			host, port = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"), "11211"
-		}
-		if host == "" || port == "" {
-			return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: bad address %q", raw, h)
-		}
-		servers = append(servers, net.JoinHostPort(host, port))
-	}
-	if len(servers) == 0 {
-		return nil, nil, fmt.Errorf("memcachedstore: connection URL %q: no server", raw)
-	}
-	return servers, q, nil
 }
 
 // Client returns the client the store uses.
@@ -201,17 +177,12 @@ func printable(s string) bool {
 	return true
 }
 
-// key returns the memcached key of id, or false when id is not 1 or more
-// characters of the URL-safe base64 alphabet fitting in a key.
+// key returns the memcached key of id, or false when id is not a valid
+// session ID (1 to sessionid.MaxLen characters of the URL-safe base64
+// alphabet) fitting in a key with the prefix.
 func (s *Store) key(id string) (string, bool) {
-	if id == "" || len(s.prefix)+len(id) > MaxKeyLength {
+	if !sessionid.Valid(id) || len(s.prefix)+len(id) > MaxKeyLength {
 		return "", false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return "", false
-		}
 	}
 	return s.prefix + id, true
 }
@@ -282,8 +253,10 @@ func (s *Store) get(key string) (*memcache.Item, error) {
 	return item, err
 }
 
-// Load returns the record of id (one get). A missing, expired or invalid ID,
-// or an item this store did not write, is not found.
+// Load returns the record of id (one gets), and remembers the item's CAS
+// token for a Swap or Touch of the same record (see the package
+// documentation). A missing, expired or invalid ID, or an item this store
+// did not write, is not found.
 func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.Time, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("memcachedstore: load: %w", err)
@@ -297,6 +270,9 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 		return nil, time.Time{}, false, fail(ctx, "load", err)
 	}
 	data, expiry, found = live(item, time.Now())
+	if found {
+		s.loads.remember(id, data, item.CasID, expiry)
+	}
 	return data, expiry, found, nil
 }
 
@@ -331,8 +307,8 @@ func casLoop(ctx context.Context, op string, attempt func() error) error {
 
 // write stores value under key with expiration exp, conditionally: with
 // CAS on item when there is one, with add when there is none. It returns
-// errRetry when another client wrote (or memcached evicted the item) since
-// item was read.
+// errRetry when another client wrote, deleted (or memcached evicted) the
+// item since item was read.
 func (s *Store) write(ctx context.Context, op, key string, item *memcache.Item, value []byte, exp int32) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memcachedstore: %s: %w", op, err)
@@ -347,7 +323,9 @@ func (s *Store) write(ctx context.Context, op, key string, item *memcache.Item, 
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored):
+	case errors.Is(err, memcache.ErrCASConflict), errors.Is(err, memcache.ErrNotStored), errors.Is(err, memcache.ErrCacheMiss):
+		// A cas finds the item changed (EXISTS) or gone (NOT_FOUND: deleted
+		// or evicted since the gets); an add finds one there (NOT_STORED).
 		return errRetry
 	}
 	return fail(ctx, op, err)
@@ -408,9 +386,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 // Touch moves the expiry of the record of id: it rewrites the item's header
-// and memcached expiration with a cas of the same payload (see the package
-// documentation). It does nothing for a missing, expired or invalid ID; an
-// expiry that has passed deletes the record.
+// and memcached expiration with a cas of the same payload, one round trip
+// after a Load of the record (see the package documentation). It does
+// nothing for a missing, expired or invalid ID; an expiry that has passed
+// deletes the record.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("memcachedstore: touch: %w", err)
@@ -418,6 +397,23 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	key, ok := s.key(id)
 	if !ok {
 		return nil
+	}
+	now := time.Now()
+	if data, cas, ok := s.loads.take(id, nil, now); ok {
+		// One cas with the token a Load of this request read: taken only
+		// when nobody wrote the item since, so it still holds data.
+		value, exp := tombstone, int32(-1)
+		if expiry.After(now) {
+			value, exp = encode(data, expiry), expiration(expiry, now)
+		}
+		err := s.client.CompareAndSwap(&memcache.Item{Key: key, Value: value, Expiration: exp, CasID: cas})
+		switch {
+		case err == nil, errors.Is(err, memcache.ErrCacheMiss), errors.Is(err, memcache.ErrNotStored):
+			return nil // touched, or there is no record to touch
+		case !errors.Is(err, memcache.ErrCASConflict):
+			return fail(ctx, "touch", err)
+		}
+		// Written since the Load: read it again below.
 	}
 	return casLoop(ctx, "touch", func() error {
 		item, err := s.get(key)

@@ -56,7 +56,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceOpen(t *testing.T) {
 	addr := testserver.Memcached(t)
 	storetest.Run(t, func(t *testing.T) session.Store {
-		st, err := memcachedstore.Open("memcached://"+addr+"?prefix="+freshPrefix(), memcachedstore.Options{})
+		st, err := memcachedstore.Open(t.Context(), "memcached://"+addr+"?prefix="+freshPrefix(), memcachedstore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func closedAddr(t *testing.T) string {
 // 500 from the Manager; a canceled context stops the store before it calls
 // memcached.
 func TestUnreachable(t *testing.T) {
-	st, err := memcachedstore.Open("memcached://"+closedAddr(t), memcachedstore.Options{})
+	st, err := memcachedstore.Open(t.Context(), "memcached://"+closedAddr(t), memcachedstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,13 +12,17 @@
 //	})
 //
 // An application that already has a client builds the store in code with New
-// and passes it as Config.Store; the store never disconnects that client:
+// and passes it as Config.Store; the store never disconnects that client.
+// New creates the expiry index (unless Options.SkipIndexes), so it takes a
+// context, which bounds that wait for the server:
 //
-//	st, err := mongostore.New(client.Database("app").Collection("sessions"), mongostore.Options{})
+//	st, err := mongostore.New(ctx, client.Database("app").Collection("sessions"), mongostore.Options{})
 //
 // # Connection URLs
 //
-// Open (and the "mongodb" driver) take the driver's own connection strings:
+// Open(ctx, url, opts) (and the "mongodb" driver, which gives it
+// DriverOpenTimeout) connects, checks that the server answers and creates
+// the index, all within ctx. It takes the driver's own connection strings:
 //
 //	mongodb://127.0.0.1:27017/app
 //	mongodb://user:pass@db1:27017,db2:27017/app?replicaSet=rs0&authSource=admin
@@ -29,6 +33,19 @@
 // read and write concerns). The collection is Options.Collection (Config.Table
 // for the driver), "sessions" by default. A store from Open owns its client:
 // Close disconnects it.
+//
+// A user name or password holding '@', '/', ':' or '%' must be
+// percent-encoded (%40, %2F, %3A, %25), as the driver requires. Open checks
+// the URL the way the driver splits it before the driver sees it, and
+// refuses the forms the driver would split wrongly or quote in its errors
+// (such a character unescaped before the '@', more than one '@', a bad
+// escape, a host that is not host[:port], a bad escape in a secret option).
+// Its errors show the URL with the password and the values of
+// tlsCertificateKeyFilePassword, sslClientCertificateKeyPassword and
+// authMechanismProperties masked ("xxxxx"), or nothing of it after the
+// scheme when it is too broken to tell the password from the rest; the
+// driver's own errors pass through with those secrets masked. No error
+// holds a part of a password, however malformed the URL.
 //
 // # Documents
 //
@@ -95,6 +112,13 @@
 // runs in the background by Config.Lottery) removes expired documents. TTL
 // reports which index the store found or made. An existing index on
 // expiresAt with other options is left as it is.
+//
+// Every decision on expiry (Load, Update, Swap, Touch, List, Sweep, the TTL
+// index) reads the document's own expiresAt, which the writing Manager set
+// from its Lifetime: no process decides a session's expiry from a lifetime
+// of its own, so sessionctl run with another (or the default) lifetime
+// neither sweeps nor hides a live session. ListActivity reports each
+// session's lastActivity, which sessionctl list shows.
 //
 // # FerretDB
 //

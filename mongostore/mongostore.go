@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -14,6 +12,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // Defaults for the zero fields of Options and for a URL without a database.
@@ -25,8 +25,6 @@ const (
 	DefaultCollection = "sessions"
 	// DefaultMaxRetries is Options.MaxRetries when it is zero.
 	DefaultMaxRetries = 100
-	// DefaultSetupTimeout is Options.SetupTimeout when it is zero.
-	DefaultSetupTimeout = 10 * time.Second
 )
 
 // Field names of a session document.
@@ -43,7 +41,8 @@ const (
 var (
 	// ErrInvalidID is wrapped by the errors Update, Delete and Touch return
 	// for an ID outside the store's alphabet ([A-Za-z0-9_-], 1 to 128
-	// characters). Load reports such an ID as not found instead.
+	// characters, as every store of this module takes). Load reports such an
+	// ID as not found instead.
 	ErrInvalidID = errors.New("mongostore: invalid session ID")
 
 	// ErrConflict is wrapped by the error Update returns when it lost the race
@@ -68,10 +67,6 @@ type Options struct {
 	// SkipIndexes makes New and Open create no index (the application
 	// manages the collection's indexes itself).
 	SkipIndexes bool
-
-	// SetupTimeout bounds the index creation New does, which has no context
-	// of its own; default 10 s. Open uses its context instead.
-	SetupTimeout time.Duration
 }
 
 // Store is a session store in a MongoDB collection. It implements
@@ -91,18 +86,15 @@ type Store struct {
 
 // New returns a store keeping sessions in coll, whose client the application
 // owns: Close does not disconnect it. Unless opts.SkipIndexes is set, New
-// creates the index on expiresAt (see the package documentation), waiting at
-// most opts.SetupTimeout for the server.
-func New(coll *mongo.Collection, opts Options) (*Store, error) {
+// creates the index on expiresAt (see the package documentation), which
+// needs the server: ctx bounds that wait (with SkipIndexes New does no I/O).
+func New(ctx context.Context, coll *mongo.Collection, opts Options) (*Store, error) {
 	if coll == nil {
 		return nil, errors.New("mongostore: nil collection")
 	}
-	timeout := opts.SetupTimeout
-	if timeout <= 0 {
-		timeout = DefaultSetupTimeout
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("mongostore: new: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	return newStore(ctx, coll, opts)
 }
 
@@ -137,7 +129,7 @@ func newStore(ctx context.Context, coll *mongo.Collection, opts Options) (*Store
 // whole set-up; an unreachable server makes Open fail when ctx ends (or after
 // the URL's serverSelectionTimeoutMS, 30 s by default).
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
-	dbName, err := databaseFromURL(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +145,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	}
 	client, err := mongo.Connect(options.Client().ApplyURI(rawURL))
 	if err != nil {
-		return nil, fmt.Errorf("mongostore: connect to %s: %w", redact(rawURL), err)
+		return nil, fmt.Errorf("mongostore: connect to %s: %w", u.shown, u.scrub(err))
 	}
 	fail := func(err error) (*Store, error) {
 		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -162,73 +154,14 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := client.Ping(ctx, nil); err != nil {
-		return fail(fmt.Errorf("mongostore: connect to %s: %w", redact(rawURL), ctxErr(ctx, err)))
+		return fail(fmt.Errorf("mongostore: connect to %s: %w", u.shown, ctxErr(ctx, u.scrub(err))))
 	}
-	s, err := newStore(ctx, client.Database(dbName).Collection(collName), opts)
+	s, err := newStore(ctx, client.Database(u.db).Collection(collName), opts)
 	if err != nil {
-		return fail(err)
+		return fail(u.scrub(err))
 	}
 	s.client = client
 	return s, nil
-}
-
-// databaseFromURL checks the scheme of a MongoDB connection string and
-// returns the database named by its path, or DefaultDatabase.
-func databaseFromURL(rawURL string) (string, error) {
-	var rest string
-	switch {
-	case strings.HasPrefix(rawURL, "mongodb://"):
-		rest = rawURL[len("mongodb://"):]
-	case strings.HasPrefix(rawURL, "mongodb+srv://"):
-		rest = rawURL[len("mongodb+srv://"):]
-	case rawURL == "":
-		return "", errors.New("mongostore: empty connection URL (want mongodb://host:port/database)")
-	default:
-		return "", fmt.Errorf("mongostore: connection URL %s: the scheme must be mongodb:// or mongodb+srv://", redact(rawURL))
-	}
-	// The host list ends at the first '/' (user names, passwords and socket
-	// paths must percent-encode theirs); the database ends at '?'.
-	i := strings.IndexByte(rest, '/')
-	if i < 0 {
-		return DefaultDatabase, nil
-	}
-	path, _, _ := strings.Cut(rest[i+1:], "?")
-	db, err := url.PathUnescape(path)
-	if err != nil {
-		return "", fmt.Errorf("mongostore: connection URL %s: database name: %w", redact(rawURL), err)
-	}
-	if db == "" {
-		return DefaultDatabase, nil
-	}
-	if strings.ContainsAny(db, "/\\. \"$\x00") || len(db) > 63 {
-		return "", fmt.Errorf("mongostore: connection URL %s: %q is not a valid database name", redact(rawURL), db)
-	}
-	return db, nil
-}
-
-func checkCollectionName(name string) error {
-	if name == "" || strings.ContainsAny(name, "$\x00") || strings.HasPrefix(name, "system.") {
-		return fmt.Errorf("mongostore: %q is not a valid collection name", name)
-	}
-	return nil
-}
-
-// redact returns rawURL without the password, for error messages.
-func redact(rawURL string) string {
-	scheme, rest, ok := strings.Cut(rawURL, "://")
-	if !ok {
-		return "(invalid URL)"
-	}
-	hostEnd := strings.IndexAny(rest, "/?")
-	if hostEnd < 0 {
-		hostEnd = len(rest)
-	}
-	if at := strings.LastIndexByte(rest[:hostEnd], '@'); at >= 0 {
-		if user, _, hasPassword := strings.Cut(rest[:at], ":"); hasPassword {
-			rest = user + ":xxxxx" + rest[at:]
-		}
-	}
-	return scheme + "://" + rest
 }
 
 // ensureExpiryIndex creates the index on expiresAt: a TTL index when the
@@ -306,21 +239,6 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// validID reports whether id is in the store's alphabet: 1 to 128 characters
-// of URL-safe base64 (the Manager's IDs are 43 of them).
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
 func invalidID(id string) error {
 	return fmt.Errorf("%w (%d bytes: %.40q)", ErrInvalidID, len(id), id)
 }
@@ -365,9 +283,10 @@ type document struct {
 }
 
 var (
-	loadProjection   = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldID, Value: 0}}
-	updateProjection = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldVersion, Value: 1}, {Key: fieldID, Value: 0}}
-	listProjection   = bson.D{{Key: fieldExpiresAt, Value: 1}}
+	loadProjection     = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldID, Value: 0}}
+	updateProjection   = bson.D{{Key: fieldPayload, Value: 1}, {Key: fieldExpiresAt, Value: 1}, {Key: fieldVersion, Value: 1}, {Key: fieldID, Value: 0}}
+	listProjection     = bson.D{{Key: fieldExpiresAt, Value: 1}}
+	activityProjection = bson.D{{Key: fieldExpiresAt, Value: 1}, {Key: fieldLastActivity, Value: 1}}
 )
 
 // Load returns the payload and expiry of the session id. A missing or expired
@@ -377,7 +296,7 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("mongostore: load: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
 	filter := bson.D{
@@ -451,7 +370,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("mongostore: update: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalidID(id)
 	}
 	unlock, err := s.queue.lock(ctx, id)
@@ -549,7 +468,7 @@ func backoff(ctx context.Context, attempt int) error {
 // Delete removes the document of id. Deleting a missing document is not an
 // error; an ID outside the store's alphabet is (ErrInvalidID).
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalidID(id)
 	}
 	if _, err := s.coll.DeleteOne(ctx, bson.D{{Key: fieldID, Value: id}}); err != nil {
@@ -563,7 +482,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // document (no upsert) and does not revive an expired one; a missing document
 // is not an error.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalidID(id)
 	}
 	now := time.Now()
@@ -599,17 +518,42 @@ func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 // particular order, until fn returns false. It reads only _id and expiresAt.
 // Documents whose _id is not a string are not sessions and are skipped.
 func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) error {
+	return s.list(ctx, listProjection, func(id string, d listed) bool { return fn(id, d.ExpiresAt) })
+}
+
+// ListActivity is List with each session's last activity: the lastActivity
+// field, the time of its last write or touch to the second (the zero time
+// for a document without one, written by other software). Operators' tools
+// (sessionctl list) show it rather than deriving it from a lifetime of
+// their own.
+func (s *Store) ListActivity(ctx context.Context, fn func(id string, lastActivity, expiry time.Time) bool) error {
+	return s.list(ctx, activityProjection, func(id string, d listed) bool {
+		var last time.Time
+		if sec, ok := d.LastActivity.AsInt64OK(); ok {
+			last = time.Unix(sec, 0)
+		}
+		return fn(id, last, d.ExpiresAt)
+	})
+}
+
+// listed is a document as List and ListActivity read it.
+type listed struct {
+	ID           bson.RawValue `bson:"_id"`
+	ExpiresAt    time.Time     `bson:"expiresAt"`
+	LastActivity bson.RawValue `bson:"lastActivity"`
+}
+
+// list calls fn with every unexpired document with a string _id, read with
+// projection, until fn returns false.
+func (s *Store) list(ctx context.Context, projection bson.D, fn func(id string, d listed) bool) error {
 	filter := bson.D{{Key: fieldExpiresAt, Value: bson.D{{Key: "$gt", Value: dateOf(time.Now())}}}}
-	cur, err := s.coll.Find(ctx, filter, options.Find().SetProjection(listProjection))
+	cur, err := s.coll.Find(ctx, filter, options.Find().SetProjection(projection))
 	if err != nil {
 		return fmt.Errorf("mongostore: list: %w", ctxErr(ctx, err))
 	}
 	defer cur.Close(context.WithoutCancel(ctx))
 	for cur.Next(ctx) {
-		var d struct {
-			ID        bson.RawValue `bson:"_id"`
-			ExpiresAt time.Time     `bson:"expiresAt"`
-		}
+		var d listed
 		if err := cur.Decode(&d); err != nil {
 			return fmt.Errorf("mongostore: list: %w", err)
 		}
@@ -617,7 +561,7 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 		if !ok {
 			continue
 		}
-		if !fn(id, d.ExpiresAt) {
+		if !fn(id, d) {
 			return nil
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 var _ session.Swapper = (*Store)(nil)
@@ -40,7 +41,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("mongostore: swap: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return false, invalidID(id)
 	}
 	now := time.Now()

@@ -296,7 +296,7 @@ func configFlags(fs *flag.FlagSet) func(cfg *session.Config) {
 	fs.StringVar(&files, "files", "", fmt.Sprintf("file driver directory (default $SESSION_FILES, else %s)", session.DefaultFiles))
 	fs.StringVar(&table, "table", "", fmt.Sprintf("database driver table (default $SESSION_TABLE, else %s)", session.DefaultTable))
 	fs.StringVar(&secret, "secret", "", "the application's secret, to decrypt sealed payloads (default $SESSION_SECRET; prefer the variable: other users can read a command line)")
-	fs.DurationVar(&lifetime, "lifetime", 0, fmt.Sprintf("the application's idle lifetime: migrate sets the expiry of database rows that have none to their last activity plus it; list tells the last activity of other stores' sessions as their expiry less it (default $SESSION_LIFETIME, else %v for list)", session.DefaultLifetime))
+	fs.DurationVar(&lifetime, "lifetime", 0, "the Lifetime of the application that wrote a database table's rows: migrate sets the expiry of rows that have none to their last activity plus it (default $SESSION_LIFETIME; migrate never guesses it)")
 	return func(cfg *session.Config) {
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
@@ -620,20 +620,20 @@ func setupList(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 				if !*full && len(id) > shortID {
 					id = id[:shortID] + "..."
 				}
-				fmt.Fprintf(w, "%-*s  %s  %s\n", idWidth, id, last.UTC().Format(stamp), expiry.UTC().Format(stamp))
+				seen := "-"
+				if !last.IsZero() {
+					seen = last.UTC().Format(stamp)
+				}
+				fmt.Fprintf(w, "%-*s  %-*s  %s\n", idWidth, id, len(stamp), seen, expiry.UTC().Format(stamp))
 				return true
 			}
-			if sq, ok := l.(*sqlstore.Store); ok {
-				// The table keeps each session's last activity.
-				err = sq.ListActivity(e.ctx, line)
+			if al, ok := l.(activityLister); ok {
+				// The store keeps each session's last activity.
+				err = al.ListActivity(e.ctx, line)
 			} else {
-				// A request moves a session's expiry to its time plus the
-				// idle lifetime, so the last activity is expiry - lifetime.
-				lifetime := cfg.Lifetime
-				if lifetime == 0 {
-					lifetime = session.DefaultLifetime
-				}
-				err = l.List(e.ctx, func(id string, expiry time.Time) bool { return line(id, expiry.Add(-lifetime), expiry) })
+				// The store keeps only the expiry: no process can tell the
+				// last activity from it (sessions have lifetimes of their own).
+				err = l.List(e.ctx, func(id string, expiry time.Time) bool { return line(id, time.Time{}, expiry) })
 			}
 			if err != nil {
 				w.Flush()

@@ -87,7 +87,7 @@ func TestStoresRaceOnOneSession(t *testing.T) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for s := range stores {
-		st, err := mongostore.New(coll, mongostore.Options{})
+		st, err := mongostore.New(t.Context(), coll, mongostore.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,7 @@ func TestStoresRaceOnOneSession(t *testing.T) {
 	close(start)
 	wg.Wait()
 
-	st, _ := mongostore.New(coll, mongostore.Options{SkipIndexes: true})
+	st, _ := mongostore.New(t.Context(), coll, mongostore.Options{SkipIndexes: true})
 	d, _, found, err := st.Load(t.Context(), id)
 	if err != nil || !found {
 		t.Fatalf("Load: found %v, %v", found, err)

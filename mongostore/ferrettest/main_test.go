@@ -161,7 +161,7 @@ func newCollection(t testing.TB) *mongo.Collection {
 // newStore returns a store over a fresh collection.
 func newStore(t testing.TB) *mongostore.Store {
 	t.Helper()
-	st, err := mongostore.New(newCollection(t), mongostore.Options{})
+	st, err := mongostore.New(t.Context(), newCollection(t), mongostore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

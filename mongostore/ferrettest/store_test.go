@@ -110,7 +110,7 @@ func TestDocumentLayout(t *testing.T) {
 func TestExpiryIndex(t *testing.T) {
 	coll := newCollection(t)
 	for range 2 {
-		st, err := mongostore.New(coll, mongostore.Options{})
+		st, err := mongostore.New(t.Context(), coll, mongostore.Options{})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -131,7 +131,7 @@ func TestExpiryIndex(t *testing.T) {
 	}
 
 	coll2 := newCollection(t)
-	if _, err := mongostore.New(coll2, mongostore.Options{SkipIndexes: true}); err != nil {
+	if _, err := mongostore.New(t.Context(), coll2, mongostore.Options{SkipIndexes: true}); err != nil {
 		t.Fatal(err)
 	}
 	specs, err = coll2.Indexes().ListSpecifications(t.Context())
@@ -278,7 +278,12 @@ func TestManager(t *testing.T) {
 func TestManagerConcurrentRequests(t *testing.T) {
 	const n = 200
 	st := newStore(t)
-	m, err := session.New(session.Config{Secret: testSecret, Store: st, Lottery: [2]int{0, 1}})
+	m, err := session.New(session.Config{Secret: testSecret, Store: st, Lottery: [2]int{0, 1},
+		// The 200 requests queue on the session's lock, over FerretDB's one
+		// connection: on a loaded machine under -race the last waits longer
+		// than the default 5 s bound, and this test is about lost updates,
+		// not timeouts (as storetest's Manager checks).
+		StoreTimeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,13 +470,16 @@ func TestUnreachable(t *testing.T) {
 	}
 	defer c.Disconnect(context.Background())
 	start = time.Now()
-	if _, err := mongostore.New(c.Database("app").Collection("sessions"), mongostore.Options{SetupTimeout: 500 * time.Millisecond}); err == nil {
-		t.Error("New over an unreachable server succeeded")
+	nctx, ncancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	_, err = mongostore.New(nctx, c.Database("app").Collection("sessions"), mongostore.Options{})
+	ncancel()
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("New over an unreachable server = %v, want an error wrapping context.DeadlineExceeded", err)
 	}
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
-		t.Errorf("New over an unreachable server took %v, want about SetupTimeout (0.5 s)", elapsed)
+		t.Errorf("New over an unreachable server took %v, want about its context's 0.5 s", elapsed)
 	}
-	st, err := mongostore.New(c.Database("app").Collection("sessions"), mongostore.Options{SkipIndexes: true})
+	st, err := mongostore.New(t.Context(), c.Database("app").Collection("sessions"), mongostore.Options{SkipIndexes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +512,7 @@ func TestUnreachable(t *testing.T) {
 // looping forever; fn's error still comes back unchanged.
 func TestUpdateRetriesBounded(t *testing.T) {
 	coll := newCollection(t)
-	st, err := mongostore.New(coll, mongostore.Options{MaxRetries: 3})
+	st, err := mongostore.New(t.Context(), coll, mongostore.Options{MaxRetries: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +541,7 @@ func TestUpdateRetriesBounded(t *testing.T) {
 	// A new session that another process (another Store) creates first: fn
 	// runs again and sees it. (fn must not call Update on its own store for
 	// its own ID: that waits for the running Update.)
-	other, err := mongostore.New(coll, mongostore.Options{SkipIndexes: true})
+	other, err := mongostore.New(t.Context(), coll, mongostore.Options{SkipIndexes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,5 +589,21 @@ func TestDocumentWithoutVersion(t *testing.T) {
 	d := rawDoc(t, coll, id)
 	if d["payload"] != "hand-made, then updated" || d["version"] != int64(1) {
 		t.Errorf("document = %v, want the new payload and version 1", d)
+	}
+}
+
+// New's context bounds the index creation; an ended context stops New
+// before it sends anything, with or without SkipIndexes.
+func TestNewContext(t *testing.T) {
+	coll := newCollection(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	for _, opts := range []mongostore.Options{{}, {SkipIndexes: true}} {
+		if _, err := mongostore.New(ctx, coll, opts); !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "mongostore: ") {
+			t.Errorf("New(%+v) with a canceled context = %v, want a mongostore: error wrapping context.Canceled", opts, err)
+		}
+	}
+	if n := count(t, coll); n != 0 {
+		t.Errorf("%d documents after New with a canceled context", n)
 	}
 }
