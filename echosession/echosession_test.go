@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -661,5 +662,29 @@ func TestHijack(t *testing.T) {
 	defer res.Body.Close()
 	if b := body(t, res); b != "raw" {
 		t.Errorf("hijacked response: %q", b)
+	}
+}
+
+// TestREADME: the wiring code of the README's echo section is this
+// package's tested code, line for line (imports aside).
+func TestREADME(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n### echo\n")
+	_, block, ok2 := strings.Cut(section, "```go\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no ### echo section with a Go block")
+	}
+	for _, line := range strings.Split(block, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "import ") && !strings.Contains(string(src), line) {
+			t.Errorf("README line not in example_test.go: %s", line)
+		}
 	}
 }

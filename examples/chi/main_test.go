@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,5 +60,29 @@ func TestRouter(t *testing.T) {
 	}
 	if _, b := do("GET", "/form", nil); strings.Contains(b, "saved draft") {
 		t.Errorf("flash shown twice: %q", b)
+	}
+}
+
+// TestREADME: the wiring code of the README's chi section is this
+// package's tested code, line for line (imports aside).
+func TestREADME(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n### chi\n")
+	_, block, ok2 := strings.Cut(section, "```go\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("README has no ### chi section with a Go block")
+	}
+	for _, line := range strings.Split(block, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "import ") && !strings.Contains(string(src), line) {
+			t.Errorf("README line not in main.go: %s", line)
+		}
 	}
 }
