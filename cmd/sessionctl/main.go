@@ -111,7 +111,7 @@ func init() {
 		{"gc", "", "remove expired sessions now", setupGC},
 		{"list", "", "list live sessions with their last activity and expiry", setupList},
 		{"count", "", "count live sessions", setupCount},
-		{"show", "ID", "print a session's payload as indented JSON", setupShow},
+		{"show", "ID", "print a session's payload as indented JSON (ID: whole, or its start as list prints it)", setupShow},
 		{"destroy", "ID | --all [--yes]", "remove one session, or all of them", setupDestroy},
 	}
 }
@@ -671,11 +671,14 @@ func setupShow(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		if len(args) != 1 {
 			return usageError(fs, "show takes one session ID")
 		}
-		id := args[0]
 		return withStore(e, cfg, func(m *session.Manager) int {
 			st := m.Store()
 			if st == nil {
 				return fail(e, "show: the %s driver keeps sessions in the browser's cookies, not in a store", cfg.Driver)
+			}
+			id, err := resolveID(e, cfg, m, args[0])
+			if err != nil {
+				return fail(e, "show: %v", err)
 			}
 			data, _, found, err := st.Load(e.ctx, id)
 			if err != nil {
@@ -728,7 +731,10 @@ func setupDestroy(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 				return fail(e, "destroy: the %s driver keeps sessions in the browser's cookies, not in a store", cfg.Driver)
 			}
 			if !*all {
-				id := args[0]
+				id, err := resolveID(e, cfg, m, args[0])
+				if err != nil {
+					return fail(e, "destroy: %v", err)
+				}
 				_, _, found, err := st.Load(e.ctx, id)
 				if err != nil {
 					return fail(e, "destroy: %v", err)
