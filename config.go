@@ -99,6 +99,19 @@ type Config struct {
 	// Hooks receive the Manager's lifecycle events and store calls, for
 	// metrics and tracing; nil: none. See Hooks.
 	Hooks *Hooks
+
+	// --- CSRF (VerifyCSRF) settings, applied by New (token.go newCSRF). ---
+
+	// CSRFBodyLimit is how many bytes of a form body VerifyCSRF reads
+	// looking for the token field when the request has no token header;
+	// default DefaultCSRFBodyLimit (64 KiB). A field that does not end
+	// within it is not found, and the request is refused; what VerifyCSRF
+	// read is put back for the handler. Upload forms need no more when the
+	// token field comes before the file inputs, or when the token travels in
+	// the header. A negative value reads the whole form as net/http's
+	// ParseMultipartForm does (a forged upload is then parsed, and spilled
+	// to temporary files, before it is refused).
+	CSRFBodyLimit int64
 }
 
 // withDefaults returns cfg with defaults filled in, or an error wrapping

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -60,6 +63,8 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
 	rq.ctx = sessionContext{Context: s.ctx, s: s}
 	rq.r = *r.WithContext(&rq.ctx) // the copy WithContext makes stays on the stack
+	s.rq = rq
+	defer rq.removeForms(r) // also when next panics
 	next.ServeHTTP(&rq.w, &rq.r)
 	rq.w.finish()
 	m.lottery()
@@ -67,7 +72,18 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // FromRequest returns the session of r, or nil when r did not come through
 // Middleware.
-func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
+//
+// Middleware removes, when the request ends, the temporary files of a
+// multipart form parsed on the request it handed down or on any request
+// passed to FromRequest (copies made with WithContext, as routers make):
+// net/http itself removes only those of the request the server made.
+func FromRequest(r *http.Request) *Session {
+	s := FromContext(r.Context())
+	if s != nil && s.rq != nil && r != &s.rq.r {
+		s.rq.track(r)
+	}
+	return s
+}
 
 // request is what Middleware allocates per request: the session, the
 // response writer that saves it, and the request next sees, whose context
@@ -77,6 +93,65 @@ type request struct {
 	w   responseWriter
 	ctx sessionContext
 	r   http.Request
+
+	// The other requests passed to FromRequest during this one (copies):
+	// their multipart forms are removed at its end. more is guarded by s.mu.
+	copy1 atomic.Pointer[http.Request]
+	more  []*http.Request
+}
+
+// track records r, a copy of the request Middleware handed down, so that
+// the multipart form parsed on it is removed when the request ends.
+func (rq *request) track(r *http.Request) {
+	if rq.copy1.Load() == r {
+		return // a router's copy, passed again
+	}
+	s := &rq.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !rq.copy1.CompareAndSwap(nil, r) && rq.copy1.Load() != r && !slices.Contains(rq.more, r) {
+		rq.more = append(rq.more, r)
+	}
+}
+
+// removeForms removes the temporary files of the multipart forms parsed on
+// the request Middleware handed down and on the copies passed to
+// FromRequest: net/http removes only those of the request it made. The form
+// of orig, the request Middleware was given, belongs to whoever parsed it
+// before Middleware (the server removes it) and is left alone, also when the
+// copies share it.
+func (rq *request) removeForms(orig *http.Request) {
+	c1 := rq.copy1.Load()
+	if rq.r.MultipartForm == nil && c1 == nil {
+		return
+	}
+	own := orig.MultipartForm
+	rq.removeForm(&rq.r, own)
+	if c1 == nil {
+		return
+	}
+	rq.removeForm(c1, own)
+	s := &rq.s
+	s.mu.Lock()
+	more := rq.more
+	s.mu.Unlock()
+	for _, c := range more {
+		rq.removeForm(c, own)
+	}
+}
+
+// removeForm removes the temporary files of r's multipart form unless it is
+// own (or has no form).
+func (rq *request) removeForm(r *http.Request, own *multipart.Form) {
+	f := r.MultipartForm
+	if f == nil || f == own {
+		return
+	}
+	// Copies may share a form: RemoveAll skips the files already removed.
+	if err := f.RemoveAll(); err != nil {
+		m := rq.s.m
+		m.log.LogAttrs(rq.s.ctx, slog.LevelError, "session: cannot remove a multipart form's temporary files", slog.Any("error", err))
+	}
 }
 
 // sessionContext is the context of the request next sees: the request's own,

@@ -1,10 +1,16 @@
 package session
 
 import (
+	"bytes"
 	"crypto/subtle"
 	"errors"
+	"io"
 	"log/slog"
+	"math"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -114,22 +120,174 @@ func holds(list []string, token string) bool {
 	return found == 1 && token != ""
 }
 
-// validRequestToken reports whether r carries the session's CSRF token in the
-// X-CSRF-Token header or the _token form field. Reading it does not make a
-// new session worth saving.
-func (s *Session) validRequestToken(r *http.Request) bool {
-	token := r.Header.Get("X-CSRF-Token")
-	if token == "" {
-		token = r.PostFormValue("_token")
-	}
-	return s.ValidateToken(token)
+// DefaultCSRFBodyLimit is the default Config.CSRFBodyLimit: VerifyCSRF
+// looks for the token field in the first 64 KiB of a form body.
+const DefaultCSRFBodyLimit = 64 << 10
+
+// csrfConfig is the Manager's CSRF settings, from Config with defaults.
+type csrfConfig struct {
+	field     string // the form field that carries the token
+	header    string // the request header that carries the token
+	bodyLimit int64  // bytes of a form body read looking for field; < 0: no limit
 }
 
+// newCSRF returns the CSRF settings of cfg, or an error wrapping ErrConfig.
+func newCSRF(cfg Config) (csrfConfig, error) {
+	c := csrfConfig{field: "_token", header: "X-CSRF-Token", bodyLimit: cfg.CSRFBodyLimit}
+	if c.bodyLimit == 0 {
+		c.bodyLimit = DefaultCSRFBodyLimit
+	}
+	return c, nil
+}
+
+// maxTokenLen bounds the token value VerifyCSRF reads from a multipart
+// part: longer values cannot be a token.
+const maxTokenLen = 1024
+
+// requestToken returns the CSRF token r carries: its token header or, when
+// that is absent, its token form field, looked for in at most bodyLimit
+// bytes of the body of a POST, PUT or PATCH (the methods whose form bodies
+// net/http parses). The bytes read are put back in front of r.Body, so that
+// the handler reads the whole body. It parses no form on r: a multipart file
+// is never spilled to disk here.
+func (c *csrfConfig) requestToken(r *http.Request) string {
+	if t := r.Header.Get(c.header); t != "" {
+		return t
+	}
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+	default:
+		return ""
+	}
+	if r.PostForm != nil { // parsed before VerifyCSRF
+		return r.PostForm.Get(c.field)
+	}
+	if c.bodyLimit < 0 || r.Body == nil || r.MultipartForm != nil {
+		return r.PostFormValue(c.field)
+	}
+	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	switch ct {
+	case "application/x-www-form-urlencoded":
+		p := c.readPrefix(r)
+		b, complete := p.bytes()
+		if !complete { // only the pairs that end within the limit
+			b = b[:max(bytes.LastIndexByte(b, '&'), 0)]
+		}
+		q, _ := url.ParseQuery(string(b)) // as net/http: valid pairs count, invalid ones are skipped
+		return q.Get(c.field)
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return ""
+		}
+		p := c.readPrefix(r)
+		return multipartField(multipart.NewReader(p, params["boundary"]), c.field)
+	}
+	return ""
+}
+
+// multipartField returns the value of the first non-file part named field
+// that mr yields, or "" when mr ends (or fails) first. The parts before it
+// are read and discarded, never stored.
+func multipartField(mr *multipart.Reader, field string) string {
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return ""
+		}
+		if p.FormName() != field || p.FileName() != "" {
+			continue // NextPart skips what is left of p
+		}
+		v, err := io.ReadAll(io.LimitReader(p, maxTokenLen+1))
+		if err != nil {
+			return "" // the part does not end within the body limit
+		}
+		return string(v) // a longer value is no token: it fails the comparison
+	}
+}
+
+// errBodyLimit ends a prefixReader's reads at its limit.
+var errBodyLimit = errors.New("session: CSRF body limit reached")
+
+// prefixReader reads the first bytes of a request body, at most limit, and
+// keeps them so that they can be put back in front of the rest.
+type prefixReader struct {
+	body  io.ReadCloser
+	buf   []byte
+	limit int
+	err   error // the body's error (io.EOF: the whole body is in buf)
+}
+
+// readPrefix returns a prefixReader over r.Body and puts it back as
+// r.Body's start: r.Body then reads what the prefixReader read, then the
+// rest of the body.
+func (c *csrfConfig) readPrefix(r *http.Request) *prefixReader {
+	p := &prefixReader{body: r.Body, limit: int(min(c.bodyLimit, math.MaxInt32))}
+	r.Body = &replayBody{p: p}
+	return p
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
+	if len(p.buf) >= p.limit {
+		return 0, errBodyLimit
+	}
+	if room := p.limit - len(p.buf); len(b) > room {
+		b = b[:room]
+	}
+	n, err := p.body.Read(b)
+	p.buf = append(p.buf, b[:n]...)
+	p.err = err
+	return n, err
+}
+
+// bytes reads up to the limit and returns what was read, and whether it is
+// the whole body.
+func (p *prefixReader) bytes() ([]byte, bool) {
+	var b [4096]byte
+	for {
+		if _, err := p.Read(b[:]); err != nil {
+			return p.buf, err == io.EOF
+		}
+	}
+}
+
+// replayBody is the body the handler reads after VerifyCSRF: what the
+// prefixReader read, then the rest of the original body.
+type replayBody struct {
+	p   *prefixReader
+	off int
+}
+
+func (b *replayBody) Read(dst []byte) (int, error) {
+	if b.off < len(b.p.buf) {
+		n := copy(dst, b.p.buf[b.off:])
+		b.off += n
+		return n, nil
+	}
+	if b.p.err != nil && b.p.err != errBodyLimit {
+		return 0, b.p.err // EOF, or the error the body gave VerifyCSRF
+	}
+	return b.p.body.Read(dst)
+}
+
+func (b *replayBody) Close() error { return b.p.body.Close() }
+
 // VerifyCSRF rejects requests with a method other than GET, HEAD, OPTIONS and
-// TRACE whose _token form field or X-CSRF-Token header is not the session's
-// CSRF token: it answers 403 Forbidden, does not call next, and leaves the
-// session exactly as it was (not even flash data ages). Wrap it inside
-// Middleware: m.Middleware(m.VerifyCSRF(handler)).
+// TRACE whose X-CSRF-Token header, or when that is absent _token form field,
+// is not the session's CSRF token: it answers 403 Forbidden, does not call
+// next, and leaves the session exactly as it was (not even flash data ages).
+// Wrap it inside Middleware: m.Middleware(m.VerifyCSRF(handler)).
+//
+// The form field is looked for in the first Config.CSRFBodyLimit bytes of a
+// urlencoded or multipart body (64 KiB by default), which VerifyCSRF puts
+// back for the handler: a forged upload costs the server that much, not a
+// parse of its files. Put the _token field before any file input of a form,
+// or send the token in the header.
 func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -140,7 +298,7 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 		s := FromRequest(r)
 		if s == nil {
 			m.log.LogAttrs(r.Context(), slog.LevelError, "session: VerifyCSRF used outside Middleware; refusing the request")
-		} else if s.validRequestToken(r) {
+		} else if s.ValidateToken(m.csrf.requestToken(r)) {
 			next.ServeHTTP(w, r)
 			return
 		} else {
