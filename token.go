@@ -2,7 +2,9 @@ package session
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -41,12 +43,65 @@ func (s *Session) RegenerateToken() string {
 	return s.st.token
 }
 
-// ValidateToken reports whether token is the session's CSRF token, comparing
-// in constant time.
+// MaskedToken returns the session's CSRF token masked with fresh random
+// bytes: a different string on every call, which ValidateToken and
+// VerifyCSRF accept as the token itself. Put it, rather than Token, in the
+// pages the application writes: a secret repeated unchanged in compressed
+// responses can be read, byte by byte, by an attacker who can reflect text
+// into them and watch their size (BREACH). Like Token, it makes a new
+// session worth saving.
+func (s *Session) MaskedToken() string {
+	return maskToken(s.Token())
+}
+
+// maskToken returns base64url(mask || mask XOR token) for a random mask as
+// long as token.
+func maskToken(token string) string {
+	b := make([]byte, 2*len(token))
+	rand.Read(b[:len(token)]) // never fails: crypto/rand.Read crashes the program instead
+	for i := range len(token) {
+		b[len(token)+i] = b[i] ^ token[i]
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// maskedBase64 decodes masked tokens: one encoding per value (no stray
+// bits, no line breaks), so that a changed character never validates.
+var maskedBase64 = base64.RawURLEncoding.Strict()
+
+// ValidateToken reports whether token is the session's CSRF token, as Token
+// or as any MaskedToken returns it, comparing in constant time.
 func (s *Session) ValidateToken(token string) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.st.token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.st.token)) == 1
+	want := s.st.token
+	s.mu.Unlock()
+	return matchToken(want, token)
+}
+
+// matchToken reports whether got is want, plain or masked, comparing the
+// bytes in constant time. Only the length of got decides which form is
+// compared, and lengths are not secret.
+func matchToken(want, got string) bool {
+	if want == "" {
+		return false
+	}
+	if len(got) != maskedBase64.EncodedLen(2*len(want)) {
+		return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+	}
+	var buf [2 * idLen]byte
+	b := buf[:]
+	if 2*len(want) > len(b) {
+		b = make([]byte, 2*len(want))
+	}
+	n, err := maskedBase64.Decode(b, []byte(got))
+	if err != nil || n != 2*len(want) {
+		return false
+	}
+	mask, x := b[:len(want)], b[len(want):n]
+	for i := range x {
+		x[i] ^= mask[i]
+	}
+	return subtle.ConstantTimeCompare(x, []byte(want)) == 1
 }
 
 // GenerateOneTimeToken returns a new one-time token: ValidateOneTimeToken
@@ -141,7 +196,7 @@ func newCSRF(cfg Config) (csrfConfig, error) {
 }
 
 // maxTokenLen bounds the token value VerifyCSRF reads from a multipart
-// part: longer values cannot be a token.
+// part: longer values cannot be a token, plain or masked.
 const maxTokenLen = 1024
 
 // requestToken returns the CSRF token r carries: its token header or, when
