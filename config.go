@@ -112,6 +112,14 @@ type Config struct {
 	// ParseMultipartForm does (a forged upload is then parsed, and spilled
 	// to temporary files, before it is refused).
 	CSRFBodyLimit int64
+
+	// TrustedOrigins are origins ("scheme://host[:port]", as browsers send
+	// them in the Origin header) whose cross-origin requests VerifyCSRF
+	// lets through to the token check: the application's other sites that
+	// post to it. Every other request a browser marks as cross-origin
+	// (Sec-Fetch-Site, or an Origin that is not the request's Host) is
+	// refused, even with a valid token.
+	TrustedOrigins []string
 }
 
 // withDefaults returns cfg with defaults filled in, or an error wrapping

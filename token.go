@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -181,9 +182,10 @@ const DefaultCSRFBodyLimit = 64 << 10
 
 // csrfConfig is the Manager's CSRF settings, from Config with defaults.
 type csrfConfig struct {
-	field     string // the form field that carries the token
-	header    string // the request header that carries the token
-	bodyLimit int64  // bytes of a form body read looking for field; < 0: no limit
+	field     string          // the form field that carries the token
+	header    string          // the request header that carries the token
+	bodyLimit int64           // bytes of a form body read looking for field; < 0: no limit
+	trusted   map[string]bool // Config.TrustedOrigins
 }
 
 // newCSRF returns the CSRF settings of cfg, or an error wrapping ErrConfig.
@@ -192,7 +194,59 @@ func newCSRF(cfg Config) (csrfConfig, error) {
 	if c.bodyLimit == 0 {
 		c.bodyLimit = DefaultCSRFBodyLimit
 	}
+	for i, o := range cfg.TrustedOrigins {
+		if err := checkOrigin(o); err != nil {
+			return c, fmt.Errorf("%w: TrustedOrigins[%d] %q: %v", ErrConfig, i, o, err)
+		}
+		if c.trusted == nil {
+			c.trusted = map[string]bool{}
+		}
+		c.trusted[o] = true
+	}
 	return c, nil
+}
+
+// checkOrigin reports an origin that is not "scheme://host[:port]", the form
+// of the Origin header it is compared with, byte for byte.
+func checkOrigin(origin string) error {
+	u, err := url.Parse(origin)
+	switch {
+	case err != nil:
+		return errors.New("not a URL")
+	case u.Scheme == "" || u.Host == "":
+		return errors.New(`want "scheme://host[:port]"`)
+	case u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil || u.Opaque != "":
+		return errors.New(`want "scheme://host[:port]" without path, query, fragment or user`)
+	case u.Scheme+"://"+u.Host != origin:
+		return errors.New(`want "scheme://host[:port]" as a browser sends it`)
+	}
+	return nil
+}
+
+// crossOrigin returns why the browser that sent r marks it as a
+// cross-origin request, or "" when it does not (or no header says), in the
+// manner of net/http's CrossOriginProtection: Sec-Fetch-Site other than
+// same-origin or none; without it, an Origin whose host is not r.Host. A
+// request from a trusted origin is not refused.
+func (c *csrfConfig) crossOrigin(r *http.Request) string {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "":
+	case "same-origin", "none":
+		return ""
+	default:
+		if c.trusted[r.Header.Get("Origin")] {
+			return ""
+		}
+		return "cross-origin request (Sec-Fetch-Site)"
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return "" // same-origin from an older browser, or no browser: the token decides
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host == r.Host || c.trusted[origin] {
+		return ""
+	}
+	return "cross-origin request (Origin is not Host)"
 }
 
 // maxTokenLen bounds the token value VerifyCSRF reads from a multipart
@@ -334,9 +388,18 @@ func (b *replayBody) Close() error { return b.p.body.Close() }
 
 // VerifyCSRF rejects requests with a method other than GET, HEAD, OPTIONS and
 // TRACE whose X-CSRF-Token header, or when that is absent _token form field,
-// is not the session's CSRF token: it answers 403 Forbidden, does not call
-// next, and leaves the session exactly as it was (not even flash data ages).
-// Wrap it inside Middleware: m.Middleware(m.VerifyCSRF(handler)).
+// is not the session's CSRF token (plain or masked), or that the browser
+// marks as cross-origin: it answers 403 Forbidden, does not call next, and
+// leaves the session exactly as it was (not even flash data ages). Wrap it
+// inside Middleware: m.Middleware(m.VerifyCSRF(handler)).
+//
+// A browser marks a request as cross-origin with Sec-Fetch-Site (anything
+// but same-origin or none) or, when it does not send that header, with an
+// Origin whose host is not the request's Host; such a request is refused
+// before its body is read, even with a valid token (one that leaked must
+// not let another site post), unless its Origin is one of
+// Config.TrustedOrigins. A request with neither header (an older browser,
+// a client that is not a browser) is judged by its token alone.
 //
 // The form field is looked for in the first Config.CSRFBodyLimit bytes of a
 // urlencoded or multipart body (64 KiB by default), which VerifyCSRF puts
@@ -353,17 +416,24 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 		s := FromRequest(r)
 		if s == nil {
 			m.log.LogAttrs(r.Context(), slog.LevelError, "session: VerifyCSRF used outside Middleware; refusing the request")
-		} else if s.ValidateToken(m.csrf.requestToken(r)) {
-			next.ServeHTTP(w, r)
+			event(m.hooks.CSRFRejected, r.Context())
+			http.Error(w, "Forbidden: missing or invalid CSRF token", http.StatusForbidden)
 			return
-		} else {
-			s.mu.Lock()
-			s.skip = true
-			s.mu.Unlock()
-			m.log.LogAttrs(r.Context(), slog.LevelInfo, "session: CSRF token missing or invalid",
-				slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		}
+		reason := m.csrf.crossOrigin(r)
+		if reason == "" {
+			if s.ValidateToken(m.csrf.requestToken(r)) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			reason = "CSRF token missing or invalid"
+		}
+		s.mu.Lock()
+		s.skip = true
+		s.mu.Unlock()
+		m.log.LogAttrs(r.Context(), slog.LevelInfo, "session: CSRF check failed",
+			slog.String("reason", reason), slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		event(m.hooks.CSRFRejected, r.Context())
-		http.Error(w, "Forbidden: missing or invalid CSRF token", http.StatusForbidden)
+		http.Error(w, "Forbidden: "+reason, http.StatusForbidden)
 	})
 }
