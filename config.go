@@ -120,6 +120,23 @@ type Config struct {
 	// (Sec-Fetch-Site, or an Origin that is not the request's Host) is
 	// refused, even with a valid token.
 	TrustedOrigins []string
+
+	// CSRFField is the form field VerifyCSRF reads the token from; default
+	// "_token" (nosurf's is "csrf_token", gorilla/csrf's "gorilla.csrf.Token").
+	CSRFField string
+
+	// CSRFHeader is the request header VerifyCSRF reads the token from,
+	// before the form field; default "X-CSRF-Token" (gorilla/csrf's;
+	// Angular and Axios send "X-XSRF-TOKEN").
+	CSRFHeader string
+
+	// CSRFFailureHandler answers a request VerifyCSRF refuses; err wraps
+	// ErrCSRF, and ErrCrossOrigin when the browser marked the request as
+	// cross-origin. The session stays as it was: what the handler puts,
+	// flashes or forgets in it is not saved (Regenerate and Destroy, which
+	// act on the store at once, are not held back). The default answers 403
+	// Forbidden with a short text saying why.
+	CSRFFailureHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // withDefaults returns cfg with defaults filled in, or an error wrapping

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -186,13 +187,32 @@ type csrfConfig struct {
 	header    string          // the request header that carries the token
 	bodyLimit int64           // bytes of a form body read looking for field; < 0: no limit
 	trusted   map[string]bool // Config.TrustedOrigins
+	fail      func(http.ResponseWriter, *http.Request, error)
 }
+
+// Default CSRF names (Config.CSRFField, Config.CSRFHeader).
+const (
+	DefaultCSRFField  = "_token"
+	DefaultCSRFHeader = "X-CSRF-Token"
+)
 
 // newCSRF returns the CSRF settings of cfg, or an error wrapping ErrConfig.
 func newCSRF(cfg Config) (csrfConfig, error) {
-	c := csrfConfig{field: "_token", header: "X-CSRF-Token", bodyLimit: cfg.CSRFBodyLimit}
+	c := csrfConfig{field: cfg.CSRFField, header: cfg.CSRFHeader, bodyLimit: cfg.CSRFBodyLimit, fail: cfg.CSRFFailureHandler}
+	if c.field == "" {
+		c.field = DefaultCSRFField
+	}
+	if c.header == "" {
+		c.header = DefaultCSRFHeader
+	}
+	if !validHeaderName(c.header) {
+		return c, fmt.Errorf("%w: CSRFHeader %q is not a valid header name", ErrConfig, c.header)
+	}
 	if c.bodyLimit == 0 {
 		c.bodyLimit = DefaultCSRFBodyLimit
+	}
+	if c.fail == nil {
+		c.fail = defaultCSRFFailure
 	}
 	for i, o := range cfg.TrustedOrigins {
 		if err := checkOrigin(o); err != nil {
@@ -204,6 +224,40 @@ func newCSRF(cfg Config) (csrfConfig, error) {
 		c.trusted[o] = true
 	}
 	return c, nil
+}
+
+// validHeaderName reports whether name is an RFC 9110 token, as header
+// names must be.
+func validHeaderName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// csrfError is the error VerifyCSRF gives the failure handler: it wraps
+// ErrCSRF, and ErrCrossOrigin when cross is set.
+type csrfError struct {
+	reason string
+	cross  bool
+}
+
+func (e *csrfError) Error() string { return "session: CSRF check failed: " + e.reason }
+
+func (e *csrfError) Is(target error) bool {
+	return target == ErrCSRF || e.cross && target == ErrCrossOrigin
+}
+
+// defaultCSRFFailure answers 403 Forbidden, saying why.
+func defaultCSRFFailure(w http.ResponseWriter, _ *http.Request, err error) {
+	reason := "missing or invalid CSRF token"
+	if errors.Is(err, ErrCrossOrigin) {
+		reason = "cross-origin request"
+	}
+	http.Error(w, "Forbidden: "+reason, http.StatusForbidden)
 }
 
 // checkOrigin reports an origin that is not "scheme://host[:port]", the form
@@ -389,9 +443,11 @@ func (b *replayBody) Close() error { return b.p.body.Close() }
 // VerifyCSRF rejects requests with a method other than GET, HEAD, OPTIONS and
 // TRACE whose X-CSRF-Token header, or when that is absent _token form field,
 // is not the session's CSRF token (plain or masked), or that the browser
-// marks as cross-origin: it answers 403 Forbidden, does not call next, and
-// leaves the session exactly as it was (not even flash data ages). Wrap it
-// inside Middleware: m.Middleware(m.VerifyCSRF(handler)).
+// marks as cross-origin: it answers 403 Forbidden (or calls
+// Config.CSRFFailureHandler), does not call next, and leaves the session
+// exactly as it was (not even flash data ages). Wrap it inside Middleware:
+// m.Middleware(m.VerifyCSRF(handler)). Config.CSRFHeader and
+// Config.CSRFField rename the header and the field.
 //
 // A browser marks a request as cross-origin with Sec-Fetch-Site (anything
 // but same-origin or none) or, when it does not send that header, with an
@@ -417,23 +473,24 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 		if s == nil {
 			m.log.LogAttrs(r.Context(), slog.LevelError, "session: VerifyCSRF used outside Middleware; refusing the request")
 			event(m.hooks.CSRFRejected, r.Context())
-			http.Error(w, "Forbidden: missing or invalid CSRF token", http.StatusForbidden)
+			m.csrf.fail(w, r, &csrfError{reason: "no session: VerifyCSRF is not inside Middleware"})
 			return
 		}
-		reason := m.csrf.crossOrigin(r)
-		if reason == "" {
-			if s.ValidateToken(m.csrf.requestToken(r)) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			reason = "CSRF token missing or invalid"
+		var err *csrfError
+		if reason := m.csrf.crossOrigin(r); reason != "" {
+			err = &csrfError{reason: reason, cross: true}
+		} else if !s.ValidateToken(m.csrf.requestToken(r)) {
+			err = &csrfError{reason: "token missing or invalid"}
+		} else {
+			next.ServeHTTP(w, r)
+			return
 		}
 		s.mu.Lock()
 		s.skip = true
 		s.mu.Unlock()
 		m.log.LogAttrs(r.Context(), slog.LevelInfo, "session: CSRF check failed",
-			slog.String("reason", reason), slog.String("method", r.Method), slog.String("path", r.URL.Path))
+			slog.String("reason", err.reason), slog.String("method", r.Method), slog.String("path", r.URL.Path))
 		event(m.hooks.CSRFRejected, r.Context())
-		http.Error(w, "Forbidden: "+reason, http.StatusForbidden)
+		m.csrf.fail(w, r, err)
 	})
 }
