@@ -68,6 +68,33 @@ func TestCSRFBodyLimit(t *testing.T) {
 	}
 }
 
+// TestCSRFBodyLimitEdge: a urlencoded _token pair that ends exactly at the
+// limit is found, whether the body ends there or goes on; one byte further
+// it is not.
+func TestCSRFBodyLimitEdge(t *testing.T) {
+	m, _ := newManager(t, memstore.New(), session.Config{CSRFBodyLimit: 1000})
+	cl := newClient(t, m)
+	var tok string
+	cl.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { tok = s.Token() })
+	pair := "_token=" + tok
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{
+		{strings.Repeat("a", 1000-len(pair)-1) + "&" + pair, true},
+		{strings.Repeat("a", 1000-len(pair)-1) + "&" + pair + "&b=c", true},
+		{strings.Repeat("a", 1000-len(pair)) + "&" + pair, false},
+		{strings.Repeat("a", 1000-len(pair)) + "&" + pair + "&b=c", false},
+	} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(c.body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res := cl.send(r, m.Middleware(m.VerifyCSRF(wrap(nil))))
+		if ok := res.StatusCode == http.StatusOK; ok != c.ok {
+			t.Errorf("body of %d bytes, pair ending at %d: status %d, want passed = %v", len(c.body), strings.Index(c.body, pair)+len(pair), res.StatusCode, c.ok)
+		}
+	}
+}
+
 func ExampleConfig_csrfBodyLimit() {
 	// VerifyCSRF looks for the _token field in the first 64 KiB of a form
 	// body. Upload forms need no more when _token comes before the file

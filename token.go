@@ -334,7 +334,9 @@ func (c *csrfConfig) requestToken(r *http.Request) string {
 	}
 	switch ct {
 	case "application/x-www-form-urlencoded":
-		p := c.readPrefix(r)
+		// One byte more than the limit tells whether a pair that ends
+		// at the limit is whole.
+		p := c.readPrefix(r, c.bodyLimit+1)
 		b, complete := p.bytes()
 		if !complete { // only the pairs that end within the limit
 			b = b[:max(bytes.LastIndexByte(b, '&'), 0)]
@@ -345,7 +347,7 @@ func (c *csrfConfig) requestToken(r *http.Request) string {
 		if params["boundary"] == "" {
 			return ""
 		}
-		p := c.readPrefix(r)
+		p := c.readPrefix(r, c.bodyLimit)
 		return multipartField(multipart.NewReader(p, params["boundary"]), c.field)
 	}
 	return ""
@@ -383,11 +385,14 @@ type prefixReader struct {
 	err   error // the body's error (io.EOF: the whole body is in buf)
 }
 
-// readPrefix returns a prefixReader over r.Body and puts it back as
-// r.Body's start: r.Body then reads what the prefixReader read, then the
-// rest of the body.
-func (c *csrfConfig) readPrefix(r *http.Request) *prefixReader {
-	p := &prefixReader{body: r.Body, limit: int(min(c.bodyLimit, math.MaxInt32))}
+// readPrefix returns a prefixReader of at most limit bytes over r.Body and
+// puts it back as r.Body's start: r.Body then reads what the prefixReader
+// read, then the rest of the body.
+func (c *csrfConfig) readPrefix(r *http.Request, limit int64) *prefixReader {
+	p := &prefixReader{body: r.Body, limit: int(min(limit, math.MaxInt32))}
+	if r.ContentLength > 0 {
+		p.buf = make([]byte, 0, min(r.ContentLength, int64(p.limit)))
+	}
 	r.Body = &replayBody{p: p}
 	return p
 }
