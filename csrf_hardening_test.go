@@ -389,3 +389,62 @@ func TestCSRFOuterParsedFormIsLeftToItsOwner(t *testing.T) {
 		t.Fatal("the test's form did not spill to disk")
 	}
 }
+
+// TestCSRFCopiesTrackedConcurrently: copies passed to FromRequest from
+// several goroutines at once are all recorded; the form parsed on one of them
+// is removed at the end of the request.
+func TestCSRFCopiesTrackedConcurrently(t *testing.T) {
+	m, _ := newManager(t, memstore.New(), session.Config{})
+	tmp := privateTmp(t)
+	body, ct, _ := multipartBody(nil, 0)
+	r := httptest.NewRequest("POST", "/", body)
+	r.Header.Set("Content-Type", ct)
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		copies := make([]*http.Request, 16)
+		done := make(chan struct{})
+		for i := range copies {
+			copies[i] = r.WithContext(context.WithValue(r.Context(), struct{}{}, i))
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for range 3 {
+					session.FromRequest(copies[i])
+				}
+			}()
+		}
+		for range copies {
+			<-done
+		}
+		if err := copies[7].ParseMultipartForm(1 << 20); err != nil {
+			t.Error(err)
+		}
+		if len(leftFiles(t, tmp)) == 0 {
+			t.Error("the form did not spill to disk")
+		}
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if left := leftFiles(t, tmp); len(left) > 0 {
+		t.Errorf("temporary files left in TMPDIR: %v", left)
+	}
+}
+
+// TestCSRFStripPrefixCopy: http.StripPrefix hands down a shallow copy of the
+// request with the same context; a form parsed on it is removed too.
+func TestCSRFStripPrefixCopy(t *testing.T) {
+	m, _ := newManager(t, memstore.New(), session.Config{})
+	tmp := privateTmp(t)
+	body, ct, _ := multipartBody(nil, 0)
+	r := httptest.NewRequest("POST", "/app/upload", body)
+	r.Header.Set("Content-Type", ct)
+	h := m.Middleware(http.StripPrefix("/app", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if session.FromRequest(r) == nil {
+			t.Fatal("no session")
+		}
+		if _, _, err := r.FormFile("file"); err != nil {
+			t.Error(err)
+		}
+	})))
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	if left := leftFiles(t, tmp); len(left) > 0 {
+		t.Errorf("temporary files left in TMPDIR: %v", left)
+	}
+}

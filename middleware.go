@@ -7,7 +7,6 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -61,10 +60,9 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
-	rq.ctx = sessionContext{Context: s.ctx, s: s}
+	rq.ctx = sessionContext{Context: s.ctx, rq: rq}
 	rq.r = *r.WithContext(&rq.ctx) // the copy WithContext makes stays on the stack
-	s.rq = rq
-	defer rq.removeForms(r) // also when next panics
+	defer rq.removeForms(r)        // also when next panics
 	next.ServeHTTP(&rq.w, &rq.r)
 	rq.w.finish()
 	m.lottery()
@@ -78,11 +76,18 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // passed to FromRequest (copies made with WithContext, as routers make):
 // net/http itself removes only those of the request the server made.
 func FromRequest(r *http.Request) *Session {
-	s := FromContext(r.Context())
-	if s != nil && s.rq != nil && r != &s.rq.r {
-		s.rq.track(r)
+	ctx := r.Context()
+	if c, ok := ctx.(*sessionContext); ok { // Middleware's request, or a shallow copy (http.StripPrefix)
+		if r != &c.rq.r {
+			c.rq.track(r)
+		}
+		return &c.rq.s
 	}
-	return s
+	if rq, ok := ctx.Value(requestKey{}).(*request); ok { // a copy with a context of its own
+		rq.track(r)
+		return &rq.s
+	}
+	return FromContext(ctx)
 }
 
 // request is what Middleware allocates per request: the session, the
@@ -95,22 +100,28 @@ type request struct {
 	r   http.Request
 
 	// The other requests passed to FromRequest during this one (copies):
-	// their multipart forms are removed at its end. more is guarded by s.mu.
-	copy1 atomic.Pointer[http.Request]
-	more  []*http.Request
+	// their multipart forms are removed at its end.
+	copies atomic.Pointer[copyNode]
+}
+
+// copyNode is an entry of request.copies, a list that is only pushed to.
+type copyNode struct {
+	r    *http.Request
+	next *copyNode
 }
 
 // track records r, a copy of the request Middleware handed down, so that
 // the multipart form parsed on it is removed when the request ends.
 func (rq *request) track(r *http.Request) {
-	if rq.copy1.Load() == r {
-		return // a router's copy, passed again
+	head := rq.copies.Load()
+	for n := head; n != nil; n = n.next {
+		if n.r == r {
+			return // a router's copy, passed again
+		}
 	}
-	s := &rq.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !rq.copy1.CompareAndSwap(nil, r) && rq.copy1.Load() != r && !slices.Contains(rq.more, r) {
-		rq.more = append(rq.more, r)
+	n := &copyNode{r: r, next: head}
+	for !rq.copies.CompareAndSwap(n.next, n) {
+		n.next = rq.copies.Load() // pushed by another goroutine: a duplicate is harmless
 	}
 }
 
@@ -121,22 +132,14 @@ func (rq *request) track(r *http.Request) {
 // before Middleware (the server removes it) and is left alone, also when the
 // copies share it.
 func (rq *request) removeForms(orig *http.Request) {
-	c1 := rq.copy1.Load()
-	if rq.r.MultipartForm == nil && c1 == nil {
+	head := rq.copies.Load()
+	if rq.r.MultipartForm == nil && head == nil {
 		return
 	}
 	own := orig.MultipartForm
 	rq.removeForm(&rq.r, own)
-	if c1 == nil {
-		return
-	}
-	rq.removeForm(c1, own)
-	s := &rq.s
-	s.mu.Lock()
-	more := rq.more
-	s.mu.Unlock()
-	for _, c := range more {
-		rq.removeForm(c, own)
+	for n := head; n != nil; n = n.next {
+		rq.removeForm(n.r, own)
 	}
 }
 
@@ -155,18 +158,26 @@ func (rq *request) removeForm(r *http.Request, own *multipart.Form) {
 }
 
 // sessionContext is the context of the request next sees: the request's own,
-// with the session as the value of ctxKey{}. It takes the place of
-// context.WithValue, which would be an allocation of its own.
+// with the session as the value of ctxKey{} (and the request struct as that
+// of requestKey{}). It takes the place of context.WithValue, which would be
+// an allocation of its own.
 type sessionContext struct {
 	context.Context
-	s *Session
+	rq *request
 }
 
-// Value returns the session for ctxKey{} and asks the request's context for
-// every other key.
+// requestKey is the context key of the request struct that Middleware
+// allocated, for FromRequest.
+type requestKey struct{}
+
+// Value returns the session for ctxKey{}, the request struct for
+// requestKey{}, and asks the request's context for every other key.
 func (c *sessionContext) Value(key any) any {
-	if _, ok := key.(ctxKey); ok {
-		return c.s
+	switch key.(type) {
+	case ctxKey:
+		return &c.rq.s
+	case requestKey:
+		return c.rq
 	}
 	return c.Context.Value(key)
 }

@@ -48,8 +48,6 @@ type Session struct {
 	skip       bool // VerifyCSRF refused the request: save nothing
 	committed  bool // saved when the response started; later changes are lost
 	late       bool // changed after commit
-
-	rq *request // the Middleware request that holds s, nil outside Middleware
 }
 
 // newSession returns an empty session; its data map is made on the first
