@@ -1,12 +1,12 @@
 package session
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
-	"strings"
+
+	"github.com/sessionkit/session/internal/jsoncodec"
 )
 
 // payloadVersion is the version of the stored envelope.
@@ -15,7 +15,7 @@ const payloadVersion = 1
 // envelope is the stored form of a session: JSON, readable by operators and
 // other languages. User data has its own map, so no user key is reserved.
 // encodeClientState and decodeClientState write and read exactly this
-// struct's encoding/json form, by hand (see jsondecode.go, jsonencode.go).
+// struct's encoding/json form, by hand (see internal/jsoncodec).
 type envelope struct {
 	V     int            `json:"v"`
 	Data  map[string]any `json:"data,omitempty"`
@@ -88,26 +88,31 @@ func appendClientState(b []byte, st *state, cf clientFields) ([]byte, error) {
 	if len(st.data) > 0 {
 		b = append(b, `,"data":`...)
 		var err error
-		if b, err = appendJSONObject(b, st.data); err != nil {
+		if b, err = jsoncodec.AppendObject(b, st.data, 1); err != nil { // inside the envelope
+			// Name the key, for the log: the handler that put the value
+			// has returned by now.
+			if pe, ok := errors.AsType[*jsoncodec.PathError](err); ok {
+				return nil, fmt.Errorf("%w: key %q: %w", ErrEncode, pe.Path, pe.Err)
+			}
 			return nil, fmt.Errorf("%w: %w", ErrEncode, err)
 		}
 	}
 	if len(st.flashNow)+len(st.flashNext) > 0 {
 		b = append(b, `,"flash":`...)
-		b = appendJSONStrings(b, slices.Concat(st.flashNow, st.flashNext))
+		b = jsoncodec.AppendStrings(b, slices.Concat(st.flashNow, st.flashNext))
 	}
 	if st.token != "" {
 		b = append(b, `,"token":`...)
-		b = appendJSONString(b, st.token)
+		b = jsoncodec.AppendString(b, st.token)
 	}
 	if len(st.ott) > 0 {
 		b = append(b, `,"ott":`...)
-		b = appendJSONStrings(b, st.ott)
+		b = jsoncodec.AppendStrings(b, st.ott)
 	}
 	b = appendAccount(b, st)
 	if cf.ID != "" {
 		b = append(b, `,"id":`...)
-		b = appendJSONString(b, cf.ID)
+		b = jsoncodec.AppendString(b, cf.ID)
 	}
 	if cf.Exp != 0 {
 		b = append(b, `,"exp":`...)
@@ -125,7 +130,7 @@ func appendAccount(b []byte, st *state) []byte {
 	a := st.acct
 	if a.user != "" {
 		b = append(b, `,"user":`...)
-		b = appendJSONString(b, a.user)
+		b = jsoncodec.AppendString(b, a.user)
 	}
 	if a.born != 0 {
 		b = append(b, `,"born":`...)
@@ -137,11 +142,11 @@ func appendAccount(b []byte, st *state) []byte {
 	}
 	if a.agent != "" {
 		b = append(b, `,"ua":`...)
-		b = appendJSONString(b, a.agent)
+		b = jsoncodec.AppendString(b, a.agent)
 	}
 	if a.ip != "" {
 		b = append(b, `,"ip":`...)
-		b = appendJSONString(b, a.ip)
+		b = jsoncodec.AppendString(b, a.ip)
 	}
 	return b
 }
@@ -163,61 +168,61 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 		acct    account
 		version int64 = -1
 	)
-	d := jsonDecoder{b: b}
-	if d.peek() != '{' {
+	d := jsoncodec.NewDecoder(b)
+	if d.Peek() != '{' {
 		return state{}, clientFields{}, fmt.Errorf("%w: payload is not a JSON object", ErrCorrupt)
 	}
-	err := d.open()
+	err := d.Open()
 	for first := true; err == nil; first = false {
 		var more bool
-		if more, err = d.more(first, '}'); err != nil || !more {
+		if more, err = d.More(first, '}'); err != nil || !more {
 			break
 		}
 		var key string
-		if key, err = d.key(); err != nil {
+		if key, err = d.Key(); err != nil {
 			break
 		}
 		switch key {
 		case "v":
-			version, err = d.optInt()
+			version, err = d.OptInt()
 		case "data":
-			switch d.peek() {
+			switch d.Peek() {
 			case 'n':
-				st.data, err = nil, d.literal("null")
+				st.data, err = nil, d.Literal("null")
 			case '{':
-				st.data, err = d.object()
+				st.data, err = d.Object()
 			default:
-				err = errWrongType
+				err = jsoncodec.ErrWrongType
 			}
 		case "flash":
-			st.flashNow, err = d.stringList()
+			st.flashNow, err = d.StringList()
 		case "token":
-			st.token, err = d.optString()
+			st.token, err = d.OptString()
 		case "ott":
-			st.ott, err = d.stringList()
+			st.ott, err = d.StringList()
 		case "user":
-			acct.user, err = d.optString()
+			acct.user, err = d.OptString()
 		case "born":
-			acct.born, err = d.optInt()
+			acct.born, err = d.OptInt()
 		case "life":
-			acct.life, err = d.optInt()
+			acct.life, err = d.OptInt()
 		case "ua":
-			acct.agent, err = d.optString()
+			acct.agent, err = d.OptString()
 		case "ip":
-			acct.ip, err = d.optString()
+			acct.ip, err = d.OptString()
 		case "id":
-			cf.ID, err = d.optString()
+			cf.ID, err = d.OptString()
 		case "exp":
-			cf.Exp, err = d.optInt()
+			cf.Exp, err = d.OptInt()
 		default:
-			_, err = d.value()
+			_, err = d.Value()
 		}
-		if err == errWrongType {
-			err = fmt.Errorf("JSON: envelope field %q has the wrong type", key)
+		if err == jsoncodec.ErrWrongType {
+			err = fmt.Errorf("envelope field %q has the wrong type", key)
 		}
 	}
 	if err == nil {
-		err = d.end()
+		err = d.End()
 	}
 	if err != nil {
 		return state{}, clientFields{}, fmt.Errorf("%w: %v", ErrCorrupt, err)
@@ -230,18 +235,4 @@ func decodeClientState(b []byte) (state, clientFields, error) {
 	}
 	st.setAccount(acct)
 	return st, cf, nil
-}
-
-// number converts a JSON number: an integer that fits in int becomes int, any
-// other number float64; an integer too large for both stays a json.Number, so
-// that GetAs can still decode it exactly (into a uint64, say).
-func number(n json.Number) any {
-	if i, err := strconv.ParseInt(string(n), 10, 0); err == nil {
-		return int(i)
-	}
-	f, err := strconv.ParseFloat(string(n), 64)
-	if err != nil || (math.Trunc(f) == f && !strings.ContainsAny(string(n), ".eE")) {
-		return n
-	}
-	return f
 }

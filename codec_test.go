@@ -4,110 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math"
 	"reflect"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/sessionkit/session/internal/jsoncodec"
 )
-
-// referenceDecode decodes b with encoding/json and the library's number
-// rules: what the hand-written decoder must return.
-func referenceDecode(b []byte) (any, error) {
-	if !json.Valid(b) {
-		return nil, errors.New("not valid JSON")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return referenceNormalize(v), nil
-}
-
-func referenceNormalize(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		return number(v)
-	case map[string]any:
-		for k, e := range v {
-			v[k] = referenceNormalize(e)
-		}
-	case []any:
-		for i, e := range v {
-			v[i] = referenceNormalize(e)
-		}
-	}
-	return v
-}
-
-var jsonSeeds = []string{
-	`{}`, `[]`, `null`, `true`, `false`, `0`, `-0`, `1`, `-1`, `42`, `1.5`, `-2.5e-7`, `1e21`, `1E400`,
-	`9223372036854775807`, `9223372036854775808`, `-9223372036854775808`, `18446744073709551616`,
-	`123456789012345678`, `1234567890123456789`, `0.1`, `1.0`, `3e2`, `"a"`, `""`,
-	`"\u00e9\n\t\"\\\/\b\f\r"`, `"\ud83d\ude00"`, `"\ud83d"`, `"\ud83d\u0041"`, `"\udc00\ud800"`,
-	"\"\xff\xfe\"", "\"caf\xc3\xa9\"", `"<a href='x'>&</a>"`, "\"\u2028\u2029\"",
-	`{"a":{"b":[1,2,{"c":null}]},"a":2}`, ` { "k" : [ 1 , "x" , true ] } `,
-	`{"v":1,"data":{"user":{"id":42,"name":"Ana"},"cart":["apple","pear"]},"flash":["msg"],"token":"t","ott":["a","b"]}`,
-	// malformed
-	`{`, `[1,]`, `{"a":}`, `01`, `1.`, `.5`, `-`, `1e`, `+1`, `"abc`, "\"a\x01\"", `"\x"`, `"\u12"`, `tru`, `nul`,
-	`{"a" 1}`, `{1:2}`, `[1 2]`, `1 2`, `"\u00zz"`, `NaN`, `{"a":1,}`,
-}
-
-func TestDecodeValueMatchesEncodingJSON(t *testing.T) {
-	for _, in := range jsonSeeds {
-		checkDecode(t, []byte(in))
-	}
-	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
-	if _, err := decodeValue([]byte(deep)); err == nil {
-		t.Errorf("nesting deeper than %d decoded", maxDepth)
-	}
-}
-
-func checkDecode(t *testing.T, in []byte) {
-	t.Helper()
-	want, wantErr := referenceDecode(in)
-	got, err := decodeValue(in)
-	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("decode %q: error %v, encoding/json's %v", in, err, wantErr)
-	}
-	if err != nil {
-		return
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("decode %q = %#v, encoding/json gives %#v", in, got, want)
-	}
-	checkEncode(t, got)
-}
-
-func checkEncode(t *testing.T, v any) {
-	t.Helper()
-	want, wantErr := json.Marshal(v)
-	got, err := appendJSON(nil, v)
-	if (err != nil) != (wantErr != nil) || string(got) != string(want) {
-		t.Fatalf("encode %#v = %s (%v), encoding/json writes %s (%v)", v, got, err, want, wantErr)
-	}
-}
-
-func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
-	type point struct{ X, Y int }
-	for _, v := range []any{
-		nil, "", "plain", "<&>", "tab\tnew\nline\x00\x1f", "\xff", "\u2028", "é😀", true, false,
-		0, -7, int64(math.MinInt64), int32(5), uint(7), uint64(math.MaxUint64),
-		0.0, 1.0, -1.5, 1e-7, 1e21, 123456789.123, math.SmallestNonzeroFloat64, math.MaxFloat64,
-		float32(0.1), float32(1e-7), float32(3e38),
-		math.NaN(), math.Inf(1), json.Number("12.5"), json.Number(""), json.Number("1x"),
-		map[string]any{"b": 1, "a": []any{"x", nil, map[string]any{}}, "<": "&"},
-		map[string]any(nil), []any(nil), []any{}, []string{"a", "b"}, []string(nil),
-		map[string]any{"k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9,
-			"k10": 10, "k11": 11, "k12": 12, "k13": 13, "k14": 14, "k15": 15, "k16": 16, "k17": 17},
-		point{1, 2}, &point{3, 4}, time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), map[string]int{"z": 1, "a": 2},
-		[]int{1, 2}, []byte("bytes"), make(chan int),
-	} {
-		checkEncode(t, v)
-	}
-}
 
 // TestEnvelopeMatchesEncodingJSON checks that the envelope codec writes what
 // encoding/json writes for the envelope struct, and reads it back.
@@ -148,5 +49,86 @@ func TestEnvelopeMatchesEncodingJSON(t *testing.T) {
 	}
 	if st, err := decodeState([]byte(`{"v":1,"data":null,"future":{"x":[1]}}`)); err != nil || st.data == nil {
 		t.Errorf("null data and an unknown field: %+v, %v", st, err)
+	}
+}
+
+// TestEncodeDepthMatchesDecoder: the encoder refuses exactly the payloads the
+// decoder refuses, nested deeper than jsoncodec.MaxDepth, whatever holds the innermost
+// level: a map, a list, a []string, or a type written by encoding/json.
+func TestEncodeDepthMatchesDecoder(t *testing.T) {
+	type box struct{ In []int }
+	for name, innermost := range map[string]any{
+		"map": map[string]any{}, "list": []any{}, "strings": []string{"s"},
+		"ints": []int{1}, "struct": box{In: []int{2}}, "empty map": map[string]any(nil),
+	} {
+		// The envelope and the data object are two levels, innermost and
+		// its own members one or two; n more wrap it.
+		inner, _ := json.Marshal(innermost)
+		base := 2 + nestingOf(inner)
+		for _, n := range []int{jsoncodec.MaxDepth - base - 1, jsoncodec.MaxDepth - base, jsoncodec.MaxDepth - base + 1} {
+			var v any = innermost
+			for i := range n {
+				if i%2 == 0 {
+					v = map[string]any{"k": v}
+				} else {
+					v = []any{v}
+				}
+			}
+			st := state{data: map[string]any{"v": v}}
+			enc, err := encodeState(&st)
+			want, _ := json.Marshal(envelope{V: payloadVersion, Data: st.data})
+			_, derr := decodeState(want)
+			if (err == nil) != (derr == nil) {
+				t.Fatalf("%s at depth %d: encode error %v, decode error %v", name, base+n, err, derr)
+			}
+			if err != nil {
+				if !errors.Is(err, ErrEncode) {
+					t.Fatalf("%s at depth %d: %v, want ErrEncode", name, base+n, err)
+				}
+				continue
+			}
+			if !bytes.Equal(enc, want) {
+				t.Fatalf("%s at depth %d: encoding differs from encoding/json's", name, base+n)
+			}
+		}
+	}
+}
+
+// nestingOf is the deepest nesting of objects and arrays in a JSON text,
+// counted by encoding/json's tokenizer.
+func nestingOf(b []byte) int {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	depth, deepest := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return deepest
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			deepest = max(deepest, depth)
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+}
+
+// TestEncodeStateRefusesCycles: a value that holds itself fails encodeState
+// with ErrEncode (the cycles themselves: TestAppendRefusesCycles in
+// internal/jsoncodec).
+func TestEncodeStateRefusesCycles(t *testing.T) {
+	self := map[string]any{"name": "Ana"}
+	self["previous"] = self
+	list := []any{1, nil}
+	list[1] = list
+	for _, v := range []any{self, list} {
+		st := state{data: map[string]any{"v": v}, token: "t"}
+		if _, err := encodeState(&st); !errors.Is(err, ErrEncode) {
+			t.Errorf("encodeState of a cycle: %v, want ErrEncode", err)
+		}
+		if _, err := encodeClientState(&st, clientFields{ID: "id", Exp: 1}); !errors.Is(err, ErrEncode) {
+			t.Errorf("encodeClientState of a cycle: %v, want ErrEncode", err)
+		}
 	}
 }

@@ -20,6 +20,10 @@ const (
 	// DefaultStoreTimeout bounds each call to the store (see
 	// Config.StoreTimeout).
 	DefaultStoreTimeout = 5 * time.Second
+
+	// DefaultSweepInterval is the least time between two background sweeps
+	// of one Manager (see Config.SweepInterval).
+	DefaultSweepInterval = time.Minute
 )
 
 // DefaultLottery is the default chance, per request, of a background sweep of
@@ -96,6 +100,24 @@ type Config struct {
 	// absolute limit.
 	AbsoluteLifetime time.Duration
 
+	// TokenHeader, when set, makes the session travel in this request and
+	// response header instead of a cookie, for API clients: no cookie is
+	// read or set. "Authorization" means the Bearer scheme: requests carry
+	// "Authorization: Bearer <token>" and responses that give a new token
+	// carry it the same way. Any other name carries the token as the whole
+	// value. A response sets the header when the client's token changes;
+	// an empty value tells the client to drop its token. Such requests pass
+	// VerifyCSRF: a header is not an ambient credential, so a cross-site
+	// page cannot make a browser send it.
+	TokenHeader string
+
+	// SweepInterval is the least time between the starts of two background
+	// sweeps of one Manager: a request that wins the lottery sooner starts
+	// none, so that heavy traffic does not turn the lottery into a stream of
+	// sweeps; default DefaultSweepInterval, negative for no minimum.
+	// Manager.Sweep (and sessionctl gc) is not limited.
+	SweepInterval time.Duration
+
 	// Hooks receive the Manager's lifecycle events and store calls, for
 	// metrics and tracing; nil: none. See Hooks.
 	Hooks *Hooks
@@ -167,6 +189,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.AbsoluteLifetime > 0 && cfg.AbsoluteLifetime < time.Second:
 		return cfg, fmt.Errorf("%w: AbsoluteLifetime %v is shorter than one second", ErrConfig, cfg.AbsoluteLifetime)
 	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = DefaultStoreTimeout
 	}
@@ -207,6 +232,15 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 	default:
 		return cfg, fmt.Errorf("%w: SameSite %d is unknown", ErrConfig, cfg.SameSite)
+	}
+	if h := cfg.TokenHeader; h != "" {
+		if !validCookieName(h) { // a header name is an RFC 9110 token, as a cookie name is
+			return cfg, fmt.Errorf("%w: TokenHeader %q is not a valid header name", ErrConfig, h)
+		}
+		switch http.CanonicalHeaderKey(h) {
+		case "Cookie", "Set-Cookie", "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Connection":
+			return cfg, fmt.Errorf("%w: TokenHeader %q is a header that HTTP itself uses", ErrConfig, h)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

@@ -90,17 +90,6 @@ func (s signer) verify(value string) (id string, rotated, ok bool) {
 	return "", false, false
 }
 
-// cookie returns the Set-Cookie value for id (an empty id expires the
-// cookie). A persistent cookie carries Max-Age and Expires equal to the
-// lifetime; with ExpireOnClose it carries neither.
-func (m *Manager) cookie(id string, now time.Time) string {
-	if id == "" {
-		return m.cookieFmt.expired
-	}
-	var b [cookieValueLen]byte // on the stack: the Set-Cookie value is the one allocation
-	return m.cookieWithValue(m.signer.signTo(&b, id), now)
-}
-
 // cookieWithValue returns the Set-Cookie value carrying value (an empty value
 // expires the cookie), in one allocation. A persistent cookie carries Max-Age
 // and Expires equal to the lifetime; with ExpireOnClose it carries neither.
@@ -152,6 +141,9 @@ type cookieFormat struct {
 	maxAge  string // "; Max-Age=..."
 	flags   string // "; HttpOnly; Secure; SameSite=...; Partitioned"
 	expired string // the whole value that expires the cookie
+	// overhead bounds the length of a Set-Cookie value beyond its cookie
+	// value: name, scope, Expires, Max-Age and flags.
+	overhead int
 }
 
 // newCookieFormat formats the fixed parts of the cookie with net/http, so
@@ -165,11 +157,32 @@ func newCookieFormat(cfg Config) cookieFormat {
 		Name: cfg.Cookie, Path: cfg.Path, Domain: cfg.Domain, MaxAge: -1, Expires: time.Unix(1, 0),
 		HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned,
 	}
-	return cookieFormat{
+	f := cookieFormat{
 		prefix:  cfg.Cookie + "=",
 		scope:   part(http.Cookie{Path: cfg.Path, Domain: cfg.Domain}),
 		maxAge:  "; Max-Age=" + strconv.Itoa(int((cfg.Lifetime+time.Second-1)/time.Second)),
 		flags:   part(http.Cookie{HttpOnly: true, Secure: cfg.Secure, SameSite: cfg.SameSite, Partitioned: cfg.Partitioned}),
 		expired: expired.String(),
 	}
+	f.overhead = len(f.prefix) + len(f.scope) + len("; Expires=Mon, 02 Jan 2006 15:04:05 GMT") + len("; Max-Age=") + 20 + len(f.flags)
+	return f
+}
+
+// setCookie returns the Set-Cookie value that tells the client what sv
+// says: the session's token (its signed ID, or the cookie driver's sealed
+// session) in a cookie that is persistent unless ExpireOnClose (or of the
+// session's own lifetime when it has one), or the cookie that expires it.
+func (m *Manager) setCookie(s *Session, sv saved) string {
+	if sv.out == expireToken {
+		return m.cookieFmt.expired
+	}
+	value := sv.value
+	var b [cookieValueLen]byte // on the stack: the Set-Cookie value is the one allocation
+	if value == nil {
+		value = m.signer.signTo(&b, s.id)
+	}
+	if life := s.st.who().life; life > 0 {
+		return m.lastingCookie(value, sv.at, time.Duration(life)*time.Millisecond)
+	}
+	return m.cookieWithValue(value, sv.at)
 }

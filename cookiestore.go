@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 )
 
@@ -34,16 +33,16 @@ type clientFields struct {
 	Exp int64  `json:"exp,omitempty"` // idle deadline, Unix milliseconds
 }
 
-// loadClient reads a cookie-driver session from the request's cookies: the
-// first maxCookieCandidates of them, which load passes (all is how many the
-// request carried, for the log).
-func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie, all int) LoadResult {
-	ctx := r.Context()
-	for _, c := range cookies {
-		if len(c.Value) > MaxCookieSize {
+// loadClient reads a cookie-driver session from the first of n candidate
+// tokens that opens (see loadTokens).
+func (m *Manager) loadClient(s *Session, source, remote string, n, all int, token func(i int) string) LoadResult {
+	ctx := s.ctx
+	for i := range n {
+		value := token(i)
+		if len(value) > MaxCookieSize {
 			continue
 		}
-		sealed, err := base64.RawURLEncoding.Strict().DecodeString(c.Value)
+		sealed, err := base64.RawURLEncoding.Strict().DecodeString(value)
 		if err != nil {
 			continue
 		}
@@ -71,7 +70,7 @@ func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie
 		return LoadFound
 	}
 	m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie session does not open (tampered, truncated, oversized or sealed with an unknown secret); starting a new session",
-		slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)), slog.Int("cookies", all))
+		slog.String("source", source), slog.String("remote", remote), slog.Int("length", len(token(0))), slog.Int(source+"s", all))
 	return LoadInvalid
 }
 
@@ -79,38 +78,36 @@ func (m *Manager) loadClient(r *http.Request, s *Session, cookies []*http.Cookie
 // cookie when it changed, when flash data must age, when its ID or secret
 // changed, or when its idle deadline is due to move (at most once per touch
 // gap, as for stored sessions).
-func (s *Session) saveClient(now time.Time) (string, error) {
+func (s *Session) saveClient(now time.Time) (saved, error) {
 	m := s.m
 	switch {
 	case !s.stored && !s.touched:
 		if s.dropCookie {
-			return m.cookie("", now), nil
+			return saved{out: expireToken, at: now}, nil
 		}
-		return "", nil
-	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue, s.relife, s.touchDue(now):
+		return saved{}, nil
+	case !s.stored, len(s.ops) > 0, s.st.needsAging(), s.newID, s.reissue, s.resend, s.touchDue(now):
 	default:
-		return "", nil
+		return saved{out: keepToken, at: now}, nil
 	}
 	// One buffer holds the nonce, then the envelope (sealed in place), then
 	// the base64 of both: the Set-Cookie text is the only other allocation.
 	raw := make([]byte, nonceLen, 512)
 	newIDs(&s.id, &s.st.token, raw) // the nonce comes from the IDs' read
 	s.st.age()
-	raw, err := appendClientState(raw, &s.st, clientFields{ID: s.id, Exp: s.expiryFrom(now).UnixMilli()})
+	expiry := s.expiryFrom(now)
+	raw, err := appendClientState(raw, &s.st, clientFields{ID: s.id, Exp: expiry.UnixMilli()})
 	if err != nil {
-		return "", err
+		return saved{}, err
 	}
 	raw = m.cookieSealer.sealInPlace(m.cookieAD, raw)
 	value := base64.RawURLEncoding.AppendEncode(raw[len(raw):], raw)
-	c := m.cookieWithValue(value, now)
-	if s.st.who().life > 0 {
-		c = m.lastingCookie(value, now, time.Duration(s.st.who().life)*time.Millisecond)
-	}
-	if len(c) > MaxCookieSize {
-		return "", fmt.Errorf("%w: the session needs a %d-byte cookie; browsers keep at most %d bytes", ErrCookieTooLarge, len(c), MaxCookieSize)
+	if n := len(value) + m.cookieFmt.overhead; n > MaxCookieSize {
+		return saved{}, fmt.Errorf("%w: the session needs a cookie of about %d bytes; browsers keep at most %d", ErrCookieTooLarge, n, MaxCookieSize)
 	}
 	if !s.stored {
 		event(m.hooks.SessionCreated, s.ctx)
 	}
-	return c, nil
+	s.stored, s.expiry = true, expiry
+	return saved{out: sendToken, value: value, at: now}, nil
 }

@@ -143,3 +143,35 @@ func TestCSRFNamesValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestCSRFTwoManagers: under two Managers' Middleware, each VerifyCSRF checks
+// the token of its own Manager's session.
+func TestCSRFTwoManagers(t *testing.T) {
+	outer, _ := newManager(t, memstore.New(), session.Config{Cookie: "site"})
+	inner, _ := newManager(t, memstore.New(), session.Config{Cookie: "admin"})
+	var siteTok, adminTok string
+	chain := func(h http.Handler) http.Handler { return outer.Middleware(inner.Middleware(h)) }
+	c := newClient(t, outer)
+	c.send(httptest.NewRequest("GET", "/", nil), chain(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siteTok, adminTok = outer.FromRequest(r).Token(), inner.FromRequest(r).Token()
+	})))
+	for _, tc := range []struct {
+		name string
+		m    *session.Manager
+		tok  string
+		ok   bool
+	}{
+		{"outer, its token", outer, siteTok, true},
+		{"outer, inner's token", outer, adminTok, false},
+		{"inner, its token", inner, adminTok, true},
+		{"inner, outer's token", inner, siteTok, false},
+	} {
+		r := httptest.NewRequest("POST", "/", nil)
+		r.Header.Set("X-CSRF-Token", tc.tok)
+		called := false
+		res := c.send(r, chain(tc.m.VerifyCSRF(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true }))))
+		if ok := res.StatusCode == http.StatusOK && called; ok != tc.ok {
+			t.Errorf("%s: status %d, called %v; want passed = %v", tc.name, res.StatusCode, called, tc.ok)
+		}
+	}
+}

@@ -28,6 +28,9 @@ import (
 //	SESSION_SECURE            Secure, a boolean
 //	SESSION_SAME_SITE         SameSite: lax, strict or none
 //	SESSION_PARTITIONED       Partitioned, a boolean
+//	SESSION_TOKEN_HEADER      TokenHeader
+//	SESSION_SWEEP_INTERVAL    SweepInterval, a Go duration such as 5m
+//	SESSION_ABSOLUTE_LIFETIME AbsoluteLifetime, a Go duration such as 12h
 //	SESSION_ENCRYPT           Encrypt, a boolean
 //	SESSION_STORE_TIMEOUT     StoreTimeout, a Go duration such as 2s
 //
@@ -55,6 +58,8 @@ func ConfigFromFunc(getenv func(string) string) (Config, error) {
 		Cookie:     getenv("SESSION_COOKIE"),
 		Path:       getenv("SESSION_PATH"),
 		Domain:     getenv("SESSION_DOMAIN"),
+
+		TokenHeader: getenv("SESSION_TOKEN_HEADER"),
 	}
 	if v := getenv("SESSION_PREVIOUS_SECRETS"); v != "" {
 		for _, s := range strings.Split(v, ",") {
@@ -74,6 +79,9 @@ func ConfigFromFunc(getenv func(string) string) (Config, error) {
 	for name, field := range map[string]*time.Duration{
 		"SESSION_LIFETIME":      &cfg.Lifetime,
 		"SESSION_STORE_TIMEOUT": &cfg.StoreTimeout,
+
+		"SESSION_ABSOLUTE_LIFETIME": &cfg.AbsoluteLifetime,
+		"SESSION_SWEEP_INTERVAL":    &cfg.SweepInterval,
 	} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)

@@ -20,7 +20,10 @@ var (
 	ErrCorrupt = errors.New("session: corrupt session data")
 
 	// ErrEncode reports session data that JSON cannot encode (a channel, a
-	// function, a NaN): the session cannot be saved.
+	// function, a NaN, a map or list that holds itself, or a value nested
+	// deeper than the decoder reads, 10,000 levels with the envelope's two):
+	// the session cannot be saved, and the stored session stays as it was.
+	// The error's text names the key that holds the value.
 	ErrEncode = errors.New("session: session data is not JSON-encodable")
 
 	// ErrNotList is returned by Push when the value at the key is not a list.

@@ -1,13 +1,20 @@
 package session_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/memstore"
 )
 
 func ExampleNew() {
@@ -123,4 +130,160 @@ func ExampleSession_Token() {
 	// Output:
 	// true false
 	// true false
+}
+
+func ExampleManager_VerifyCSRF() {
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
+	defer m.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
+		// In a template: <input type="hidden" name="_token" value="{{.Token}}">
+		fmt.Fprint(w, session.FromRequest(r).Token())
+	})
+	mux.HandleFunc("POST /form", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "saved") })
+	h := m.Middleware(m.VerifyCSRF(mux))
+
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/form", nil))
+	cookie, token := rec.Result().Cookies()[0], rec.Body.String()
+
+	post := func(token string) int {
+		r := httptest.NewRequest("POST", "/form", strings.NewReader(url.Values{"_token": {token}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	fmt.Println(post(token), post("forged"))
+	// Output: 200 403
+}
+
+func ExampleGetAs() {
+	type Prefs struct {
+		Theme string
+		Size  int
+	}
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
+	defer m.Close()
+	c := in(m, nil, func(s *session.Session) { s.Put("prefs", Prefs{"dark", 14}); s.Put("n", 3) })
+	in(m, c, func(s *session.Session) {
+		p, _ := session.GetAs[Prefs](s, "prefs") // a struct comes back as the struct
+		n, _ := session.GetAs[int](s, "n")       // an int as an int
+		_, err := session.GetAs[int](s, "missing")
+		fmt.Println(p.Theme, p.Size, n, errors.Is(err, session.ErrMissing))
+		theme, _ := session.PullAs[string](s, "prefs.Theme") // GetAs, then Forget
+		fmt.Println(theme, s.Has("prefs.Theme"))
+	})
+	// Output:
+	// dark 14 3 true
+	// dark false
+}
+
+func ExampleSession_Regenerate() {
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
+	defer m.Close()
+	before := in(m, nil, func(s *session.Session) { s.Put("cart", "apple") })
+	after := in(m, before, func(s *session.Session) {
+		if err := s.Regenerate(); err != nil { // on any change of privilege
+			log.Print(err)
+		}
+	})
+	in(m, after, func(s *session.Session) { fmt.Println("new cookie:", s.Get("cart")) })
+	in(m, before, func(s *session.Session) { fmt.Println("old cookie:", s.Get("cart")) })
+	// Output:
+	// new cookie: apple
+	// old cookie: <nil>
+}
+
+func ExampleSession_Login() {
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
+	defer m.Close()
+	laptop := in(m, nil, func(s *session.Session) { _ = s.Login("ana") })
+	phone := in(m, nil, func(s *session.Session) {
+		_ = s.Login("ana")
+		s.SetLifetime(30 * 24 * time.Hour) // remember me
+	})
+	infos, _ := m.UserSessions(context.Background(), "ana")
+	fmt.Println(len(infos), "sessions")
+	in(m, laptop, func(s *session.Session) {
+		n, _ := s.DestroyOtherSessions() // log out my other devices
+		fmt.Println(s.UserID(), "logged out", n)
+	})
+	in(m, phone, func(s *session.Session) { fmt.Printf("phone: %q\n", s.UserID()) })
+	// Output:
+	// 2 sessions
+	// ana logged out 1
+	// phone: ""
+}
+
+// An API client carries its session in the Authorization header.
+func ExampleConfig_tokenHeader() {
+	m, _ := session.New(session.Config{
+		Secret: "change me - a test secret, not for production", Driver: "memory",
+		TokenHeader: "Authorization",
+	})
+	defer m.Close()
+	api := m.Middleware(m.VerifyCSRF(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := session.FromRequest(r)
+		if r.Method == http.MethodPost {
+			s.Push("cart", r.FormValue("item")) // no CSRF token: a header is no ambient credential
+		}
+		fmt.Fprint(w, s.Get("cart"))
+	})))
+	call := func(method, auth, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, "/api/cart", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, r)
+		return rec
+	}
+	rec := call("POST", "", "item=apple")
+	auth := rec.Header().Get("Authorization") // "Bearer <token>"
+	fmt.Println(rec.Code, strings.HasPrefix(auth, "Bearer "), rec.Header().Get("Set-Cookie") == "")
+	fmt.Println(call("GET", auth, "").Body)
+	// Output:
+	// 200 true true
+	// [apple]
+}
+
+// Load and Commit carry a session over any transport as a token string.
+func ExampleManager_Load() {
+	m, _ := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "memory"})
+	defer m.Close()
+	token := "" // what the client holds: a gRPC metadata value, a WebSocket message field...
+	for range 3 {
+		ctx, s, err := m.Load(context.Background(), token)
+		if err != nil { // the store failed
+			log.Fatal(err)
+		}
+		n, _ := session.GetAs[int](session.FromContext(ctx), "calls")
+		s.Put("calls", n+1)
+		if token, _, err = m.Commit(ctx, s); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("call", n+1)
+	}
+	// Output:
+	// call 1
+	// call 2
+	// call 3
+}
+
+func ExampleRegister() {
+	// A driver package registers its name from init, as database/sql drivers
+	// do; Config.Driver then selects it.
+	session.Register("example-memory", func(cfg session.Config) (session.Store, error) {
+		return memstore.New(), nil
+	})
+	m, err := session.New(session.Config{Secret: "change me - a test secret, not for production", Driver: "example-memory"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	fmt.Println(slices.Contains(session.Drivers(), "example-memory"))
+	// Output: true
 }

@@ -1028,16 +1028,6 @@ func FuzzVerifyCSRF(f *testing.F) {
 	})
 }
 
-// FuzzJSONCodec checks the hand-written JSON codec against encoding/json on
-// arbitrary input: the same values decoded, the same errors, the same bytes
-// encoded.
-func FuzzJSONCodec(f *testing.F) {
-	for _, s := range jsonSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, in []byte) { checkDecode(t, in) })
-}
-
 // FuzzCacheControl checks, for any Cache-Control a handler sets, that a
 // response setting the session cookie is one no shared cache may store,
 // that the rewrite is stable (a second pass changes nothing), and that the

@@ -48,12 +48,15 @@ type Manager struct {
 	untimed      bool       // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
 	csrf         csrfConfig // VerifyCSRF's settings (token.go)
 
-	mu       sync.Mutex // guards closed and sweeps.Add
-	closed   bool
-	sweeps   sync.WaitGroup
-	sweeping chan struct{} // holds a token while a sweep runs
-	ctx      context.Context
-	cancel   context.CancelFunc
+	bypassOnce sync.Once // warnBypass logs once
+
+	mu        sync.Mutex // guards closed and sweeps.Add
+	closed    bool
+	sweeps    sync.WaitGroup
+	sweeping  chan struct{} // holds a token while a sweep runs
+	lastSweep atomic.Int64  // when the last background sweep started, Unix ns; 0: never
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 // New returns a Manager for cfg, opening the store that cfg.Driver names
@@ -161,11 +164,16 @@ func (m *Manager) lottery() {
 	if m.sweeper == nil {
 		return
 	}
+	now := time.Now().UnixNano()
+	if last := m.lastSweep.Load(); last != 0 && now-last < int64(m.cfg.SweepInterval) {
+		return // swept lately
+	}
 	select {
 	case m.sweeping <- struct{}{}:
 	default:
 		return // a sweep is running
 	}
+	m.lastSweep.Store(now)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()

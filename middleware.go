@@ -8,8 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
 // Middleware loads the session of each request, exposes it to next through
@@ -46,7 +44,7 @@ type middleware struct {
 // Manager.Middleware).
 func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m, next := h.m, h.next
-	if s := FromContext(r.Context()); s != nil && s.m == m {
+	if m.FromContext(r.Context()) != nil {
 		next.ServeHTTP(w, r)
 		return
 	}
@@ -60,8 +58,9 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
-	rq.ctx = sessionContext{Context: s.ctx, rq: rq}
+	rq.ctx = sessionContext{Context: s.ctx, s: s}
 	rq.r = *r.WithContext(&rq.ctx) // the copy WithContext makes stays on the stack
+	s.req = &rq.r                  // its copies are told apart from it (FromRequest)
 	defer rq.removeForms(r)        // also when next panics
 	next.ServeHTTP(&rq.w, &rq.r)
 	rq.w.finish()
@@ -69,25 +68,31 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // FromRequest returns the session of r, or nil when r did not come through
-// Middleware.
+// Middleware. Under two Managers' Middleware it returns the inner one's
+// session; m.FromRequest returns m's.
 //
 // Middleware removes, when the request ends, the temporary files of a
 // multipart form parsed on the request it handed down or on any request
-// passed to FromRequest (copies made with WithContext, as routers make):
-// net/http itself removes only those of the request the server made.
-func FromRequest(r *http.Request) *Session {
-	ctx := r.Context()
-	if c, ok := ctx.(*sessionContext); ok { // Middleware's request, or a shallow copy (http.StripPrefix)
-		if r != &c.rq.r {
-			c.rq.track(r)
-		}
-		return &c.rq.s
+// passed to FromRequest or m.FromRequest (copies made with WithContext, as
+// routers make): net/http itself removes only those of the request the
+// server made.
+func FromRequest(r *http.Request) *Session { return tracked(r, FromContext(r.Context())) }
+
+// FromRequest returns the session that m's Middleware gave r, or nil: with
+// two Managers in one chain (an admin area with a cookie of its own, say),
+// each finds its own session.
+func (m *Manager) FromRequest(r *http.Request) *Session {
+	return tracked(r, m.FromContext(r.Context()))
+}
+
+// tracked returns s, the session of r, after recording r when it is a copy
+// of the request Middleware handed down (s.req), so that the multipart form
+// parsed on it is removed when the request ends.
+func tracked(r *http.Request, s *Session) *Session {
+	if s != nil && r != s.req && s.req != nil {
+		s.track(r)
 	}
-	if rq, ok := ctx.Value(requestKey{}).(*request); ok { // a copy with a context of its own
-		rq.track(r)
-		return &rq.s
-	}
-	return FromContext(ctx)
+	return s
 }
 
 // request is what Middleware allocates per request: the session, the
@@ -98,13 +103,9 @@ type request struct {
 	w   responseWriter
 	ctx sessionContext
 	r   http.Request
-
-	// The other requests passed to FromRequest during this one (copies):
-	// their multipart forms are removed at its end.
-	copies atomic.Pointer[copyNode]
 }
 
-// copyNode is an entry of request.copies, a list that is only pushed to.
+// copyNode is an entry of Session.copies, a list that is only pushed to.
 type copyNode struct {
 	r    *http.Request
 	next *copyNode
@@ -112,16 +113,16 @@ type copyNode struct {
 
 // track records r, a copy of the request Middleware handed down, so that
 // the multipart form parsed on it is removed when the request ends.
-func (rq *request) track(r *http.Request) {
-	head := rq.copies.Load()
+func (s *Session) track(r *http.Request) {
+	head := s.copies.Load()
 	for n := head; n != nil; n = n.next {
 		if n.r == r {
 			return // a router's copy, passed again
 		}
 	}
 	n := &copyNode{r: r, next: head}
-	for !rq.copies.CompareAndSwap(n.next, n) {
-		n.next = rq.copies.Load() // pushed by another goroutine: a duplicate is harmless
+	for !s.copies.CompareAndSwap(n.next, n) {
+		n.next = s.copies.Load() // pushed by another goroutine: a duplicate is harmless
 	}
 }
 
@@ -132,7 +133,7 @@ func (rq *request) track(r *http.Request) {
 // before Middleware (the server removes it) and is left alone, also when the
 // copies share it.
 func (rq *request) removeForms(orig *http.Request) {
-	head := rq.copies.Load()
+	head := rq.s.copies.Load()
 	if rq.r.MultipartForm == nil && head == nil {
 		return
 	}
@@ -158,91 +159,39 @@ func (rq *request) removeForm(r *http.Request, own *multipart.Form) {
 }
 
 // sessionContext is the context of the request next sees: the request's own,
-// with the session as the value of ctxKey{} (and the request struct as that
-// of requestKey{}). It takes the place of context.WithValue, which would be
-// an allocation of its own.
+// with the session as the value of ctxKey{}. It takes the place of
+// context.WithValue, which would be an allocation of its own.
 type sessionContext struct {
 	context.Context
-	rq *request
+	s *Session
 }
 
-// requestKey is the context key of the request struct that Middleware
-// allocated, for FromRequest.
-type requestKey struct{}
-
-// Value returns the session for ctxKey{}, the request struct for
-// requestKey{}, and asks the request's context for every other key.
+// Value returns the session for ctxKey{} (any Manager's) and for ctxKey{m}
+// when m is the session's Manager, and asks the request's context for every
+// other key: so FromContext finds the innermost session, and m.FromContext
+// the session of m, even under another Manager's Middleware.
 func (c *sessionContext) Value(key any) any {
-	switch key.(type) {
-	case ctxKey:
-		return &c.rq.s
-	case requestKey:
-		return c.rq
+	if k, ok := key.(ctxKey); ok && (k.m == nil || k.m == c.s.m) {
+		return c.s
 	}
 	return c.Context.Value(key)
 }
 
-// maxCookieCandidates is how many of a request's cookies named Config.Cookie
-// load considers, in the order the request lists them; the others are not
-// looked at. A browser may send more than one (a stale copy set for another
-// path or domain), but a request with thousands of forged cookies must not
-// cost a signature check (or an AES-GCM open) per cookie and per secret.
-const maxCookieCandidates = 3
-
-// load reads the session of r into the empty session s: it stays a new one
-// when the request has no cookie, or one that does not verify or names no
-// live session. Only a store failure is an error. Only the first
-// maxCookieCandidates cookies with the session's name are verified.
+// load reads the session of r into the empty session s, from its cookie or,
+// with Config.TokenHeader, from that header (see loadTokens).
 func (m *Manager) load(s *Session, r *http.Request) (LoadResult, error) {
-	ctx := r.Context()
+	if m.cfg.TokenHeader != "" {
+		token := requestToken(r, m.cfg.TokenHeader)
+		if token == "" {
+			return LoadNew, nil
+		}
+		return m.loadTokens(s, "header", r.RemoteAddr, 1, 1, func(int) string { return token })
+	}
 	cookies := r.CookiesNamed(m.cfg.Cookie)
 	if len(cookies) == 0 {
 		return LoadNew, nil
 	}
-	s.dropCookie = true // unless it names a live session
-	all := len(cookies)
-	cookies = cookies[:min(all, maxCookieCandidates)]
-	if m.clientSide {
-		return m.loadClient(r, s, cookies, all), nil
-	}
-	var (
-		id          string
-		rotated, ok bool
-	)
-	for _, c := range cookies {
-		if id, rotated, ok = m.signer.verify(c.Value); ok {
-			break
-		}
-	}
-	if !ok {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "session: cookie does not verify (tampered, truncated, oversized or signed with an unknown secret); starting a new session",
-			slog.String("remote", r.RemoteAddr), slog.Int("length", len(cookies[0].Value)), slog.Int("cookies", all))
-		return LoadInvalid, nil
-	}
-	lctx, cancel := m.bound(ctx)
-	data, expiry, found, err := m.store.Load(lctx, id)
-	cancel()
-	if err != nil {
-		return LoadNew, storeErr("load", err)
-	}
-	now := time.Now()
-	if !found || !expiry.After(now) {
-		return LoadExpired, nil // unknown, destroyed or expired: never adopted
-	}
-	st, resealed, err := m.decode(id, data)
-	if err != nil {
-		m.log.LogAttrs(ctx, slog.LevelWarn, "session: stored session is corrupt; starting a new session", slog.Any("error", err))
-		return LoadInvalid, nil
-	}
-	if end, ok := m.absoluteEnd(&st); ok && !end.After(now) {
-		return LoadExpired, nil // past its absolute lifetime: never served late
-	}
-	s.id, s.stored, s.raw, s.expiry, s.st = id, true, data, expiry, st
-	s.seen = st.flashNow
-	s.reissue, s.resave, s.dropCookie = rotated, resealed, false
-	s.ensureToken()
-	s.startClock(now)
-	return LoadFound, nil
+	return m.loadTokens(s, "cookie", r.RemoteAddr, min(len(cookies), maxCookieCandidates), len(cookies), func(i int) string { return cookies[i].Value })
 }
 
 // responseWriter saves the session before the response starts.
@@ -264,18 +213,22 @@ func (w *responseWriter) commit() bool {
 	w.done = true
 	s := w.s
 	s.mu.Lock()
-	cookie, err := s.save()
+	sv, err := s.save()
 	s.committed = true
-	s.mu.Unlock()
 	h := w.ResponseWriter.Header()
+	if err == nil && sv.out != keepToken {
+		if w.m.cfg.TokenHeader != "" {
+			addTokenHeaders(h, w.m.cfg.TokenHeader, w.m.headerToken(s, sv))
+		} else {
+			addCookieHeaders(h, w.m.setCookie(s, sv))
+		}
+	}
+	s.mu.Unlock()
 	if err != nil {
 		w.err = err
 		clear(h) // the handler's response is replaced
 		w.m.fail(w.ResponseWriter, w.r, err)
 		return false
-	}
-	if cookie != "" {
-		addCookieHeaders(h, cookie)
 	}
 	return true
 }
@@ -428,6 +381,9 @@ func nextDirective(s string) (d, rest string) {
 // made after the response started.
 func (w *responseWriter) finish() {
 	if !w.done {
+		if bypassed(w.ResponseWriter) {
+			w.m.warnBypass(w.r)
+		}
 		w.commit()
 		return
 	}
@@ -438,6 +394,30 @@ func (w *responseWriter) finish() {
 		w.m.log.LogAttrs(w.r.Context(), slog.LevelError, "session: changes not saved", slog.Any("error", ErrHeadersWritten),
 			slog.String("method", w.r.Method), slog.String("path", w.r.URL.Path))
 	}
+}
+
+// bypassed reports whether the writer Middleware was given has written a
+// response that did not pass through the session's writer: a framework
+// wrote through its own writer (gin's c.Writer, chi's WrapResponseWriter),
+// so the session's cookie could not be set. Writers that can tell say so
+// with Written or BytesWritten; others cannot be asked.
+func bypassed(w http.ResponseWriter) bool {
+	switch w := w.(type) {
+	case interface{ Written() bool }:
+		return w.Written()
+	case interface{ BytesWritten() int }:
+		return w.BytesWritten() > 0
+	}
+	return false
+}
+
+// warnBypass logs, once per Manager, that a handler's response bypassed the
+// session's writer.
+func (m *Manager) warnBypass(r *http.Request) {
+	m.bypassOnce.Do(func() {
+		m.log.LogAttrs(r.Context(), slog.LevelError, "session: the response was written around the session middleware's writer (a framework writing through its own writer?), so the session could not set its cookie: use the framework's adapter (ginsession, echosession) or hand the request's writer down",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path))
+	})
 }
 
 func (w *responseWriter) WriteHeader(code int) {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,5 +413,84 @@ func TestMiddlewareAllocations(t *testing.T) {
 	}
 	if seen == nil {
 		t.Fatal("the handler saw no session")
+	}
+}
+
+// writtenRecorder is a framework's response writer: it can tell whether a
+// response was written through it.
+type writtenRecorder struct {
+	*httptest.ResponseRecorder
+	written bool
+}
+
+func (w *writtenRecorder) WriteHeader(code int) {
+	w.written = true
+	w.ResponseRecorder.WriteHeader(code)
+}
+func (w *writtenRecorder) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseRecorder.Write(b)
+}
+func (w *writtenRecorder) Written() bool { return w.written }
+
+// TestBypassIsLogged: a handler that writes its response around the
+// session's writer (gin's usual wrapping of net/http middleware: the
+// framework keeps writing through its own writer) is logged, once.
+func TestBypassIsLogged(t *testing.T) {
+	m, logs := newManager(t, memstore.New(), session.Config{})
+	for range 3 {
+		fw := &writtenRecorder{ResponseRecorder: httptest.NewRecorder()}
+		h := m.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			session.FromRequest(r).Put("k", 1)
+			fw.WriteHeader(http.StatusOK) // the framework's own writer, not the one handed down
+		}))
+		h.ServeHTTP(fw, httptest.NewRequest("GET", "/", nil))
+	}
+	if n := strings.Count(logs.String(), "written around the session middleware's writer"); n != 1 {
+		t.Errorf("bypass logged %d times, want once:\n%s", n, logs)
+	}
+	// Through the writer handed down: no warning.
+	m2, logs2 := newManager(t, memstore.New(), session.Config{})
+	fw := &writtenRecorder{ResponseRecorder: httptest.NewRecorder()}
+	m2.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		session.FromRequest(r).Put("k", 1)
+		w.WriteHeader(http.StatusOK)
+	})).ServeHTTP(fw, httptest.NewRequest("GET", "/", nil))
+	if strings.Contains(logs2.String(), "written around") {
+		t.Errorf("a normal response was logged as a bypass:\n%s", logs2)
+	}
+}
+
+// countingSweeper counts the sweeps the Manager starts.
+type countingSweeper struct {
+	session.Store
+	sweeps atomic.Int64
+}
+
+func (c *countingSweeper) Sweep(context.Context) (int, error) { c.sweeps.Add(1); return 0, nil }
+
+// TestSweepInterval: a lottery that every request wins starts one sweep per
+// SweepInterval, not one per request.
+func TestSweepInterval(t *testing.T) {
+	st := &countingSweeper{Store: memstore.New()}
+	m, _ := newManager(t, st, session.Config{Lottery: [2]int{1, 1}, SweepInterval: time.Hour})
+	c := newClient(t, m)
+	for range 50 {
+		c.do(nil)
+	}
+	m.Close() // waits for the sweeps
+	if n := st.sweeps.Load(); n != 1 {
+		t.Errorf("50 winning requests started %d sweeps within the interval, want 1", n)
+	}
+	st2 := &countingSweeper{Store: memstore.New()}
+	m2, _ := newManager(t, st2, session.Config{Lottery: [2]int{1, 1}, SweepInterval: -1})
+	c2 := newClient(t, m2)
+	for range 20 {
+		c2.do(nil)
+		time.Sleep(5 * time.Millisecond) // the background sweep ends: the next request may start one
+	}
+	m2.Close()
+	if n := st2.sweeps.Load(); n < 10 {
+		t.Errorf("with no minimum interval, %d sweeps for 20 winning requests", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+
+	"github.com/sessionkit/session/internal/jsoncodec"
 )
 
 // Dot notation: "user.name" names data["user"]["name"]. Every key is split on
@@ -83,7 +85,7 @@ func asMap(v any) (map[string]any, bool) {
 	if err != nil {
 		return nil, false
 	}
-	m, err := decodeValue(b)
+	m, err := jsoncodec.Decode(b)
 	if err != nil {
 		return nil, false
 	}
@@ -129,21 +131,108 @@ func pushPath(data map[string]any, key string, v any) bool {
 }
 
 // deepCopy copies the maps and lists of v, so that a caller may change the
-// copy without changing the session.
+// copy without changing the session. A map or list that holds itself (which
+// the save refuses, but a handler can put) is copied as one that holds its
+// copy, so that the copy ends.
 func deepCopy(v any) any {
-	switch v := v.(type) {
+	var c copier
+	return c.copy(v, nil)
+}
+
+// A copier copies one value. It keeps the containers being copied, the path
+// from the value to the one at hand, to find a container that holds itself:
+// by walking the frames, and beyond copyScanDepth in a set.
+type copier struct {
+	copies []any           // the copies of the open containers, outermost first
+	set    map[copyKey]int // their depths, once deeper than copyScanDepth
+}
+
+// A copyFrame is a container being copied, on the stack of the call that
+// copies it; its copy is copier.copies[depth-1].
+type copyFrame struct {
+	parent *copyFrame
+	key    copyKey
+	depth  int
+}
+
+// A copyKey identifies a map (n == -1) or a []any (its first element and
+// its length).
+type copyKey struct {
+	ptr uintptr
+	n   int
+}
+
+const copyScanDepth = 32
+
+func (c *copier) copy(v any, at *copyFrame) any {
+	var key copyKey
+	switch x := v.(type) {
 	case map[string]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			m[k] = deepCopy(e)
+		if x == nil {
+			return v
 		}
-		return m
+		key = copyKey{reflect.ValueOf(v).Pointer(), -1}
 	case []any:
-		l := make([]any, len(v))
-		for i, e := range v {
-			l[i] = deepCopy(e)
+		if x == nil {
+			return v
 		}
-		return l
+		key = copyKey{reflect.ValueOf(v).Pointer(), len(x)}
+	default:
+		return v
 	}
-	return v
+	if depth := c.depthOf(key, at); depth > 0 {
+		return c.copies[depth-1] // v holds itself: so does the copy
+	}
+	f := copyFrame{parent: at, key: key, depth: 1}
+	if at != nil {
+		f.depth = at.depth + 1
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		c.enter(&f, m)
+		for k, e := range x {
+			m[k] = c.copy(e, &f)
+		}
+	case []any:
+		l := make([]any, len(x))
+		c.enter(&f, l)
+		for i, e := range x {
+			l[i] = c.copy(e, &f)
+		}
+	}
+	cp := c.copies[f.depth-1]
+	c.copies = c.copies[:f.depth-1]
+	if c.set != nil {
+		delete(c.set, key)
+	}
+	return cp
+}
+
+// depthOf returns the depth of the container key when it is being copied
+// (it encloses the value at hand), 0 otherwise.
+func (c *copier) depthOf(key copyKey, at *copyFrame) int {
+	if c.set != nil {
+		return c.set[key]
+	}
+	for p := at; p != nil; p = p.parent {
+		if p.key == key {
+			return p.depth
+		}
+	}
+	return 0
+}
+
+// enter records that f's container is being copied into cp.
+func (c *copier) enter(f *copyFrame, cp any) {
+	c.copies = append(c.copies, cp)
+	if c.set == nil && f.depth > copyScanDepth {
+		c.set = make(map[copyKey]int, 2*copyScanDepth)
+		for p := f.parent; p != nil; p = p.parent {
+			c.set[p.key] = p.depth
+		}
+	}
+	if c.set != nil {
+		c.set[f.key] = f.depth
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +28,11 @@ type Session struct {
 	mu  sync.Mutex
 	m   *Manager
 	ctx context.Context // the request's: every store call takes it
-	req *http.Request   // the request, when the session came through Middleware: Login records its client
+	req *http.Request   // the request Middleware hands down, when the session came through it: Login records its client
+
+	// copies are the other requests passed to FromRequest (copies of req):
+	// Middleware removes their multipart forms when the request ends.
+	copies atomic.Pointer[copyNode]
 
 	id     string    // "" until a new session needs one
 	stored bool      // a record exists under id, as far as this request knows
@@ -43,7 +48,7 @@ type Session struct {
 	resave     bool // payload sealed under a previous secret: write it again
 	reissue    bool // cookie signed with a previous secret: send it signed anew
 	newID      bool // Regenerate gave the session a new ID in this request
-	relife     bool // SetLifetime changed the session's lifetime: send its cookie anew
+	resend     bool // send the session's token even if nothing moved: SetLifetime changed its cookie, or Commit wants a token
 	dropCookie bool // the request's cookie names no session: expire it unless a new one is saved
 	skip       bool // VerifyCSRF refused the request: save nothing
 	committed  bool // saved when the response started; later changes are lost
@@ -328,7 +333,7 @@ func (s *Session) Destroy() error {
 func (s *Session) reset() {
 	s.id, s.stored, s.raw, s.expiry, s.seen = "", false, nil, time.Time{}, nil
 	s.st, s.ops = state{data: map[string]any{}}, nil
-	s.touched, s.resave, s.reissue, s.newID, s.relife, s.dropCookie = false, false, false, false, false, true
+	s.touched, s.resave, s.reissue, s.newID, s.resend, s.dropCookie = false, false, false, false, false, true
 }
 
 // current returns the state to write over a record that now holds data: the
@@ -349,14 +354,30 @@ func (s *Session) current(data []byte) (state, error) {
 	return st, nil
 }
 
-// save writes the session as the request leaves it and returns the
-// Set-Cookie value to send ("" for none). It does one of three things: store
-// a new session, write a stored one's changes, or move a stored one's expiry
-// (touch); a request that needs none of them costs no store call.
-func (s *Session) save() (string, error) {
+// An outcome is what saving a session tells its client.
+type outcome uint8
+
+const (
+	keepToken   outcome = iota // nothing: the client's token (if any) stays as it is
+	sendToken                  // send the session's token: new, moved to a new ID, re-signed, or its cookie's deadline slid
+	expireToken                // the client's token names no session any more: drop it
+)
+
+// A saved is the result of Session.save.
+type saved struct {
+	out   outcome
+	value []byte    // the cookie driver's sealed session, when sendToken; nil for a stored session (its token is its signed ID)
+	at    time.Time // when it was saved
+}
+
+// save writes the session as the request leaves it and says what to tell
+// the client. It does one of three things: store a new session, write a
+// stored one's changes, or move a stored one's expiry (touch); a request
+// that needs none of them costs no store call.
+func (s *Session) save() (saved, error) {
 	m := s.m
 	if s.skip || !s.stored && !s.touched && !s.dropCookie {
-		return "", nil // nothing to write, no cookie to expire: not even the clock is read
+		return saved{}, nil // nothing to write, no token to expire: not even the clock is read
 	}
 	now := time.Now()
 	if m.clientSide {
@@ -364,26 +385,29 @@ func (s *Session) save() (string, error) {
 	}
 	moved := false // the record's expiry moved: a persistent cookie slides with it
 	switch {
-	case !s.stored && !s.touched: // the request's cookie names no session
-		return m.cookie("", now), nil
+	case !s.stored && !s.touched: // the request's token names no session
+		return saved{out: expireToken, at: now}, nil
 	case !s.stored:
-		return s.saveNew(now)
+		if err := s.saveNew(now); err != nil {
+			return saved{}, err
+		}
+		return saved{out: sendToken, at: now}, nil
 	case s.changed():
 		gone, err := s.saveChanges(now)
 		if err != nil {
-			return "", err
+			return saved{}, err
 		}
 		if gone {
-			return m.cookie("", now), nil
+			return saved{out: expireToken, at: now}, nil
 		}
 		moved = true
 	case s.touchDue(now):
 		moved = s.touch(now)
 	}
-	if s.newID || s.reissue || s.relife || moved && (!m.cfg.ExpireOnClose || s.st.who().life > 0) {
-		return s.cookieFor(now), nil
+	if s.newID || s.reissue || s.resend || moved && (!m.cfg.ExpireOnClose || s.st.who().life > 0) {
+		return saved{out: sendToken, at: now}, nil
 	}
-	return "", nil
+	return saved{out: keepToken, at: now}, nil
 }
 
 // changed reports whether the stored session must be written: the request
@@ -426,9 +450,8 @@ func (s *Session) touchDue(now time.Time) bool {
 	return s.expiryFrom(now).Sub(s.expiry) >= s.lifetime()/20
 }
 
-// saveNew stores a session that this request started and put something in,
-// and returns its cookie.
-func (s *Session) saveNew(now time.Time) (string, error) {
+// saveNew stores a session that this request started and put something in.
+func (s *Session) saveNew(now time.Time) error {
 	m := s.m
 	newIDs(&s.id, &s.st.token, nil)
 	if a := s.st.who(); m.cfg.AbsoluteLifetime > 0 && a.born == 0 {
@@ -438,16 +461,18 @@ func (s *Session) saveNew(now time.Time) (string, error) {
 	s.st.age()
 	raw, err := m.encode(s.id, &s.st)
 	if err != nil {
-		return "", err
+		return err
 	}
+	expiry := s.expiryFrom(now)
 	ctx, cancel := m.bound(s.ctx)
-	err = m.create(ctx, s.id, raw, s.expiryFrom(now))
+	err = m.create(ctx, s.id, raw, expiry)
 	cancel()
 	if err != nil {
-		return "", storeErr("save", err)
+		return storeErr("save", err)
 	}
+	s.stored, s.expiry = true, expiry
 	event(m.hooks.SessionCreated, s.ctx)
-	return s.cookieFor(now), nil
+	return nil
 }
 
 // saveChanges writes a stored session's changes: its state as this request
@@ -468,6 +493,9 @@ func (s *Session) saveChanges(now time.Time) (gone bool, err error) {
 	ctx, cancel := m.bound(s.ctx)
 	defer cancel()
 	_, err = m.write(ctx, s.id, s.raw, raw, expiry, s)
+	if err == nil {
+		s.expiry = expiry
+	}
 	switch {
 	case errors.Is(err, errGone), errors.Is(err, ErrCorrupt):
 		m.log.LogAttrs(s.ctx, slog.LevelInfo, "session: not saved: the session was destroyed or expired by another request")
@@ -502,12 +530,14 @@ func (s *Session) replay(data []byte, found bool, expiry time.Time) ([]byte, tim
 func (s *Session) touch(now time.Time) bool {
 	m := s.m
 	ctx, cancel := m.bound(s.ctx)
-	err := m.store.Touch(ctx, s.id, s.expiryFrom(now))
+	expiry := s.expiryFrom(now)
+	err := m.store.Touch(ctx, s.id, expiry)
 	cancel()
 	if err != nil {
 		m.log.LogAttrs(s.ctx, slog.LevelError, "session: touch failed", slog.Any("error", storeErr("touch", err)))
 		return false
 	}
+	s.expiry = expiry
 	return true
 }
 
@@ -588,11 +618,31 @@ func GetAs[T any](s *Session, key string) (T, error) {
 	return t, nil
 }
 
-type ctxKey struct{}
+// PullAs returns the value at key as a T, as GetAs does, and forgets the
+// key; when the key is absent (ErrMissing) or its value does not decode into
+// T (ErrType), it returns the error and the session is unchanged.
+func PullAs[T any](s *Session, key string) (T, error) {
+	t, err := GetAs[T](s, key)
+	if err == nil {
+		s.Forget(key)
+	}
+	return t, err
+}
+
+// ctxKey is the context key of a session: ctxKey{} finds the innermost
+// session, ctxKey{m} the session of Manager m.
+type ctxKey struct{ m *Manager }
 
 // FromContext returns the session that Middleware put in ctx, or nil when ctx
 // did not come through Middleware.
 func FromContext(ctx context.Context) *Session {
 	s, _ := ctx.Value(ctxKey{}).(*Session)
+	return s
+}
+
+// FromContext returns the session of m that Middleware (or Load) put in ctx,
+// or nil.
+func (m *Manager) FromContext(ctx context.Context) *Session {
+	s, _ := ctx.Value(ctxKey{m}).(*Session)
 	return s
 }

@@ -474,7 +474,14 @@ func (m *Manager) VerifyCSRF(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		s := FromRequest(r)
+		if m.cfg.TokenHeader != "" {
+			// The session comes from a header, which a cross-site page
+			// cannot make a browser send: there is no ambient credential
+			// to forge a request with.
+			next.ServeHTTP(w, r)
+			return
+		}
+		s := m.FromRequest(r) // its own session, also under another Manager's Middleware
 		if s == nil {
 			m.log.LogAttrs(r.Context(), slog.LevelError, "session: VerifyCSRF used outside Middleware; refusing the request")
 			event(m.hooks.CSRFRejected, r.Context())

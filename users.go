@@ -147,7 +147,7 @@ func (s *Session) SetLifetime(d time.Duration) {
 	}
 	s.change(op{kind: opLife, value: ms})
 	s.touched = true
-	s.relife = true
+	s.resend = true
 }
 
 // DestroyOtherSessions ends every other session of this session's user ("log
@@ -179,7 +179,7 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 		return nil, fmt.Errorf("session: list user sessions: %w", err)
 	}
 	current := ""
-	if s := FromContext(ctx); s != nil && s.m == m {
+	if s := m.FromContext(ctx); s != nil {
 		s.mu.Lock()
 		current = s.id
 		s.mu.Unlock()
@@ -404,17 +404,6 @@ func remoteHost(addr string) string {
 		return host
 	}
 	return addr
-}
-
-// cookieFor returns the Set-Cookie value that carries the session's ID: a
-// persistent cookie of the session's own lifetime when it has one
-// (SetLifetime), even with ExpireOnClose.
-func (s *Session) cookieFor(now time.Time) string {
-	if s.st.who().life <= 0 {
-		return s.m.cookie(s.id, now)
-	}
-	var b [cookieValueLen]byte
-	return s.m.lastingCookie(s.m.signer.signTo(&b, s.id), now, time.Duration(s.st.who().life)*time.Millisecond)
 }
 
 // lastingCookie returns the Set-Cookie value carrying value with Expires and

@@ -44,7 +44,7 @@ func BenchmarkRequest(b *testing.B) {
 			rt := &roundTrips{}
 			client := topo.client(b, rt)
 			b.Cleanup(func() { client.Close() })
-			m := newManager(b, redisstore.New(client, redisstore.Options{Prefix: freshPrefix()}))
+			m := newManager(b, mustNew(b, client, redisstore.Options{Prefix: freshPrefix()}))
 			handler := func(fn func(s *session.Session)) http.Handler {
 				return m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					fn(session.FromRequest(r))

@@ -11,11 +11,17 @@
 //		Connection: "redis://127.0.0.1:6379/0",
 //	})
 //
-// or built in code with New from a client the application already has (the
-// store never closes it):
+// or built in code, with Open from a URL, or with New from a client the
+// application already has (the store never closes it):
 //
-//	st := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:session:"})
+//	st, err := redisstore.Open(ctx, "redis://127.0.0.1:6379/0", redisstore.Options{Prefix: "myapp:session:"})
+//	st, err := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:session:"})
+//	...
 //	m, err := session.New(session.Config{Secret: secret, Store: st})
+//
+// Neither contacts Redis: an application starts while Redis is down, and its
+// requests get the ErrorHandler's response (a 500 by default) until Redis
+// answers.
 //
 // # Connection URLs
 //
@@ -39,13 +45,27 @@
 //
 // The user and password in a URL are the data server's (for Sentinel: the
 // master's and replicas'); Sentinels that require a password of their own take
-// it from the sentinel_username and sentinel_password parameters. A
-// password containing '@', ':', '/', '?' or '#' must be percent-encoded.
-// The prefix parameter sets Options.Prefix. Every other parameter is
-// go-redis's own, in its snake_case spelling (dial_timeout=2s,
-// read_timeout=1s, pool_size=50, max_retries=2, skip_verify=true, ...; see
-// redis.ParseURL, redis.ParseFailoverURL and redis.ParseClusterURL); an
-// unknown parameter is an error.
+// it from the sentinel_username and sentinel_password parameters (the
+// username and password parameters stand in for the user information in
+// Sentinel URLs only; other URLs refuse all four). A password holding '/', '?', '#' or '%' must be percent-encoded (%2F, %3F,
+// %23, %25); an '@' or ':' in it is read as meant, the user information
+// running to the last '@' before the host list. In a parameter, '&', '#',
+// '+' and '%' must be. The prefix parameter sets Options.Prefix. Every
+// other parameter is go-redis's own, in its snake_case spelling
+// (dial_timeout=2s, read_timeout=1s, pool_size=50, max_retries=2,
+// skip_verify=true, ...; see redis.ParseURL, redis.ParseFailoverURL and
+// redis.ParseClusterURL); an unknown parameter is an error, and so is a
+// pool_size or pipeline_pool_size above 10000 (go-redis allocates by them at
+// once).
+//
+// No error about a URL quotes its password, however malformed the URL: the
+// credentials are set apart before anything else reads it, and go-redis's
+// parsers get a URL rebuilt without them. Since a password that is not
+// encoded as it should be spills into other parts of the URL, an error names
+// the URL by its scheme and hosts only (user information as xxxxx; only the
+// scheme when an '@' follows the host list) and says what is wrong in words;
+// it quotes a parameter (and go-redis's message about it) only when the URL
+// holds no credentials, and otherwise gives the parameter's position.
 //
 // Open's defaults differ from go-redis's in three places, because a session
 // store sits on every request's path, unless the URL sets them:
@@ -87,14 +107,26 @@
 //     old ID loadable — the same guarantee as the Manager's own fallback for
 //     stores without Move. The same two steps serve any client that is not a
 //     plain *redis.Client (a Ring, say).
-//   - List (session.Lister) SCANs the prefix (every master of a Cluster);
+//   - List (session.Lister) SCANs the prefix (every master of a Cluster),
+//     taking only the keys whose remainder after the prefix is a valid ID;
 //     it suits operators' tools, not request paths.
 //
-// Session IDs are checked before they reach Redis: only the URL-safe base64
-// alphabet (the Manager's IDs), at most 256 characters. Load reports any
-// other ID as not found, Update and Move refuse it (ErrInvalidID), Delete and
-// Touch ignore it. Keys are binary-safe in Redis, so this is a matter of
-// keeping the key space clean, not of safety.
+// Session IDs are checked before they reach Redis, by the rule every store
+// shares: only the URL-safe base64 alphabet (the Manager's IDs), at most 128
+// characters. Load reports any other ID as not found, Update, Move and Swap
+// refuse it (ErrInvalidID), Delete and Touch ignore it.
+//
+// # Applications sharing a Redis
+//
+// Give each its own prefix. A prefix must end with a character that no ID
+// holds (outside A-Z, a-z, 0-9, '-' and '_'; ':' by convention): New and
+// Open refuse any other, since with "shop" and "shop2" the key of shop2's
+// session X would be shop's session "2X", listed (and removed by sessionctl
+// destroy --all) with shop's own. With that rule and the ID check, two
+// different prefixes never share a key, even when one starts the other
+// ("shop:" and "shop:eu:"): an ID cannot hold the ':' that ends the longer
+// one. The store uses no Cluster hash tags; a prefix holding one ({...})
+// would put every session in one slot, on one node.
 //
 // Sentinel: the failover client asks the Sentinels for the current master
 // and follows a failover. Commands in flight while the master changes fail

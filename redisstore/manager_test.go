@@ -58,7 +58,7 @@ func TestManager(t *testing.T) {
 		t.Run(topo.name, func(t *testing.T) {
 			c := topo.client(t)
 			storetest.RunManager(t, func(t *testing.T) session.Store {
-				return redisstore.New(c, redisstore.Options{Prefix: freshPrefix()})
+				return mustNew(t, c, redisstore.Options{Prefix: freshPrefix()})
 			})
 		})
 	}
@@ -139,7 +139,7 @@ func TestReadOnlyRequestCost(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
 			client, rt := countedClient(t, topo)
-			cs := &countingStore{Store: redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})}
+			cs := &countingStore{Store: mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})}
 			m := newManager(t, cs)
 			cookie := put(t, m, nil, "user", "Ana")
 			if got := get(t, m, cookie, "user"); got != "Ana" { // warm the connection
@@ -175,7 +175,7 @@ func TestReadOnlyRequestCost(t *testing.T) {
 func TestManagerRegenerate(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
-			m := newManager(t, redisstore.New(topo.client(t), redisstore.Options{Prefix: freshPrefix()}))
+			m := newManager(t, mustNew(t, topo.client(t), redisstore.Options{Prefix: freshPrefix()}))
 			old := put(t, m, nil, "cart", "apple")
 			code, _, fresh := do(t.Context(), m, old, func(s *session.Session) string {
 				if err := s.Regenerate(); err != nil {
@@ -207,7 +207,7 @@ func TestSentinelFailover(t *testing.T) {
 	for _, mode := range []string{"SENTINEL-FAILOVER", "master-killed"} {
 		t.Run(mode, func(t *testing.T) {
 			g := testserver.RedisSentinelFresh(t)
-			st, err := redisstore.Open(fmt.Sprintf("redis+sentinel://%s/%s/0?dial_timeout=300ms&max_retries=1", g.SentinelAddr, g.MasterName), redisstore.Options{})
+			st, err := redisstore.Open(t.Context(), fmt.Sprintf("redis+sentinel://%s/%s/0?dial_timeout=300ms&max_retries=1", g.SentinelAddr, g.MasterName), redisstore.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,13 +13,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // DefaultPrefix is the key prefix when Options.Prefix is empty.
 const DefaultPrefix = "session:"
-
-// MaxIDLength is the longest session ID the store accepts.
-const MaxIDLength = 256
 
 // maxAttempts bounds the optimistic attempts of one Update or Move.
 const maxAttempts = 100
@@ -32,8 +30,9 @@ var (
 	// ErrExists is returned by Move when the new ID already holds a record.
 	ErrExists = errors.New("redisstore: the new session ID already holds a record")
 
-	// ErrInvalidID is returned by Update and Move for an ID outside the
-	// URL-safe base64 alphabet or longer than MaxIDLength.
+	// ErrInvalidID is returned by Update, Move and Swap for an ID that no
+	// store holds: outside the URL-safe base64 alphabet, or longer than
+	// the shared limit of 128 characters.
 	ErrInvalidID = errors.New("redisstore: invalid session ID")
 )
 
@@ -41,7 +40,10 @@ var (
 type Options struct {
 	// Prefix is put before each session ID to make its key; default
 	// DefaultPrefix ("session:"). Give each application sharing a Redis
-	// its own.
+	// its own. It must end with a character that no session ID holds
+	// (outside A-Z, a-z, 0-9, '-' and '_'; ':' by convention), so that no
+	// application's prefix followed by the start of an ID is another's
+	// prefix ("shop" would read the keys of "shop2"): New refuses any other.
 	Prefix string
 }
 
@@ -66,7 +68,7 @@ var (
 
 func init() {
 	session.Register("redis", func(cfg session.Config) (session.Store, error) {
-		return Open(cfg.Connection, Options{})
+		return Open(context.Background(), cfg.Connection, Options{})
 	})
 }
 
@@ -74,30 +76,75 @@ func init() {
 // not close it. client may be a *redis.Client (one server, or a failover
 // client from redis.NewFailoverClient), a *redis.ClusterClient, or any
 // redis.UniversalClient. For a request's context deadline to bound each
-// command, the client needs ContextTimeoutEnabled.
-func New(client redis.UniversalClient, opts Options) *Store {
+// command, the client needs ContextTimeoutEnabled. New fails when client is
+// nil.
+func New(client redis.UniversalClient, opts Options) (*Store, error) {
+	switch c := client.(type) {
+	case nil:
+		return nil, errors.New("redisstore: nil client")
+	case *redis.Client:
+		if c == nil {
+			return nil, errors.New("redisstore: nil client")
+		}
+	case *redis.ClusterClient:
+		if c == nil {
+			return nil, errors.New("redisstore: nil client")
+		}
+	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
 	}
+	if err := checkPrefix(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("redisstore: prefix %q %w", opts.Prefix, err)
+	}
 	_, oneNode := client.(*redis.Client)
-	return &Store{client: client, prefix: opts.Prefix, oneNode: oneNode}
+	return &Store{client: client, prefix: opts.Prefix, oneNode: oneNode}, nil
 }
 
-// Open connects to the server that url names (see the package documentation
-// for the forms) and returns a store that owns its client: Close closes it.
-// A prefix parameter in url sets the prefix when opts.Prefix is empty. Open
-// does not contact the server; the first command does.
-func Open(url string, opts Options) (*Store, error) {
+// Open returns a store on the server that url names (see the package
+// documentation for the forms), owning its client: Close closes it. A
+// prefix parameter in url sets the prefix when opts.Prefix is empty.
+//
+// ctx bounds the setup Open makes before it returns. None of it needs the
+// server: Open does not contact Redis (the first command does), so an
+// application starts while Redis is down, and its requests get the
+// Manager's ErrorHandler response until Redis answers. An ended ctx makes
+// Open fail.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("redisstore: open: %w", err)
+	}
 	cfg, err := parseURL(url)
 	if err != nil {
 		return nil, err
 	}
-	if opts.Prefix == "" {
+	if opts.Prefix == "" && cfg.prefix != "" {
+		if err := checkPrefix(cfg.prefix); err != nil {
+			return nil, cfg.url.fail("the prefix parameter " + err.Error())
+		}
 		opts.Prefix = cfg.prefix
 	}
-	s := New(cfg.newClient(), opts)
+	client, err := cfg.newClient()
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(client, opts)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
 	s.own = true
 	return s, nil
+}
+
+// checkPrefix reports a prefix whose last byte could be part of a session
+// ID, in words that quote nothing of it.
+func checkPrefix(prefix string) error {
+	last := prefix[len(prefix)-1:]
+	if !sessionid.Valid(last) {
+		return nil
+	}
+	return errors.New("ends with a character that a session ID may hold, so the keys of an application whose prefix starts with it (\"shop\" and \"shop2\") would mix: end it with one that no ID holds, such as ':'")
 }
 
 // Client returns the client the store uses.
@@ -116,21 +163,6 @@ func (s *Store) Close() error {
 		return fmt.Errorf("redisstore: close: %w", err)
 	}
 	return nil
-}
-
-// validID reports whether id is 1 to MaxIDLength characters of the URL-safe
-// base64 alphabet.
-func validID(id string) bool {
-	if id == "" || len(id) > MaxIDLength {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // fail wraps err from operation op, adding ctx's error when ctx has ended so
@@ -184,7 +216,7 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("redisstore: load: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
 	var (
@@ -299,7 +331,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: update: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return ErrInvalidID
 	}
 	key := s.prefix + id
@@ -331,7 +363,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: delete: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil
 	}
 	if err := s.client.Del(ctx, s.prefix+id).Err(); err != nil {
@@ -348,7 +380,7 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: touch: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil
 	}
 	key := s.prefix + id
@@ -374,7 +406,7 @@ func (s *Store) Move(ctx context.Context, oldID, newID string, fn func(data []by
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("redisstore: move: %w", err)
 	}
-	if !validID(oldID) || !validID(newID) {
+	if !sessionid.Valid(oldID) || !sessionid.Valid(newID) {
 		return ErrInvalidID
 	}
 	if oldID == newID {
@@ -501,7 +533,7 @@ func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) b
 				mu.Lock()
 				for i, k := range keys {
 					id := strings.TrimPrefix(k, s.prefix)
-					if left := cmds[i].Val(); left > 0 && validID(id) && !stopped {
+					if left := cmds[i].Val(); left > 0 && sessionid.Valid(id) && !stopped {
 						if !fn(id, now.Add(left)) {
 							stopped = true
 						}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/redisstore"
 	"github.com/sessionkit/session/storetest"
@@ -70,6 +72,16 @@ func sentinelClient(t *testing.T) redis.UniversalClient {
 	return c
 }
 
+// mustNew returns redisstore.New(c, opts), failing the test on an error.
+func mustNew(t testing.TB, c redis.UniversalClient, opts redisstore.Options) *redisstore.Store {
+	t.Helper()
+	st, err := redisstore.New(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // freshPrefix returns a key prefix no other test uses.
 func freshPrefix() string { return "test:" + storetest.NewID()[:12] + ":" }
 
@@ -81,7 +93,7 @@ func TestConformance(t *testing.T) {
 		t.Run(topo.name, func(t *testing.T) {
 			client := topo.client(t)
 			newStore := func(t *testing.T) session.Store {
-				return redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
+				return mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
 			}
 			storetest.Run(t, newStore)
 			storetest.RunMover(t, newStore)
@@ -91,7 +103,7 @@ func TestConformance(t *testing.T) {
 	t.Run("sentinel", func(t *testing.T) {
 		g := testserver.RedisSentinel(t)
 		newStore := func(t *testing.T) session.Store {
-			st, err := redisstore.Open(fmt.Sprintf("redis+sentinel://%s/%s/0?prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix()), redisstore.Options{})
+			st, err := redisstore.Open(t.Context(), fmt.Sprintf("redis+sentinel://%s/%s/0?prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix()), redisstore.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +121,7 @@ func TestConformance(t *testing.T) {
 func TestKeyLayoutAndTTL(t *testing.T) {
 	client := singleClient(t)
 	prefix := freshPrefix()
-	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	st := mustNew(t, client, redisstore.Options{Prefix: prefix})
 	ctx := t.Context()
 	id := storetest.NewID()
 	exp := time.Now().Add(90 * time.Second)
@@ -134,7 +146,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 		t.Errorf("keys under the prefix: %q, want exactly one", keys)
 	}
 	// The default prefix.
-	if p := redisstore.New(client, redisstore.Options{}).Prefix(); p != redisstore.DefaultPrefix {
+	if p := mustNew(t, client, redisstore.Options{}).Prefix(); p != redisstore.DefaultPrefix {
 		t.Errorf("default prefix %q", p)
 	}
 }
@@ -146,7 +158,7 @@ func TestKeyLayoutAndTTL(t *testing.T) {
 func TestMove(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
-			st := redisstore.New(topo.client(t), redisstore.Options{Prefix: freshPrefix()})
+			st := mustNew(t, topo.client(t), redisstore.Options{Prefix: freshPrefix()})
 			ctx := t.Context()
 			exp := time.Now().Add(time.Hour)
 			put := func(id, data string) {
@@ -239,8 +251,8 @@ func TestList(t *testing.T) {
 	for _, topo := range topologies[:2] {
 		t.Run(topo.name, func(t *testing.T) {
 			client := topo.client(t)
-			st := redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
-			other := redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
+			st := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
+			other := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
 			ctx := t.Context()
 			exp := time.Now().Add(time.Hour)
 			var want []string
@@ -292,7 +304,7 @@ func closedAddr(t *testing.T) string {
 // A server that is not there gives a prompt error, not a hang, from every
 // method, and a 500 from the Manager, with Open's default options.
 func TestUnreachable(t *testing.T) {
-	st, err := redisstore.Open("redis://"+closedAddr(t)+"/0", redisstore.Options{})
+	st, err := redisstore.Open(t.Context(), "redis://"+closedAddr(t)+"/0", redisstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +340,7 @@ func TestUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
 	start = time.Now()
-	if _, _, _, err := redisstore.New(c, redisstore.Options{}).Load(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, _, err := mustNew(t, c, redisstore.Options{}).Load(ctx, id); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Load past its deadline: %v, want context.DeadlineExceeded", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -372,11 +384,139 @@ func TestDriver(t *testing.T) {
 // A store from New leaves the application's client open.
 func TestNewDoesNotCloseClient(t *testing.T) {
 	client := singleClient(t)
-	st := redisstore.New(client, redisstore.Options{})
+	st := mustNew(t, client, redisstore.Options{})
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := client.Ping(t.Context()).Err(); err != nil {
 		t.Errorf("client after Store.Close: %v", err)
+	}
+}
+
+// New refuses a nil client; Open refuses an ended context, and otherwise
+// opens without the server (TestUnreachable).
+func TestConstructorErrors(t *testing.T) {
+	for _, c := range []redis.UniversalClient{nil, (*redis.Client)(nil), (*redis.ClusterClient)(nil)} {
+		if st, err := redisstore.New(c, redisstore.Options{}); err == nil || st != nil || !strings.HasPrefix(err.Error(), "redisstore: ") {
+			t.Errorf("New(%#v): %v, %v; want an error", c, st, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if st, err := redisstore.Open(ctx, "redis://127.0.0.1:1/0", redisstore.Options{}); !errors.Is(err, context.Canceled) || st != nil {
+		t.Errorf("Open with an ended context: %v, %v", st, err)
+	}
+}
+
+// IDs follow the rule every store shares (internal/sessionid): 1 to
+// sessionid.MaxLen characters of the URL-safe base64 alphabet.
+func TestIDRule(t *testing.T) {
+	st := mustNew(t, singleClient(t), redisstore.Options{Prefix: freshPrefix()})
+	ctx := t.Context()
+	write := func(id string) error {
+		return st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return []byte("x"), time.Now().Add(time.Hour), nil })
+	}
+	longest := strings.Repeat("a", sessionid.MaxLen)
+	if err := write(longest); err != nil {
+		t.Errorf("Update of a %d-character ID: %v", len(longest), err)
+	}
+	if _, _, found, err := st.Load(ctx, longest); !found || err != nil {
+		t.Errorf("Load of a %d-character ID: %v, %v", len(longest), found, err)
+	}
+	for _, id := range []string{longest + "a", "", "a:b", "a{b}", "a*", "a b", "é"} {
+		if err := write(id); !errors.Is(err, redisstore.ErrInvalidID) {
+			t.Errorf("Update(%q): %v, want ErrInvalidID", id, err)
+		}
+		if _, err := st.Swap(ctx, id, nil, []byte("x"), time.Now().Add(time.Hour)); !errors.Is(err, redisstore.ErrInvalidID) {
+			t.Errorf("Swap(%q): %v, want ErrInvalidID", id, err)
+		}
+		if _, _, found, err := st.Load(ctx, id); found || err != nil {
+			t.Errorf("Load(%q): %v, %v; want not found", id, found, err)
+		}
+	}
+}
+
+// Applications sharing a Redis with prefixes that overlap ("shop" and
+// "shop2", "shop:" and "shop:eu:") never see or touch each other's
+// sessions: New refuses a prefix that does not end with a character outside
+// the ID alphabet, and each accepted store lists, and so deletes, exactly
+// its own sessions, not keys that other programs wrote under the refused
+// prefixes either.
+func TestOverlappingPrefixes(t *testing.T) {
+	for _, topo := range topologies[:2] {
+		t.Run(topo.name, func(t *testing.T) {
+			client := topo.client(t)
+			ctx := t.Context()
+			exp := time.Now().Add(time.Hour)
+			base := "shop" + strings.NewReplacer("-", "x", "_", "y").Replace(storetest.NewID()[:8])
+			refused := []string{base, base + "2", base + ":2", base + "-", base + "_"}
+			accepted := []string{base + ":", base + "2:", base + ":eu:", base + "::", base + "-:", base + "/", base + "{tag}"}
+			own := map[string][]string{}
+			stores := map[string]*redisstore.Store{}
+			for _, p := range append(refused, accepted...) {
+				st, err := redisstore.New(client, redisstore.Options{Prefix: p})
+				if slices.Contains(refused, p) {
+					if err == nil || !strings.Contains(err.Error(), "prefix") {
+						t.Errorf("New with prefix %q: %v, want an error about the prefix", p, err)
+					}
+					// Another program (or an older version) writes under it.
+					// (Under base+":2" it would write in base+":"'s key space,
+					// where nothing tells its keys from that store's.)
+					if p != base+":2" {
+						if err := client.Set(ctx, p+storetest.NewID(), "x", time.Hour).Err(); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if err != nil {
+					continue
+				}
+				stores[p] = st
+				for range 3 {
+					id := storetest.NewID()
+					if err := st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return []byte("x"), exp, nil }); err != nil {
+						t.Fatal(err)
+					}
+					own[p] = append(own[p], id)
+				}
+			}
+			list := func(st *redisstore.Store) []string {
+				var ids []string
+				if err := st.List(ctx, func(id string, _ time.Time) bool { ids = append(ids, id); return true }); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			for _, p := range accepted {
+				if stores[p] == nil {
+					t.Errorf("New refused prefix %q", p)
+				}
+			}
+			for p, st := range stores {
+				want := slices.Sorted(slices.Values(own[p]))
+				if got := list(st); !slices.Equal(got, want) {
+					t.Errorf("prefix %q lists %q, want its own %q", p, got, want)
+				}
+			}
+			// destroy --all on one leaves every other's sessions.
+			if st := stores[base+":"]; st != nil {
+				for _, id := range list(st) {
+					if err := st.Delete(ctx, id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for p, other := range stores {
+					if p != base+":" && len(list(other)) != len(own[p]) {
+						t.Errorf("deleting all of %q's sessions deleted some of %q's", base+":", p)
+					}
+				}
+			}
+			for _, p := range refused {
+				if _, err := redisstore.Open(ctx, "redis://127.0.0.1:1/0?prefix="+url.QueryEscape(p), redisstore.Options{}); err == nil || !strings.Contains(err.Error(), "prefix") {
+					t.Errorf("Open with ?prefix=%s: %v, want an error about the prefix", p, err)
+				}
+			}
+		})
 	}
 }

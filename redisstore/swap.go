@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 var _ session.Swapper = (*Store)(nil)
@@ -49,7 +50,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 	if err := ctx.Err(); err != nil {
 		return false, fmt.Errorf("redisstore: swap: %w", err)
 	}
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return false, ErrInvalidID
 	}
 	mode := "1"

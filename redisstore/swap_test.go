@@ -18,14 +18,14 @@ func TestSwapper(t *testing.T) {
 		t.Run(topo.name, func(t *testing.T) {
 			client := topo.client(t)
 			storetest.RunSwapper(t, func(t *testing.T) session.Store {
-				return redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
+				return mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
 			})
 		})
 	}
 	t.Run("sentinel", func(t *testing.T) {
 		g := testserver.RedisSentinel(t)
 		storetest.RunSwapper(t, func(t *testing.T) session.Store {
-			st, err := redisstore.Open(fmt.Sprintf("redis+sentinel://%s/%s/0?prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix()), redisstore.Options{})
+			st, err := redisstore.Open(t.Context(), fmt.Sprintf("redis+sentinel://%s/%s/0?prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix()), redisstore.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -43,7 +43,7 @@ func TestSwapper(t *testing.T) {
 func TestSwapKeyLayout(t *testing.T) {
 	client := singleClient(t)
 	prefix := freshPrefix()
-	st := redisstore.New(client, redisstore.Options{Prefix: prefix})
+	st := mustNew(t, client, redisstore.Options{Prefix: prefix})
 	ctx := t.Context()
 	id := storetest.NewID()
 	exp := time.Now().Add(90 * time.Second)
@@ -115,7 +115,7 @@ func TestSwapRoundTrips(t *testing.T) {
 			if err := redisstore.LoadSwapScript(t.Context(), client); err != nil {
 				t.Fatal(err)
 			}
-			st := redisstore.New(client, redisstore.Options{Prefix: freshPrefix()})
+			st := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
 			measure := func(store session.Store) requestCosts {
 				var c requestCosts
 				m := newManager(t, store)

@@ -105,41 +105,66 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
+// Errors name the URL by its scheme and hosts, the user information as
+// xxxxx; they quote the query (and go-redis's message about it) only when
+// the URL holds no credentials; a URL with an '@' after its host list shows
+// only its scheme.
+func TestURLErrors(t *testing.T) {
 	for in, want := range map[string]string{
-		"redis://:s3cret@h:6379/0":                      "redis://:xxxxx@h:6379/0",
-		"redis://user:s3cret@h/0?password=p2&db=1":      "redis://user:xxxxx@h/0?db=1&password=xxxxx",
-		"redis+sentinel://h/m?sentinel_password=s3cret": "redis+sentinel://h/m?sentinel_password=xxxxx",
-		"redis://h:6379/0":                              "redis://h:6379/0",
-		"redis+cluster://a:b@n1,n2":                     "redis+cluster://a:xxxxx@n1,n2",
+		"redis://h/0?bogus=1":                                   "redisstore: connection URL redis://h:6379: refused: redis: unexpected option: bogus",
+		"redis://app:s3cret@h/0?dial_timeout=1s&bogus=1":        "redisstore: connection URL redis://xxxxx@h:6379: parameter 2 of 2 (in the order written, credentials left out) is refused (details not shown",
+		"redis://s3cret@h/0?bogus=1":                            "redisstore: connection URL redis://xxxxx@h:6379: parameter 1 of 1",
+		"redis+cluster://:s3cret@n1,n2:7001/1":                  "redisstore: connection URL redis+cluster://xxxxx@n1:6379,n2:7001: a Cluster has no databases: drop the path",
+		"redis+sentinel://h/m?sentinel_password=s3cret&bogus=1": "redisstore: connection URL redis+sentinel://h:26379: parameter 1 of 1",
+		"redis+sentinel://h/m/x":                                "redisstore: connection URL redis+sentinel://h:26379: want the master name as the path, then an optional database number",
+		"redis://:s3/cret@h/0?bogus=1":                          "redisstore: connection URL redis://...: address 1 is not host[:port]",
+		"redis://h/0?dial_timeout=x&prefix=a@b:":                "redisstore: connection URL redis://...: parameter 1 of 1",
+		"redis://:s3cret@h/0?password=s3cret":                   "redisstore: connection URL redis://xxxxx@h:6379: the password parameter is not allowed",
+		"redis://:s3cret@h/0?context_timeout_enabled=s3cret":    "redisstore: connection URL redis://xxxxx@h:6379: context_timeout_enabled is not a boolean",
+		"unix://:s3cret@/run/redis.sock?db=x":                   "redisstore: connection URL unix://xxxxx@/...: parameter 1 of 1",
+		"redis://:s3cret@h:6379/0?min_idle_conns=99999999999":   "redisstore: connection URL redis://xxxxx@h:6379: the client refused its options (details not shown",
+		"redis://h:6379/0?min_idle_conns=99999999999":           "redisstore: connection URL redis://h:6379: the client refused its options: redis: failed to create connection pool",
+		"redis://h:6379/0?pool_size=10001":                      "redisstore: connection URL redis://h:6379: pool_size above 10000 (a Redis server's default maxclients) is refused",
+		"redis+cluster://h?pipeline_pool_size=100000000":        "redisstore: connection URL redis+cluster://h:6379: pipeline_pool_size above 10000",
+		"http://h": `redisstore: connection URL: unknown scheme "http"`,
 	} {
-		if got := redact(in); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
+		err := func() error {
+			c, err := parseURL(in)
+			if err != nil {
+				return err
+			}
+			client, err := c.newClient()
+			if err == nil {
+				client.Close()
+			}
+			return err
+		}()
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %v, want %q...", in, err, want)
 		}
-		if strings.Contains(redact(in), "s3cret") {
-			t.Errorf("redact(%q) leaks the password", in)
+		if err != nil && strings.Contains(err.Error(), "s3") {
+			t.Errorf("%q: the error shows the password: %v", in, err)
 		}
-	}
-	if _, err := parseURL("redis://:s3cret@h:6379/0?bogus=1"); err == nil || strings.Contains(err.Error(), "s3cret") {
-		t.Errorf("error leaks the password: %v", err)
 	}
 }
 
-func TestValidID(t *testing.T) {
-	for id, want := range map[string]bool{
-		"abcXYZ019-_":            true,
-		strings.Repeat("a", 256): true,
-		strings.Repeat("a", 257): false,
-		"":                       false,
-		"a b":                    false,
-		"a{b}":                   false,
-		"a*":                     false,
-		"a\x00":                  false,
-		"é":                      false,
-	} {
-		if got := validID(id); got != want {
-			t.Errorf("validID(%q) = %v", id, got)
-		}
+// An unencoded '@' or ':' in a password is read as meant: the user
+// information runs to the last '@' before the host list.
+func TestURLPasswordCharacters(t *testing.T) {
+	c, err := parseURL("redis://app:p@s:s@h:6380/1")
+	if err != nil || c.single.Username != "app" || c.single.Password != "p@s:s" || c.single.Addr != "h:6380" {
+		t.Errorf("got %+v, %v", c, err)
+	}
+	c, err = parseURL("redis+sentinel://h/m?username=u&password=p%2Fw&sentinel_username=su&sentinel_password=s%40p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.failover; o.Username != "u" || o.Password != "p/w" || o.SentinelUsername != "su" || o.SentinelPassword != "s@p" {
+		t.Errorf("sentinel credentials %+v", o)
+	}
+	c, err = parseURL("redis+sentinel://mu:mp@h/m?password=other")
+	if err != nil || c.failover.Username != "mu" || c.failover.Password != "mp" {
+		t.Errorf("the user information does not win over the password parameter: %+v, %v", c, err)
 	}
 }
 
@@ -156,4 +181,42 @@ func TestTTLOf(t *testing.T) {
 	if d := ttlOf(time.Now().Add(time.Hour)); d < 59*time.Minute || d > time.Hour || d%time.Millisecond != 0 {
 		t.Errorf("1h ahead: %v", d)
 	}
+}
+
+// FuzzURLPasswordNeverShown: whatever surrounds it, a password in the user
+// information of a connection URL appears in no error of parseURL or of
+// building the client.
+func FuzzURLPasswordNeverShown(f *testing.F) {
+	for _, s := range [][4]string{
+		{"redis", "", "/", "h:6379/0"},
+		{"redis", "app", "?x=", "h/0?bogus=1"},
+		{"rediss", "", "#", "h"},
+		{"redis+sentinel", "", "%zz", "h1,h2/m/0?sentinel_password=x"},
+		{"redis+cluster", "u", "@/", "n1:7000,n2/1"},
+		{"unix", "", "&", "/run/redis.sock?db=x"},
+		{"redis", "a/b", "", "h/0?min_idle_conns=99999999999"},
+		{"redis", "", "", "h/0?pool_size=99999999"},
+		{"http", "", ":", ""},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	f.Fuzz(func(t *testing.T, scheme, user, pw, rest string) {
+		const head, tail = "Ab3Xq", "Zr7Kw"
+		for _, s := range []string{scheme, user, rest} {
+			if strings.Contains(s, head) || strings.Contains(s, tail) {
+				return // the password's halves must be the password's alone
+			}
+		}
+		raw := scheme + "://" + user + ":" + head + pw + tail + "@" + rest
+		c, err := parseURL(raw)
+		if err == nil {
+			var client interface{ Close() error }
+			if client, err = c.newClient(); err == nil {
+				client.Close()
+			}
+		}
+		if err != nil && (strings.Contains(err.Error(), head) || strings.Contains(err.Error(), tail)) {
+			t.Errorf("%q: the error shows the password: %v", raw, err)
+		}
+	})
 }

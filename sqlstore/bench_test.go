@@ -60,11 +60,11 @@ func BenchmarkSweep(b *testing.B) {
 					ctx := context.Background()
 					now := time.Now().Unix()
 					start := time.Now()
-					fill(b, st, be.dialect, table, "live", sweepLive, payload, now)
+					fill(b, st, be.dialect, table, "live", sweepLive, payload, now, time.Now().Add(lifetime).UnixMilli())
 					b.Logf("filled %d live rows in %v", sweepLive, time.Since(start))
 					for b.Loop() {
 						b.StopTimer()
-						fill(b, st, be.dialect, table, "dead", sweepExpired, payload, now-int64(lifetime/time.Second)-3600)
+						fill(b, st, be.dialect, table, "dead", sweepExpired, payload, now-int64(lifetime/time.Second)-3600, time.Now().Add(-time.Hour).UnixMilli())
 						b.StartTimer()
 						n, err := st.Sweep(ctx)
 						if err != nil || n != sweepExpired {
@@ -79,24 +79,24 @@ func BenchmarkSweep(b *testing.B) {
 }
 
 // fill inserts n rows with IDs prefix+number, server-side.
-func fill(b testing.TB, st *sqlstore.Store, d sqlstore.Dialect, table, prefix string, n int, payload string, lastActivity int64) {
+func fill(b testing.TB, st *sqlstore.Store, d sqlstore.Dialect, table, prefix string, n int, payload string, lastActivity, expiresAt int64) {
 	b.Helper()
 	var q string
 	switch d {
 	case sqlstore.SQLite:
 		q = `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?3)
-			INSERT INTO ` + table + ` (id, payload, lastActivity) SELECT printf('%s%039d', ?4, i), ?1, ?2 FROM c`
+			INSERT INTO ` + table + ` (id, payload, lastActivity, expiresAt) SELECT printf('%s%039d', ?4, i), ?1, ?2, ?5 FROM c`
 	case sqlstore.Postgres:
-		q = `INSERT INTO ` + table + ` (id, payload, "lastActivity")
-			SELECT $4 || lpad(i::text, 39, '0'), $1, $2 FROM generate_series(1, $3) i`
+		q = `INSERT INTO ` + table + ` (id, payload, "lastActivity", "expiresAt")
+			SELECT $4 || lpad(i::text, 39, '0'), $1, $2, $5 FROM generate_series(1, $3) i`
 	default:
-		q = "INSERT INTO " + table + " (id, payload, lastActivity) SELECT CONCAT(?, LPAD(seq, 39, '0')), ?, ? FROM seq_1_to_" + strconv.Itoa(n)
-		if _, err := st.DB().Exec(q, prefix, payload, lastActivity); err != nil {
+		q = "INSERT INTO " + table + " (id, payload, lastActivity, expiresAt) SELECT CONCAT(?, LPAD(seq, 39, '0')), ?, ?, ? FROM seq_1_to_" + strconv.Itoa(n)
+		if _, err := st.DB().Exec(q, prefix, payload, lastActivity, expiresAt); err != nil {
 			b.Fatal(err)
 		}
 		return
 	}
-	if _, err := st.DB().Exec(q, payload, lastActivity, n, prefix); err != nil {
+	if _, err := st.DB().Exec(q, payload, lastActivity, n, prefix, expiresAt); err != nil {
 		b.Fatal(err)
 	}
 }

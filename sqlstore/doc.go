@@ -20,7 +20,7 @@
 // An empty Connection is an error: there is no default database. The driver
 // starts while a PostgreSQL or MySQL database cannot be reached (it sets
 // Options.DeferUnreachable): calls fail with an error wrapping ErrNotReady
-// until the database answers, and the first that reaches it creates and
+// until the database answers, and the first that reaches it makes and
 // checks the table; New and Open without that option fail at once. A store can
 // also be built in code on a pool the application owns (its own TLS
 // settings, its own limits), which the store never closes:
@@ -30,31 +30,36 @@
 //
 // # The table
 //
-// NodeSession's layout: id (the session ID, primary key), payload (the
-// encoded session, text), lastActivity (Unix seconds, indexed for sweeps).
-// The table stores the last activity, not the expiry: expiry = lastActivity +
-// Options.Lifetime. New creates the table and the index when they are
-// missing, unless Options.SkipCreate is set; Schema returns the DDL, which
-// for the table "sessions" is, in SQLite:
+// NodeSession's columns, id (the session ID, primary key), payload (the
+// encoded session, text) and lastActivity (the time of the session's last
+// write or touch, Unix seconds), and expiresAt: the session's own expiry,
+// Unix milliseconds, indexed for sweeps. Every write (Update, Swap, Move)
+// and Touch sets both times; Load, the sweeps and List compare expiresAt
+// with the current time and nothing else, so every process sharing the
+// table (an application, another with a different Lifetime, sessionctl)
+// agrees on which sessions are live. Schema returns the DDL, which for the
+// table "sessions" is, in SQLite:
 //
 //	CREATE TABLE IF NOT EXISTS "sessions" (
 //		id             TEXT    NOT NULL PRIMARY KEY,
 //		payload        TEXT    NOT NULL,
-//		lastActivity   INTEGER NOT NULL
+//		lastActivity   INTEGER NOT NULL,
+//		expiresAt      INTEGER NOT NULL DEFAULT 0
 //	);
-//	CREATE INDEX IF NOT EXISTS "sessions_lastActivity" ON "sessions" (lastActivity);
+//	CREATE INDEX IF NOT EXISTS "sessions_expiresAt" ON "sessions" (expiresAt);
 //
 // (SQLite's column names are case-insensitive and left unquoted: SQLite
 // reads a double-quoted name that matches no column as a string), in
-// PostgreSQL ("lastActivity" must be quoted, or PostgreSQL folds it to
-// lower case):
+// PostgreSQL (the camel-case names must be quoted, or PostgreSQL folds them
+// to lower case):
 //
 //	CREATE TABLE IF NOT EXISTS "sessions" (
 //		"id"           TEXT COLLATE "C" NOT NULL PRIMARY KEY,
 //		"payload"      TEXT   NOT NULL,
-//		"lastActivity" BIGINT NOT NULL
+//		"lastActivity" BIGINT NOT NULL,
+//		"expiresAt"    BIGINT NOT NULL DEFAULT 0
 //	);
-//	CREATE INDEX IF NOT EXISTS "sessions_lastActivity" ON "sessions" ("lastActivity");
+//	CREATE INDEX IF NOT EXISTS "sessions_expiresAt" ON "sessions" ("expiresAt");
 //
 // and in MySQL and MariaDB (the id column must compare case-sensitively, and
 // the table must be InnoDB):
@@ -63,15 +68,50 @@
 //		`id`           VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
 //		`payload`      MEDIUMTEXT   CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
 //		`lastActivity` BIGINT       NOT NULL,
+//		`expiresAt`    BIGINT       NOT NULL DEFAULT 0,
 //		PRIMARY KEY (`id`),
-//		KEY `sessions_lastActivity` (`lastActivity`)
+//		KEY `sessions_expiresAt` (`expiresAt`)
 //	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 //
-// Creating is idempotent and safe when several processes start at once
-// (PostgreSQL creators take turns under an advisory lock; MySQL adds the
-// index to a table made without it). New checks the table in every case and
-// names the table and the missing or unusable column in its error, which
-// wraps ErrSchema.
+// An expiresAt of 0 means that no expiry is recorded: a program that does
+// not know the column wrote the row. Such a row does not load, and no sweep
+// removes it, until New or sessionctl migrate sets its expiry (see below).
+//
+// # Making and updating the schema
+//
+// New first reads the database's catalogs (sqlite_master and
+// pragma_table_info, pg_catalog, information_schema) to find out what the
+// schema has, and makes only what is missing, the steps of SchemaSteps, in
+// order: the table; for a table that exists, the expiresAt column, an index
+// starting with it, and the expiry of the rows that have none. When nothing
+// is missing it runs no DDL, so a database user allowed SELECT, INSERT,
+// UPDATE and DELETE only can use an existing table. Making is idempotent and
+// safe when several processes start at once: creators take turns (SQLite's
+// write lock, a PostgreSQL advisory lock, a MySQL named lock) and look again
+// once it is their turn. Store.SchemaChanges reports what New made. When
+// making something fails, New's error gives the server's message and names
+// the two ways out: have a user who may change the schema run the
+// statements that sessionctl migrate --print prints (SchemaSteps), and set
+// Options.SkipCreate, under which New makes nothing and only checks.
+//
+// A table with NodeSession's layout (id, payload, lastActivity, no
+// expiresAt) gets the column with 0 in every row, then each row's expiry
+// lastActivity + Options.Lifetime: that must be the Lifetime of the
+// application that wrote the rows (the "database" driver passes
+// Config.Lifetime; sessionctl migrate takes --lifetime or
+// SESSION_LIFETIME). Without a lifetime, New changes nothing on a table with
+// rows to fill, and fails with an error wrapping session.ErrConfig that says
+// so. Options.Lifetime serves nothing else:
+// no process decides a session's expiry from its own configuration. A
+// program unaware of the column that updates a row moves its lastActivity
+// but not its expiry, so finish a rolling upgrade from such a program within
+// one Lifetime.
+//
+// New checks the table in every case: it names the table and the missing
+// or unusable column in its error, which wraps ErrSchema, and for a table
+// that lacks id or payload (another program's table of the same name) lists
+// the columns it has and suggests Options.Table (Config.Table, or
+// SESSION_TABLE, for the driver).
 //
 // The payload column holds text: the Manager's payloads (JSON, or "sk1."
 // and base64url when encrypted) are stored as they are. Other data (not
@@ -81,15 +121,16 @@
 // as not found, and Update, Delete, Touch and Move reject it with an error
 // wrapping ErrInvalidID. All values reach the database as bound parameters;
 // the table name, the only identifier that comes from the configuration, must
-// be a plain identifier.
+// be a plain identifier. No error contains the connection's password, however
+// malformed the URL (see Open).
 //
 // # Cost and atomicity
 //
 // Load is one query through the primary key that filters expired rows in
-// SQL (lastActivity > now - Lifetime), so an expired row is never served,
-// swept or not. A read-only request therefore costs that one query (plus,
-// at most once per twentieth of the lifetime, Touch: one UPDATE ... WHERE
-// lastActivity > now - Lifetime, which never creates or revives a row). A
+// SQL (expiresAt > now), so an expired row is never served, swept or not. A
+// read-only request therefore costs that one query (plus, at most once per
+// twentieth of the lifetime, Touch: one UPDATE ... WHERE expiresAt > now,
+// which never creates or revives a row). A
 // writing request costs one more statement, Swap: an UPDATE that replaces the
 // payload only if it is still the one the request loaded (a new session: an
 // INSERT that overwrites only an expired row). Only when another request
@@ -118,8 +159,8 @@
 // or deleted, never brought back as found. Move (used by Regenerate) locks
 // both rows in one statement, deletes the old row and inserts the new one in
 // the same transaction, and fails with ErrExists when the new ID holds a
-// live row. Sweep deletes rows with lastActivity <= now - Lifetime through
-// the index, in batches of Options.SweepBatch rows.
+// live row. Sweep deletes rows with 0 < expiresAt <= now through the index,
+// in batches of Options.SweepBatch rows.
 //
 // Every method takes a context and passes it to every statement, so a slow or
 // unreachable database is bounded by the request's deadline. A statement that

@@ -5,12 +5,12 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
@@ -64,8 +64,14 @@ var sqliteDefaults = []struct{ name, value string }{
 // The pool allows 16 connections (8 for SQLite) and keeps them idle for 5
 // minutes; Store.DB changes that. MySQL connections are put in READ
 // COMMITTED as they are made.
+//
+// A user name or password holding /, ?, # or @ must percent-encode them
+// (%2F, %3F, %23, %40; % itself as %25). Open's errors never contain the
+// password, however malformed the URL: they say what is wrong without
+// quoting the URL, and the drivers' errors have the URL and the password
+// removed.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
-	dialect, db, err := openDB(rawURL)
+	dialect, db, secrets, err := openDB(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +85,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	s, err := New(ctx, db, dialect, opts)
 	if err != nil {
 		db.Close()
-		return nil, err
+		// The drivers' connection errors name the user and the host, not
+		// the password; make sure.
+		return nil, scrubError(err, rawURL, secrets)
 	}
 	s.owned = true
 	return s, nil
@@ -88,64 +96,127 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 
 // openDB parses rawURL and returns its dialect and a pool (not yet
-// connected).
-func openDB(rawURL string) (Dialect, *sql.DB, error) {
+// connected), and the secrets the URL holds, for scrub. Its errors never
+// quote the URL: in a malformed one, a password can be anywhere.
+func openDB(rawURL string) (Dialect, *sql.DB, []string, error) {
 	m := schemeRE.FindStringSubmatch(rawURL)
 	if m == nil {
-		return "", nil, fmt.Errorf("sqlstore: %w: connection %q is not a URL (want sqlite://, postgres:// or mysql://)", session.ErrConfig, redact(rawURL))
+		hint := ""
+		if strings.Contains(rawURL, "=") {
+			hint = "; key=value connection strings are not accepted"
+		}
+		return "", nil, nil, errorf("%w: the connection is not a URL (want sqlite://, postgres:// or mysql://)%s", session.ErrConfig, hint)
 	}
-	switch strings.ToLower(m[1]) {
+	scheme, rest := strings.ToLower(m[1]), rawURL[len(m[0]):]
+	switch scheme {
 	case "sqlite":
-		dsn, err := sqliteDSN(rawURL[len(m[0]):])
+		dsn, err := sqliteDSN(rest)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		db, err := sql.Open("sqlite", dsn)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: open %s: %w", rawURL, err)
+			return "", nil, nil, errorf("open the SQLite database: %w", err)
 		}
-		return SQLite, db, nil
+		return SQLite, db, nil, nil
 	case "postgres", "postgresql":
-		cfg, err := pgx.ParseConfig(rawURL)
+		_, secrets, err := parseServerURL("PostgreSQL", rawURL, rest)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: %w: PostgreSQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
+			return "", nil, nil, err
+		}
+		cfg, err := pgx.ParseConfig(scheme + "://" + rest)
+		if err != nil {
+			return "", nil, nil, errorf("%w: PostgreSQL URL: %s", session.ErrConfig, scrub(err.Error(), rawURL, secrets))
 		}
 		if cfg.ConnectTimeout == 0 {
 			cfg.ConnectTimeout = openConnectTimeout
 		}
-		return Postgres, sql.OpenDB(newSpareConnector(stdlib.GetConnector(*cfg))), nil
+		return Postgres, sql.OpenDB(newSpareConnector(stdlib.GetConnector(*cfg))), secrets, nil
 	case "mysql", "mariadb":
-		cfg, err := mysqlConfig(rawURL)
+		cfg, secrets, err := mysqlConfig(rawURL)
 		if err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 		conn, err := mysql.NewConnector(cfg)
 		if err != nil {
-			return "", nil, fmt.Errorf("sqlstore: %w: MySQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
+			return "", nil, nil, errorf("%w: MySQL URL: %s", session.ErrConfig, scrub(err.Error(), rawURL, secrets))
 		}
-		return MySQL, sql.OpenDB(newSpareConnector(readCommittedConnector{conn})), nil
+		return MySQL, sql.OpenDB(newSpareConnector(readCommittedConnector{conn})), secrets, nil
 	default:
-		return "", nil, fmt.Errorf("sqlstore: %w: unknown scheme %q in %s (want sqlite://, postgres://, postgresql:// or mysql://)", session.ErrConfig, m[1], redact(rawURL))
+		return "", nil, nil, errorf("%w: unknown scheme %q in the connection URL (want sqlite://, postgres://, postgresql:// or mysql://)", session.ErrConfig, m[1])
 	}
+}
+
+// parseServerURL parses the URL of a database server (kind names it for
+// messages; rest is what follows "scheme://") and returns it with the
+// secrets it holds: the password, and the query parameters that carry one.
+// Its errors say what is wrong without quoting any part of the URL.
+func parseServerURL(kind, rawURL, rest string) (*url.URL, []string, error) {
+	// An @ after the end of the host (the first /, ? or #) means that a
+	// user name or password holds one of those unencoded: url.Parse would
+	// take part of it for the host or the path.
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 && strings.Contains(rest[i:], "@") {
+		return nil, nil, errorf("%w: %s URL: an @ follows the host, so the user name or password holds a /, ? or # as it is: "+
+			"percent-encode them (/ as %%2F, ? as %%3F, # as %%23, @ as %%40, %% as %%25)", session.ErrConfig, kind)
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if strings.Count(authority, "@") > 1 {
+		// Drivers differ on which @ ends the user name and password.
+		return nil, nil, errorf("%w: %s URL: the user name or password holds an @ as it is: percent-encode it as %%40", session.ErrConfig, kind)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, errorf("%w: %s URL: %s", session.ErrConfig, kind, urlProblem(err))
+	}
+	var secrets []string
+	if p, ok := u.User.Password(); ok {
+		secrets = append(secrets, p)
+	}
+	// The password as written, percent-encoded or not.
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		if _, pass, ok := strings.Cut(authority[:at], ":"); ok {
+			secrets = append(secrets, pass)
+		}
+	}
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, nil, errorf("%w: %s URL: the query has %s", session.ErrConfig, kind, urlProblem(err))
+	}
+	for _, k := range []string{"password", "sslpassword"} {
+		secrets = append(secrets, q[k]...)
+	}
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		if k, v, _ := strings.Cut(kv, "="); k == "password" || k == "sslpassword" {
+			secrets = append(secrets, v)
+		}
+	}
+	return u, secrets, nil
 }
 
 // sqliteDSN turns what follows "sqlite://" into a modernc.org/sqlite DSN:
 // the file path, then the URL's query with the default pragmas added.
 func sqliteDSN(rest string) (string, error) {
 	path, query, _ := strings.Cut(rest, "?")
+	if at := strings.Index(path, "@"); at >= 0 && !strings.Contains(path[:at], "/") {
+		// user:pass@host/...: SQLite has no users; never quote it.
+		return "", errorf("%w: SQLite URL: SQLite takes no user name, password or host (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
+	}
 	path, err := url.PathUnescape(path)
 	if err != nil {
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL path %q: %w", session.ErrConfig, path, err)
+		return "", errorf("%w: SQLite URL path: %s", session.ErrConfig, urlProblem(err))
 	}
 	switch {
 	case path == "" || path == "/":
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL has no file path (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
+		return "", errorf("%w: SQLite URL has no file path (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
 	case strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:"):
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL %q: only files are supported (an in-memory database is private to one connection; use the \"memory\" driver)", session.ErrConfig, path)
+		return "", errorf("%w: SQLite URL %q: only files are supported (an in-memory database is private to one connection; use the \"memory\" driver)", session.ErrConfig, path)
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return "", fmt.Errorf("sqlstore: %w: SQLite URL query %q: %w", session.ErrConfig, query, err)
+		return "", errorf("%w: SQLite URL: the query has %s", session.ErrConfig, urlProblem(err))
 	}
 	set := map[string]bool{}
 	for _, p := range q["_pragma"] {
@@ -176,17 +247,19 @@ func sqliteDSN(rest string) (string, error) {
 	return path + "?" + q.Encode(), nil
 }
 
-// mysqlConfig turns a mysql:// URL into a go-sql-driver/mysql Config.
-func mysqlConfig(rawURL string) (*mysql.Config, error) {
-	u, err := url.Parse(rawURL)
+// mysqlConfig turns a mysql:// URL into a go-sql-driver/mysql Config, and
+// returns the secrets the URL holds, for scrub.
+func mysqlConfig(rawURL string) (*mysql.Config, []string, error) {
+	rest := rawURL[strings.Index(rawURL, "://")+3:]
+	u, secrets, err := parseServerURL("MySQL", rawURL, rest)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: %w: MySQL URL %s: %w", session.ErrConfig, redact(rawURL), err)
+		return nil, nil, err
 	}
 	// The query parameters are the driver's DSN parameters: let it parse
 	// (and check) them.
 	cfg, err := mysql.ParseDSN("/?" + u.RawQuery)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: %w: MySQL URL %s: %w", session.ErrConfig, u.Redacted(), err)
+		return nil, nil, errorf("%w: MySQL URL: %s", session.ErrConfig, scrub(err.Error(), rawURL, secrets))
 	}
 	if u.User != nil {
 		cfg.User = u.User.Username()
@@ -202,7 +275,7 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if cfg.DBName == "" || strings.Contains(cfg.DBName, "/") {
-		return nil, fmt.Errorf("sqlstore: %w: MySQL URL %s does not name a database (want mysql://user:pass@host:3306/dbname)", session.ErrConfig, u.Redacted())
+		return nil, nil, errorf("%w: MySQL URL: the path does not name a database (want mysql://user:pass@host:3306/dbname)", session.ErrConfig)
 	}
 	q := u.Query()
 	if !q.Has("interpolateParams") {
@@ -211,19 +284,72 @@ func mysqlConfig(rawURL string) (*mysql.Config, error) {
 	if !q.Has("timeout") {
 		cfg.Timeout = openConnectTimeout
 	}
-	return cfg, nil
+	return cfg, secrets, nil
 }
 
-// redact hides the password of a URL for error messages.
-func redact(rawURL string) string {
-	if u, err := url.Parse(rawURL); err == nil {
-		return u.Redacted()
+// urlProblem describes what url.Parse or url.ParseQuery found wrong,
+// without their text, which quotes the URL or part of it.
+func urlProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "escape"):
+		return "an invalid %-escape (a % must start %XX with two hex digits: write % itself as %25)"
+	case strings.Contains(msg, "port"):
+		return "an invalid port (or a user name or password holding an unencoded character)"
+	case strings.Contains(msg, "userinfo"):
+		return "an invalid character in the user name or password (percent-encode it)"
+	case strings.Contains(msg, "control character"):
+		return "a control character"
+	case strings.Contains(msg, "host"):
+		return "an invalid host"
 	}
-	if i := strings.LastIndex(rawURL, "@"); i >= 0 {
-		return "(URL with credentials)" + rawURL[i:]
-	}
-	return rawURL
+	return "a form that does not parse"
 }
+
+// scrub removes the URL and its secrets from msg, a driver's error text:
+// each secret, and each run of four or more of its letters and digits (a
+// driver that cut the password elsewhere would quote part of it). Should a
+// secret still show, msg is replaced whole.
+func scrub(msg, rawURL string, secrets []string) string {
+	msg = strings.ReplaceAll(msg, rawURL, "(the URL)")
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
+		for _, part := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			if len(part) >= 4 {
+				msg = strings.ReplaceAll(msg, part, "xxxxx")
+			}
+		}
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			return "the driver refuses the connection settings"
+		}
+	}
+	return msg
+}
+
+// scrubError hides the URL's secrets from the text of err, which it wraps.
+func scrubError(err error, rawURL string, secrets []string) error {
+	if err == nil {
+		return nil
+	}
+	if msg := scrub(err.Error(), rawURL, secrets); msg != err.Error() {
+		return scrubbed{msg, err}
+	}
+	return err
+}
+
+// scrubbed is an error whose text is msg, wrapping err.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e scrubbed) Error() string { return e.msg }
+func (e scrubbed) Unwrap() error { return e.err }
 
 // readCommittedConnector puts every connection it makes in READ COMMITTED
 // (see Store.txOpts): one statement per connection instead of one per

@@ -54,7 +54,7 @@ func TestSQLiteDSN(t *testing.T) {
 }
 
 func TestMySQLConfig(t *testing.T) {
-	cfg, err := sqlstore.MySQLConfig("mysql://app:p%40ss%2Fw0rd@db.example:3307/sessions?tls=skip-verify&charset=utf8mb4")
+	cfg, _, err := sqlstore.MySQLConfig("mysql://app:p%40ss%2Fw0rd@db.example:3307/sessions?tls=skip-verify&charset=utf8mb4")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestMySQLConfig(t *testing.T) {
 		cfg.DBName != "sessions" || cfg.TLSConfig != "skip-verify" || !cfg.InterpolateParams {
 		t.Errorf("config = %+v", cfg)
 	}
-	cfg, err = sqlstore.MySQLConfig("mysql://root@[::1]/app?interpolateParams=false")
+	cfg, _, err = sqlstore.MySQLConfig("mysql://root@[::1]/app?interpolateParams=false")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestMySQLConfig(t *testing.T) {
 		t.Errorf("config = %+v, want port 3306 and the URL's interpolateParams", cfg)
 	}
 	for _, bad := range []string{"mysql://root@host:3306", "mysql://root@host:3306/", "mysql://root@host/a/b", "mysql://h/db?timeout=forever"} {
-		if _, err := sqlstore.MySQLConfig(bad); !errors.Is(err, session.ErrConfig) {
+		if _, _, err := sqlstore.MySQLConfig(bad); !errors.Is(err, session.ErrConfig) {
 			t.Errorf("%s: error = %v, want ErrConfig", bad, err)
 		}
 	}
@@ -146,13 +146,17 @@ func TestDriver(t *testing.T) {
 		if resp := request(handler(m, func(s *session.Session) { got = s.Get("a") }), cookie); resp.StatusCode != http.StatusOK || got != 1 {
 			t.Errorf("second request: status %d, a = %v", resp.StatusCode, got)
 		}
-		// lastActivity is the last activity: expiry - Lifetime, about now.
-		var la int64
-		if err := st.DB().QueryRow("SELECT " + quoteCol(b.dialect, "lastActivity") + " FROM web_sessions").Scan(&la); err != nil {
+		// lastActivity is the time of the last write, about now; expiresAt
+		// the expiry the Manager gave, Lifetime later.
+		var la, ex int64
+		if err := st.DB().QueryRow("SELECT "+quoteCol(b.dialect, "lastActivity")+", "+quoteCol(b.dialect, "expiresAt")+" FROM web_sessions").Scan(&la, &ex); err != nil {
 			t.Fatal(err)
 		}
 		if d := time.Since(time.Unix(la, 0)); d < 0 || d > 5*time.Second {
 			t.Errorf("lastActivity is %v ago, want about now", d)
+		}
+		if d := time.Until(time.UnixMilli(ex)); d < time.Hour-5*time.Second || d > time.Hour {
+			t.Errorf("expiresAt is in %v, want about an hour", d)
 		}
 		if err := m.Close(); err != nil {
 			t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"database/sql/driver"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -18,31 +17,17 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/sessionkit/session/internal/sessionid"
 	"modernc.org/sqlite"
 )
 
-const maxIDLen = 128
-
-// validID reports whether id is in the store's alphabet: 1 to 128
-// characters from [A-Za-z0-9_-].
-func validID(id string) bool {
-	if len(id) == 0 || len(id) > maxIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
+// invalid returns the error for an ID outside the store's alphabet
+// (sessionid.Valid), quoting at most 64 characters of it.
 func invalid(op, id string) error {
 	if len(id) > 64 {
 		id = id[:64] + "..."
 	}
-	return fmt.Errorf("%w: %s %q", ErrInvalidID, op, id)
+	return errorf("%w: %s %q", ErrInvalidID, op, id)
 }
 
 // binaryMark starts a payload column value holding base64 of data that is
@@ -72,25 +57,29 @@ func decodePayload(v []byte) []byte {
 	return out[:n]
 }
 
-// The table keeps a record's last activity in whole Unix seconds:
-// lastActivity = floor(expiry - lifetime), expiry = lastActivity + lifetime.
-// A record is live when its expiry is after now, that is when
-// lastActivity > floor(now - lifetime): cutoff. Load filters with it and
-// Sweep deletes the complement, so the two never disagree.
+// The table keeps a record's expiry in Unix milliseconds (expiresAt) and
+// the time of its last write or touch in Unix seconds (lastActivity). A
+// record is live while its expiry is after now; Load filters with that and
+// the sweeps delete the complement, so the two never disagree.
 
-func (s *Store) lastActivity(expiry time.Time) int64 {
-	return max(expiry.Add(-s.lifetime).Unix(), 0) // anything at or before 1970 is long expired
+// expiresAt returns the column value of expiry: at least 1, since 0 means
+// that no expiry is recorded (anything at or before 1970 has long expired).
+func expiresAt(expiry time.Time) int64 { return max(expiry.UnixMilli(), 1) }
+
+// stamps are the times a call compares and writes, taken once.
+type stamps struct {
+	now          int64 // Unix milliseconds, compared with expiresAt
+	lastActivity int64 // Unix seconds
 }
 
-func (s *Store) expiry(lastActivity int64) time.Time {
-	return time.Unix(lastActivity, 0).Add(s.lifetime)
+func stampsNow() stamps {
+	t := time.Now()
+	return stamps{now: t.UnixMilli(), lastActivity: t.Unix()}
 }
-
-func (s *Store) cutoff() int64 { return time.Now().Add(-s.lifetime).Unix() }
 
 // Load returns the record of id when it is live, with one indexed query.
 func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, error) {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
 	if err := s.awaitReady(ctx, "load"); err != nil {
@@ -98,21 +87,26 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, e
 	}
 	var (
 		v  []byte
-		la int64
+		ex int64
 	)
 	err := s.retryBroken(ctx, func() error {
-		return s.queryRowDB(ctx, s.q.load, id, s.cutoff()).Scan(&v, &la)
+		return s.queryRowDB(ctx, s.q.load, id, stampsNow().now).Scan(&v, &ex)
 	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, time.Time{}, false, nil
 	case err != nil:
-		return nil, time.Time{}, false, fmt.Errorf("sqlstore: load: %w", err)
+		return nil, time.Time{}, false, errorf("load: %w", err)
 	}
+	return payloadOf(v), time.UnixMilli(ex), true, nil
+}
+
+// payloadOf returns the record's data from the payload column's value.
+func payloadOf(v []byte) []byte {
 	if v == nil {
 		v = []byte{}
 	}
-	return decodePayload(v), s.expiry(la), true, nil
+	return decodePayload(v)
 }
 
 // fnError carries an error of the caller's fn through the transaction
@@ -121,52 +115,63 @@ type fnError struct{ err error }
 
 func (e fnError) Error() string { return e.err.Error() }
 
+// row is what a transaction read of one ID's row.
+type row struct {
+	exists bool   // there is a row, live or expired
+	live   bool   // it is live: fn sees it as found
+	data   []byte // its record, when live
+}
+
 // Update runs fn on the record of id in one transaction: the row is locked
 // (SELECT ... FOR UPDATE; in SQLite the transaction holds the write lock from
 // its start) and then updated, inserted or deleted. When two transactions
 // create the same missing row at once, the loser's insert fails and it runs
 // again, calling fn again with the winner's record.
 func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, found bool) ([]byte, time.Time, error)) error {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalid("update", id)
 	}
 	if err := s.awaitReady(ctx, "update"); err != nil {
 		return err
 	}
 	return s.inTx(ctx, "update", func(tx querier) error {
+		now := stampsNow()
 		var (
 			v  []byte
-			la int64
+			ex int64
 		)
-		err := tx.QueryRowContext(ctx, s.q.lock, id).Scan(&v, &la)
-		exists := err == nil
+		err := tx.QueryRowContext(ctx, s.q.lock, id).Scan(&v, &ex)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		var data []byte
-		found := exists && la > s.cutoff()
-		if found {
-			if v == nil {
-				v = []byte{}
-			}
-			data = decodePayload(v)
+		r := row{exists: err == nil, live: err == nil && ex > now.now}
+		if r.live {
+			r.data = payloadOf(v)
 		}
-		next, expiry, err := fn(data, found)
+		next, expiry, err := fn(r.data, r.live)
 		if err != nil {
 			return fnError{err}
 		}
-		switch {
-		case next == nil && exists:
-			_, err = tx.ExecContext(ctx, s.q.del, id)
-		case next == nil:
-			// Nothing to write.
-		case exists: // live or expired: overwritten
-			_, err = tx.ExecContext(ctx, s.q.update, encodePayload(next), s.lastActivity(expiry), id)
-		default:
-			_, err = tx.ExecContext(ctx, s.q.insert, id, encodePayload(next), s.lastActivity(expiry))
-		}
-		return err
+		return s.write(ctx, tx, id, r.exists, next, expiry, now)
 	})
+}
+
+// write stores next with expiry as the record of id in transaction tx,
+// where the row of id exists (live or expired) or not: an UPDATE, an
+// INSERT, or for nil next a DELETE (or nothing).
+func (s *Store) write(ctx context.Context, tx querier, id string, exists bool, next []byte, expiry time.Time, now stamps) error {
+	var err error
+	switch {
+	case next == nil && exists:
+		_, err = tx.ExecContext(ctx, s.q.del, id)
+	case next == nil:
+		// Nothing to write.
+	case exists: // live or expired: overwritten
+		_, err = tx.ExecContext(ctx, s.q.update, encodePayload(next), now.lastActivity, expiresAt(expiry), id)
+	default:
+		_, err = tx.ExecContext(ctx, s.q.insert, id, encodePayload(next), now.lastActivity, expiresAt(expiry))
+	}
+	return err
 }
 
 // Move moves the record of oldID to newID in one transaction that locks both
@@ -176,97 +181,87 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 // ErrExists when newID holds a live record (an expired one is replaced), and
 // when oldID and newID are the same.
 func (s *Store) Move(ctx context.Context, oldID, newID string, fn func(data []byte, found bool) ([]byte, time.Time, error)) error {
-	if !validID(oldID) {
+	if !sessionid.Valid(oldID) {
 		return invalid("move", oldID)
 	}
-	if !validID(newID) {
+	if !sessionid.Valid(newID) {
 		return invalid("move to", newID)
 	}
 	if oldID == newID {
-		return fmt.Errorf("%w: move of %q onto itself", ErrExists, oldID)
+		return errorf("%w: move of %q onto itself", ErrExists, oldID)
 	}
 	if err := s.awaitReady(ctx, "move"); err != nil {
 		return err
 	}
 	return s.inTx(ctx, "move", func(tx querier) error {
-		rows, err := tx.QueryContext(ctx, s.q.lock2, oldID, newID)
+		now := stampsNow()
+		oldRow, newRow, err := s.lockPair(ctx, tx, oldID, newID, now)
 		if err != nil {
 			return err
 		}
-		var (
-			oldData             []byte
-			oldExists, oldFound bool
-			newExists           bool
-			cutoff              = s.cutoff()
-		)
-		for rows.Next() {
-			var (
-				rid string
-				v   []byte
-				la  int64
-			)
-			if err := rows.Scan(&rid, &v, &la); err != nil {
-				rows.Close()
-				return err
-			}
-			switch rid {
-			case oldID:
-				oldExists, oldFound = true, la > cutoff
-				if oldFound {
-					if v == nil {
-						v = []byte{}
-					}
-					oldData = decodePayload(v)
-				}
-			case newID:
-				if la > cutoff {
-					rows.Close()
-					return fnError{fmt.Errorf("%w: move to %q", ErrExists, newID)}
-				}
-				newExists = true
-			}
+		if newRow.live {
+			return fnError{errorf("%w: move to %q", ErrExists, newID)}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		next, expiry, err := fn(oldData, oldFound)
+		next, expiry, err := fn(oldRow.data, oldRow.live)
 		if err != nil {
 			return fnError{err}
 		}
-		if oldExists {
+		if oldRow.exists {
 			if _, err := tx.ExecContext(ctx, s.q.del, oldID); err != nil {
 				return err
 			}
 		}
-		switch {
-		case next == nil && newExists:
-			_, err = tx.ExecContext(ctx, s.q.del, newID)
-		case next == nil:
-		case newExists:
-			_, err = tx.ExecContext(ctx, s.q.update, encodePayload(next), s.lastActivity(expiry), newID)
-		default:
-			_, err = tx.ExecContext(ctx, s.q.insert, newID, encodePayload(next), s.lastActivity(expiry))
-		}
-		return err
+		return s.write(ctx, tx, newID, newRow.exists, next, expiry, now)
 	})
+}
+
+// lockPair locks the rows of oldID and newID in one statement and returns
+// what they hold (the record of newID is not read).
+func (s *Store) lockPair(ctx context.Context, tx querier, oldID, newID string, now stamps) (oldRow, newRow row, err error) {
+	rows, err := tx.QueryContext(ctx, s.q.lock2, oldID, newID)
+	if err != nil {
+		return row{}, row{}, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			rid string
+			v   []byte
+			ex  int64
+		)
+		if err := rows.Scan(&rid, &v, &ex); err != nil {
+			return row{}, row{}, err
+		}
+		r := row{exists: true, live: ex > now.now}
+		switch rid {
+		case oldID:
+			if r.live {
+				r.data = payloadOf(v)
+			}
+			oldRow = r
+		case newID:
+			newRow = r
+		}
+	}
+	return oldRow, newRow, rows.Err()
 }
 
 // Delete removes the row of id.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalid("delete", id)
 	}
 	return s.exec(ctx, "delete", s.q.del, id)
 }
 
-// Touch sets the expiry of the live row of id, in one UPDATE that neither
-// creates a row nor revives an expired one.
+// Touch sets the expiry of the live row of id, and its lastActivity to now,
+// in one UPDATE that neither creates a row nor revives an expired one.
 func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return invalid("touch", id)
 	}
-	return s.exec(ctx, "touch", s.q.touch, s.lastActivity(expiry), id, s.cutoff())
+	now := stampsNow()
+	return s.exec(ctx, "touch", s.q.touch, now.lastActivity, expiresAt(expiry), id, now.now)
 }
 
 func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
@@ -274,7 +269,7 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 		return err
 	}
 	if err := s.lockWrites(ctx); err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", op, err)
+		return errorf("%s: %w", op, err)
 	}
 	defer s.unlockWrites()
 	err := s.retryBroken(ctx, func() error {
@@ -282,29 +277,31 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: %s: %w", op, err)
+		return errorf("%s: %w", op, err)
 	}
 	return nil
 }
 
-// Sweep deletes the expired rows through the index on lastActivity, in
+// Sweep deletes the expired rows through the index on expiresAt, in
 // statements of at most Options.SweepBatch rows, each its own transaction,
 // and reports how many it deleted. The context is checked between batches.
+// Rows without an expiry (expiresAt 0) are left for New or sessionctl
+// migrate to fill in.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	if err := s.awaitReady(ctx, "sweep"); err != nil {
 		return 0, err
 	}
 	total := 0
 	for {
-		cutoff := s.cutoff()
-		var args []any
+		now := stampsNow().now
+		query, args := s.q.sweepAll, []any{now}
 		if s.batch >= 0 {
-			args = s.sweepArgs(cutoff, s.batch)
+			query, args = s.q.sweep, s.sweepArgs(now, s.batch)
 		}
-		n, err := s.sweepOnce(ctx, cutoff, args)
+		n, err := s.sweepOnce(ctx, query, args)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("sqlstore: sweep: %w", err)
+			return total, errorf("sweep: %w", err)
 		}
 		if s.batch < 0 || n < s.batch {
 			return total, nil
@@ -313,45 +310,37 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 }
 
 // SweepBatch deletes at most limit expired rows in one statement (one
-// transaction) through the index on lastActivity, and reports how many it
+// transaction) through the index on expiresAt, and reports how many it
 // deleted; fewer than limit means that none was left. It implements
 // session.BatchSweeper, for callers that report the progress of a long
 // sweep. A limit below 1 is an error.
 func (s *Store) SweepBatch(ctx context.Context, limit int) (int, error) {
 	if limit < 1 {
-		return 0, fmt.Errorf("sqlstore: sweep: batch limit %d is not positive", limit)
+		return 0, errorf("sweep: batch limit %d is not positive", limit)
 	}
 	if err := s.awaitReady(ctx, "sweep"); err != nil {
 		return 0, err
 	}
-	cutoff := s.cutoff()
-	n, err := s.sweepOnce(ctx, cutoff, s.sweepArgs(cutoff, limit))
+	n, err := s.sweepOnce(ctx, s.q.sweep, s.sweepArgs(stampsNow().now, limit))
 	if err != nil {
-		return n, fmt.Errorf("sqlstore: sweep: %w", err)
+		return n, errorf("sweep: %w", err)
 	}
 	return n, nil
 }
 
 // sweepArgs returns the arguments of the batch statement s.q.sweep.
-func (s *Store) sweepArgs(cutoff int64, limit int) []any {
+func (s *Store) sweepArgs(now int64, limit int) []any {
 	if s.dialect == MySQL {
-		return []any{cutoff, limit}
+		return []any{now, limit}
 	}
-	return []any{cutoff, limit, cutoff}
+	return []any{now, limit, now}
 }
 
-func (s *Store) sweepOnce(ctx context.Context, cutoff int64, args []any) (int, error) {
+func (s *Store) sweepOnce(ctx context.Context, query string, args []any) (int, error) {
 	if err := s.lockWrites(ctx); err != nil {
 		return 0, err
 	}
 	defer s.unlockWrites()
-	query := s.q.sweep
-	if args == nil {
-		query, args = "DELETE FROM "+quote(s.dialect, s.table)+" WHERE "+quoteCol(s.dialect, colLastActivity)+" <= ?", []any{cutoff}
-		if s.dialect == Postgres {
-			query = numbered(query)
-		}
-	}
 	var n int64
 	err := s.retryBroken(ctx, func() error {
 		res, err := s.execDB(ctx, query, args...)
@@ -368,32 +357,38 @@ func (s *Store) sweepOnce(ctx context.Context, cutoff int64, args []any) (int, e
 // false. It holds one connection (and, in SQLite, a read transaction) while
 // it runs.
 func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) error {
+	return s.ListActivity(ctx, func(id string, _, expiry time.Time) bool { return fn(id, expiry) })
+}
+
+// ListActivity is List with each row's last activity: the time of its last
+// write or touch, to the second.
+func (s *Store) ListActivity(ctx context.Context, fn func(id string, lastActivity, expiry time.Time) bool) error {
 	if err := s.awaitReady(ctx, "list"); err != nil {
 		return err
 	}
 	var rows *sql.Rows
 	err := s.retryBroken(ctx, func() (err error) {
-		rows, err = s.db.QueryContext(ctx, s.q.list, s.cutoff())
+		rows, err = s.db.QueryContext(ctx, s.q.list, stampsNow().now)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: list: %w", err)
+		return errorf("list: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			id string
-			la int64
+			id     string
+			la, ex int64
 		)
-		if err := rows.Scan(&id, &la); err != nil {
-			return fmt.Errorf("sqlstore: list: %w", err)
+		if err := rows.Scan(&id, &la, &ex); err != nil {
+			return errorf("list: %w", err)
 		}
-		if !fn(id, s.expiry(la)) {
+		if !fn(id, time.Unix(la, 0), time.UnixMilli(ex)) {
 			return nil
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("sqlstore: list: %w", err)
+		return errorf("list: %w", err)
 	}
 	return nil
 }
@@ -436,11 +431,11 @@ func (s *Store) inTx(ctx context.Context, op string, body func(querier) error) e
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("sqlstore: %s: %w", op, ctx.Err())
+				return errorf("%s: %w", op, ctx.Err())
 			case <-t.C:
 			}
 		default:
-			return fmt.Errorf("sqlstore: %s: %w", op, err)
+			return errorf("%s: %w", op, err)
 		}
 	}
 }

@@ -24,23 +24,23 @@ func scaleSizes() []int {
 // bytes, so the ID has the Manager's 43 characters).
 func scaleID(prefix string, i int) string { return fmt.Sprintf("%s%039d", prefix, i) }
 
-// scaleFill inserts rows scaleID(prefix, 1..n) with lastActivity, in one
+// scaleFill inserts rows scaleID(prefix, 1..n) with expiry exp, in one
 // statement run by the server (a recursive CTE in SQLite, generate_series
 // in PostgreSQL), through the store's own pool.
-func scaleFill(b *testing.B, st *sqlstore.Store, n int, prefix, payload string, lastActivity int64) {
+func scaleFill(b *testing.B, st *sqlstore.Store, n int, prefix, payload string, exp time.Time) {
 	b.Helper()
 	var q string
 	switch st.Dialect() {
 	case sqlstore.SQLite:
 		q = `WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?3)
-			INSERT INTO ` + st.Table() + ` (id, payload, lastActivity) SELECT printf('%s%039d', ?4, i), ?1, ?2 FROM c`
+			INSERT INTO ` + st.Table() + ` (id, payload, lastActivity, expiresAt) SELECT printf('%s%039d', ?4, i), ?1, ?2, ?5 FROM c`
 	case sqlstore.Postgres:
-		q = `INSERT INTO ` + st.Table() + ` (id, payload, "lastActivity")
-			SELECT $4 || lpad(i::text, 39, '0'), $1, $2 FROM generate_series(1, $3::int) i`
+		q = `INSERT INTO ` + st.Table() + ` (id, payload, "lastActivity", "expiresAt")
+			SELECT $4 || lpad(i::text, 39, '0'), $1, $2, $5 FROM generate_series(1, $3::int) i`
 	default:
 		b.Fatalf("scaleFill: dialect %q not covered", st.Dialect())
 	}
-	if _, err := st.DB().Exec(q, payload, lastActivity, n, prefix); err != nil {
+	if _, err := st.DB().Exec(q, payload, time.Now().Unix(), n, prefix, exp.UnixMilli()); err != nil {
 		b.Fatalf("scaleFill: %v", err)
 	}
 }
@@ -71,7 +71,7 @@ func BenchmarkScale(b *testing.B) {
 					dead := n / 100
 					live := n - dead
 					start := time.Now()
-					scaleFill(b, st, live, "live", payload, time.Now().Unix())
+					scaleFill(b, st, live, "live", payload, time.Now().Add(lifetime))
 					b.Logf("inserted %d rows in %v", live, time.Since(start))
 					randomLive := func() string { return scaleID("live", 1+rand.IntN(live)) }
 
@@ -106,7 +106,7 @@ func BenchmarkScale(b *testing.B) {
 					b.Run("Sweep1pct", func(b *testing.B) {
 						for b.Loop() {
 							b.StopTimer()
-							scaleFill(b, st, dead, "dead", payload, time.Now().Add(-lifetime-time.Hour).Unix())
+							scaleFill(b, st, dead, "dead", payload, time.Now().Add(-time.Hour))
 							b.StartTimer()
 							if removed, err := st.Sweep(ctx); removed != dead || err != nil {
 								b.Fatalf("Sweep = (%d, %v), want (%d, nil)", removed, err, dead)

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -168,8 +169,8 @@ func TestConcurrentCreate(t *testing.T) {
 		if string(d) != "abcdefgh" {
 			t.Errorf("record = %q, want abcdefgh", d)
 		}
-		if !hasIndex(t, stores[0].DB(), b.dialect, "sessions", "sessions_lastActivity") {
-			t.Error("the lastActivity index is missing")
+		if !hasIndex(t, stores[0].DB(), b.dialect, "sessions", "sessions_expiresAt") {
+			t.Error("the expiresAt index is missing")
 		}
 	})
 }
@@ -192,23 +193,50 @@ func hasIndex(t *testing.T, db *sql.DB, d sqlstore.Dialect, table, index string)
 	return n > 0
 }
 
-// MySQL: a table made without the index gets it from New.
-func TestMySQLAddsIndex(t *testing.T) {
-	b := backends[2]
-	db := appPool(t, b.dialect, b.newURL(t))
-	_, err := db.Exec("CREATE TABLE bare (id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY, payload TEXT NOT NULL, lastActivity BIGINT NOT NULL) ENGINE=InnoDB")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sqlstore.New(t.Context(), db, b.dialect, sqlstore.Options{Table: "bare"}); err != nil {
-		t.Fatal(err)
-	}
-	if !hasIndex(t, db, b.dialect, "bare", "bare_lastActivity") {
-		t.Error("New did not add the lastActivity index")
-	}
-	if _, err := sqlstore.New(t.Context(), db, b.dialect, sqlstore.Options{Table: "bare"}); err != nil {
-		t.Errorf("New a second time: %v", err)
-	}
+// A table made without the index on expiresAt gets it from New; one that
+// has an index starting with expiresAt, under any name, gets no other.
+func TestAddsIndex(t *testing.T) {
+	forEach(t, func(t *testing.T, b backend) {
+		db := appPool(t, b.dialect, b.newURL(t))
+		la, ex := quoteCol(b.dialect, "lastActivity"), quoteCol(b.dialect, "expiresAt")
+		id := "id VARCHAR(128) PRIMARY KEY"
+		engine := ""
+		if b.dialect == sqlstore.MySQL {
+			id, engine = "id VARCHAR(128) CHARACTER SET ascii COLLATE ascii_bin PRIMARY KEY", " ENGINE=InnoDB"
+		}
+		for _, table := range []string{"bare", "own"} {
+			_, err := db.Exec("CREATE TABLE " + table + " (" + id + ", payload TEXT NOT NULL, " + la + " BIGINT NOT NULL, " + ex + " BIGINT NOT NULL)" + engine)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := db.Exec("CREATE INDEX own_by_expiry ON own (" + ex + ", id)"); err != nil {
+			t.Fatal(err)
+		}
+		for _, table := range []string{"bare", "own"} {
+			st, err := sqlstore.New(t.Context(), db, b.dialect, sqlstore.Options{Table: table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{`created index "bare_expiresAt" on column "expiresAt"`}
+			if table == "own" {
+				want = nil
+			}
+			if got := st.SchemaChanges(); !slices.Equal(got, want) {
+				t.Errorf("table %s: SchemaChanges = %q, want %q", table, got, want)
+			}
+			st, err = sqlstore.New(t.Context(), db, b.dialect, sqlstore.Options{Table: table})
+			if err != nil {
+				t.Fatalf("New a second time: %v", err)
+			}
+			if got := st.SchemaChanges(); len(got) > 0 {
+				t.Errorf("New a second time changed %q", got)
+			}
+		}
+		if !hasIndex(t, db, b.dialect, "bare", "bare_expiresAt") || hasIndex(t, db, b.dialect, "own", "own_expiresAt") {
+			t.Error("New did not add the index to bare only")
+		}
+	})
 }
 
 func TestSchema(t *testing.T) {
@@ -218,13 +246,13 @@ func TestSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		all := strings.Join(stmts, ";\n")
-		for _, want := range []string{"sessions", "id", "payload", "lastActivity", "IF NOT EXISTS"} {
+		for _, want := range []string{"sessions", "id", "payload", "lastActivity", "expiresAt", "sessions_expiresAt", "IF NOT EXISTS"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("Schema(%s) lacks %q:\n%s", d, want, all)
 			}
 		}
-		if d == sqlstore.Postgres && !strings.Contains(all, `"lastActivity"`) {
-			t.Errorf("PostgreSQL schema does not quote lastActivity:\n%s", all)
+		if d == sqlstore.Postgres && (!strings.Contains(all, `"lastActivity"`) || !strings.Contains(all, `"expiresAt"`)) {
+			t.Errorf("PostgreSQL schema does not quote lastActivity and expiresAt:\n%s", all)
 		}
 	}
 	for _, bad := range []string{"a b", "x;DROP TABLE y", `"quoted"`, "1abc", "a.b", "a-b", strings.Repeat("a", 49), "é"} {

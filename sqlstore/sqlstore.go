@@ -4,8 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"regexp"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,9 +47,12 @@ var (
 	ErrExists = errors.New("sqlstore: session ID already in use")
 
 	// ErrSchema is wrapped by the error of New when the table lacks a
-	// column, has a column of an unusable type, or (MySQL) is not an InnoDB
-	// table or compares IDs case-insensitively; and by the ErrNotReady
-	// errors of a Store whose deferred setup finds such a table.
+	// column (the error lists the columns it has, so that another
+	// program's table is recognized as such), has a column of an unusable
+	// type, or (MySQL) is not an InnoDB table or compares IDs
+	// case-insensitively; when, under Options.SkipCreate, the table or its
+	// expiresAt column is missing; and by the ErrNotReady errors of a Store
+	// whose deferred setup finds such a table.
 	ErrSchema = errors.New("sqlstore: unusable table")
 
 	// ErrNotReady is wrapped, with the cause, by the errors of a Store's
@@ -68,18 +72,21 @@ type Options struct {
 	// statement, so in PostgreSQL it is case-sensitive.
 	Table string
 
-	// Lifetime is the idle lifetime of a session, default
-	// session.DefaultLifetime. The table stores a session's last activity,
-	// not its expiry: a record written with expiry e gets lastActivity =
-	// e - Lifetime (in whole Unix seconds, rounded down) and is read back
-	// with expiry lastActivity + Lifetime. Set it to the Manager's Lifetime
-	// so that the column means what it means to other programs reading the
-	// table (NodeSession's layout); expiries round-trip whatever it is.
+	// Lifetime is used for one thing only: New (unless SkipCreate is set)
+	// gives the rows that have no expiry, those of a table with
+	// NodeSession's layout that New adds the expiresAt column to, or those
+	// a program unaware of that column wrote, the expiry lastActivity +
+	// Lifetime. Set it to the Lifetime of the application that wrote them.
+	// When it is zero and such rows exist, New fails with an error saying
+	// so, wrapping session.ErrConfig. Every other expiry is the one the
+	// Manager gives with each write, kept in the row.
 	Lifetime time.Duration
 
-	// SkipCreate makes New leave the schema alone: it neither creates the
-	// table nor its index (see Schema for the DDL), and only checks that
-	// the table exists with usable columns.
+	// SkipCreate makes New leave the schema alone: it creates and changes
+	// nothing, and only checks that the table exists with usable columns
+	// (see SchemaSteps for the statements that make them), so that New
+	// works for a database user allowed SELECT, INSERT, UPDATE and DELETE
+	// only. Without it, New still runs no DDL when nothing is missing.
 	SkipCreate bool
 
 	// DeferUnreachable makes New and Open return a Store even when the
@@ -118,13 +125,10 @@ func (opts Options) withDefaults() (Options, error) {
 		opts.Table = DefaultTable
 	}
 	if !tableRE.MatchString(opts.Table) {
-		return opts, fmt.Errorf("sqlstore: %w: table name %q is not a plain identifier (letters, digits and _, not starting with a digit, at most 48 characters)", session.ErrConfig, opts.Table)
+		return opts, errorf("%w: table name %q is not a plain identifier (letters, digits and _, not starting with a digit, at most 48 characters)", session.ErrConfig, opts.Table)
 	}
-	switch {
-	case opts.Lifetime < 0:
-		return opts, fmt.Errorf("sqlstore: %w: Lifetime %v is negative", session.ErrConfig, opts.Lifetime)
-	case opts.Lifetime == 0:
-		opts.Lifetime = session.DefaultLifetime
+	if opts.Lifetime < 0 {
+		return opts, errorf("%w: Lifetime %v is negative", session.ErrConfig, opts.Lifetime)
 	}
 	if opts.SweepBatch == 0 {
 		opts.SweepBatch = DefaultSweepBatch
@@ -141,7 +145,7 @@ type Store struct {
 	db       *sql.DB
 	dialect  Dialect
 	table    string
-	lifetime time.Duration
+	lifetime time.Duration // Options.Lifetime, for setup
 	batch    int
 	owned    bool // opened by Open: Close closes db
 	q        queries
@@ -167,6 +171,9 @@ type Store struct {
 	setupSem chan struct{}
 	// stmts are the SQLite statements prepared once (execDB, queryRowDB).
 	stmts stmtCache
+	// changes are what setup changed in the schema (SchemaChanges).
+	changesMu sync.Mutex
+	changes   []string
 }
 
 var (
@@ -180,12 +187,19 @@ var (
 )
 
 // New returns a Store on a pool the application owns; the Store never closes
-// it (Close is a no-op for such a Store). Unless opts.SkipCreate is set, New
-// creates the table and its index when they are missing, which is idempotent
-// and safe when several processes start at once. In every case it checks
-// that the table has usable id, payload and lastActivity columns, and
-// reports one that is missing or unusable in an error naming the table and
-// the column, wrapping ErrSchema. ctx bounds that work. With
+// it (Close is a no-op for such a Store). It first finds out from the
+// database's catalogs what the schema has. Unless opts.SkipCreate is set, it
+// then makes what is missing, the steps of SchemaSteps, which is idempotent
+// and safe when several processes start at once: the table, or for a table
+// with NodeSession's layout the expiresAt column, its index and the expiry
+// of the rows (from lastActivity and opts.Lifetime); SchemaChanges says
+// what it did. When nothing is missing it runs no DDL, so a database user
+// allowed SELECT, INSERT, UPDATE and DELETE only can use it; when something
+// is missing and making it fails, the error gives the server's message and
+// names Options.SkipCreate and sessionctl migrate --print. In every case it
+// checks that the table has usable id, payload, lastActivity and expiresAt
+// columns, and reports one that is missing or unusable in an error naming
+// the table and the column, wrapping ErrSchema. ctx bounds that work. With
 // opts.DeferUnreachable, a database that cannot be reached defers that work
 // to the Store's first call instead of failing New.
 //
@@ -201,10 +215,10 @@ var (
 // statement, which a pool from Open saves by setting it per connection.
 func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store, error) {
 	if db == nil {
-		return nil, fmt.Errorf("sqlstore: %w: nil *sql.DB", session.ErrConfig)
+		return nil, errorf("%w: nil *sql.DB", session.ErrConfig)
 	}
 	if !dialect.valid() {
-		return nil, fmt.Errorf("sqlstore: %w: unknown dialect %q (want %q, %q or %q)", session.ErrConfig, dialect, SQLite, Postgres, MySQL)
+		return nil, errorf("%w: unknown dialect %q (want %q, %q or %q)", session.ErrConfig, dialect, SQLite, Postgres, MySQL)
 	}
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -241,23 +255,31 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 	return s, nil
 }
 
-// setup checks that the database answers, creates the table and its index
-// unless Options.SkipCreate is set, and checks the table.
+// setup checks that the database answers, makes what the schema lacks
+// (unless Options.SkipCreate is set: see migrate), and checks the table.
 func (s *Store) setup(ctx context.Context) error {
 	if err := s.ping(ctx); err != nil {
-		return fmt.Errorf("sqlstore: cannot reach the %s database: %w", s.dialect, err)
+		return errorf("cannot reach the %s database: %w", s.dialect, err)
 	}
-	if !s.skipCreate {
-		if err := s.createSchema(ctx); err != nil {
-			// Creating the index on a table made elsewhere fails when a
-			// column is missing: say which.
-			if cerr := s.checkSchema(ctx); cerr != nil && ctx.Err() == nil {
-				return cerr
-			}
-			return err
-		}
+	changes, err := s.migrate(ctx)
+	if err != nil {
+		return err
 	}
+	s.changesMu.Lock()
+	s.changes = changes
+	s.changesMu.Unlock()
 	return s.checkSchema(ctx)
+}
+
+// SchemaChanges returns what New changed in the schema, one line per
+// change (`created table "sessions"`, `added column "expiresAt" to table
+// "sessions"`, ...); none when the schema was up to date. For a Store whose
+// setup New deferred (Options.DeferUnreachable), it is empty until that
+// setup has run.
+func (s *Store) SchemaChanges() []string {
+	s.changesMu.Lock()
+	defer s.changesMu.Unlock()
+	return slices.Clone(s.changes)
 }
 
 // awaitReady returns nil when the Store's setup has run. Otherwise (New
@@ -271,14 +293,14 @@ func (s *Store) awaitReady(ctx context.Context, op string) error {
 	select {
 	case s.setupSem <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %s: %w", ErrNotReady, op, ctx.Err())
+		return errorf("%w: %s: %w", ErrNotReady, op, ctx.Err())
 	}
 	defer func() { <-s.setupSem }()
 	if s.ready.Load() { // another call set it up while this one waited
 		return nil
 	}
 	if err := s.setup(ctx); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrNotReady, op, err)
+		return errorf("%w: %s: %w", ErrNotReady, op, err)
 	}
 	s.ready.Store(true)
 	return nil
@@ -322,13 +344,14 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("sqlstore: close: %w", err)
+		return errorf("close: %w", err)
 	}
 	return nil
 }
 
 // Driver opens the store for session.Config's "database" driver: Open with
-// cfg.Connection, cfg.Table and cfg.Lifetime, bounded by a one-minute
+// cfg.Connection, cfg.Table and cfg.Lifetime (which only sets the expiry of
+// rows that have none, see Options.Lifetime), bounded by a one-minute
 // timeout (the Driver has no context), and with Options.DeferUnreachable:
 // the application starts while its database is down, its requests fail
 // (the Manager's ErrorHandler answers them) until the database is back, and
@@ -336,7 +359,7 @@ func (s *Store) Close() error {
 // wrapping session.ErrConfig: there is no default database.
 func Driver(cfg session.Config) (session.Store, error) {
 	if cfg.Connection == "" {
-		return nil, fmt.Errorf("sqlstore: %w: the database driver needs Config.Connection, e.g. sqlite://./sessions.db, postgres://user:pass@host:5432/app or mysql://user:pass@host:3306/app", session.ErrConfig)
+		return nil, errorf("%w: the database driver needs Config.Connection, e.g. sqlite://./sessions.db, postgres://user:pass@host:5432/app or mysql://user:pass@host:3306/app", session.ErrConfig)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

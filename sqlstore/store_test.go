@@ -34,54 +34,101 @@ func TestPayloadEncoding(t *testing.T) {
 	}
 }
 
-// The table holds what other programs expect: the payload as text and
-// lastActivity = expiry - Lifetime in Unix seconds.
+// The table holds what other programs expect: the payload as text,
+// lastActivity the time of the last write or touch in Unix seconds, and
+// expiresAt the record's own expiry in Unix milliseconds, whatever
+// Options.Lifetime is.
 func TestTableLayout(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend) {
-		const lifetime = 2 * time.Hour
-		st := openStore(t, b.newURL(t), sqlstore.Options{Lifetime: lifetime, Table: "layout"})
+		st := openStore(t, b.newURL(t), sqlstore.Options{Lifetime: 2 * time.Hour, Table: "layout"})
 		ctx := t.Context()
+		la, ex := quoteCol(b.dialect, "lastActivity"), quoteCol(b.dialect, "expiresAt")
+		read := func(id string) (payload string, lastActivity, expiresAt int64) {
+			t.Helper()
+			err := st.DB().QueryRowContext(ctx, "SELECT payload, "+la+", "+ex+" FROM layout WHERE id = "+placeholder(b.dialect), id).
+				Scan(&payload, &lastActivity, &expiresAt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return payload, lastActivity, expiresAt
+		}
+		// nearNow reports whether Unix seconds sec are within a few seconds
+		// of now.
+		nearNow := func(sec int64) bool {
+			d := time.Since(time.Unix(sec, 0))
+			return d > -time.Second && d < 5*time.Second
+		}
+
 		id := storetest.NewID()
 		exp := time.Now().Add(90 * time.Minute)
 		payload := `{"v":1,"data":{"user":"Ana","ünï":"😀"}}`
 		if err := st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return []byte(payload), exp, nil }); err != nil {
 			t.Fatal(err)
 		}
-		var (
-			gotPayload string
-			la         int64
-		)
-		err := st.DB().QueryRowContext(ctx, "SELECT payload, "+quoteCol(b.dialect, "lastActivity")+" FROM layout WHERE id = "+placeholder(b.dialect), id).
-			Scan(&gotPayload, &la)
-		if err != nil {
-			t.Fatal(err)
-		}
+		gotPayload, gotLA, gotEx := read(id)
 		if gotPayload != payload {
 			t.Errorf("payload column = %q, want %q", gotPayload, payload)
 		}
-		if want := exp.Add(-lifetime).Unix(); la != want {
-			t.Errorf("lastActivity = %d, want expiry - lifetime = %d", la, want)
+		if gotEx != exp.UnixMilli() {
+			t.Errorf("expiresAt = %d, want the expiry in Unix milliseconds, %d", gotEx, exp.UnixMilli())
+		}
+		if !nearNow(gotLA) {
+			t.Errorf("lastActivity = %v, want the time of the write", time.Unix(gotLA, 0))
 		}
 		_, gotExp, found, err := st.Load(ctx, id)
-		if err != nil || !found || gotExp.After(exp) || exp.Sub(gotExp) >= time.Second {
-			t.Errorf("Load: expiry %v (found %v, %v), want %v rounded down to the second", gotExp, found, err, exp)
+		if err != nil || !found || !gotExp.Equal(exp.Truncate(time.Millisecond)) {
+			t.Errorf("Load: expiry %v (found %v, %v), want %v to the millisecond", gotExp, found, err, exp)
 		}
 
-		// A row another program writes with lastActivity = now is live for
-		// Lifetime; one older than Lifetime is expired.
+		// Touch and Swap write both times too.
+		exp2 := time.Now().Add(3 * time.Hour)
+		if _, err := st.DB().ExecContext(ctx, "UPDATE layout SET "+la+" = 1 WHERE id = "+placeholder(b.dialect), id); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Touch(ctx, id, exp2); err != nil {
+			t.Fatal(err)
+		}
+		if _, gotLA, gotEx = read(id); gotEx != exp2.UnixMilli() || !nearNow(gotLA) {
+			t.Errorf("after Touch: lastActivity %v, expiresAt %d, want now and %d", time.Unix(gotLA, 0), gotEx, exp2.UnixMilli())
+		}
+		if ok, err := st.Swap(ctx, id, []byte(payload), []byte("{}"), exp); !ok || err != nil {
+			t.Fatalf("Swap = %v, %v", ok, err)
+		}
+		if _, _, gotEx = read(id); gotEx != exp.UnixMilli() {
+			t.Errorf("after Swap: expiresAt %d, want %d", gotEx, exp.UnixMilli())
+		}
+
+		// A row another program writes is live until its expiresAt,
+		// whatever its lastActivity and Options.Lifetime; one with
+		// expiresAt 0 (a program unaware of the column) has no expiry: it
+		// does not load and no sweep removes it.
 		for _, tc := range []struct {
-			age  time.Duration
-			live bool
-		}{{0, true}, {lifetime - time.Minute, true}, {lifetime + time.Second, false}} {
+			name   string
+			age    time.Duration // of lastActivity
+			expiry int64
+			live   bool
+		}{
+			{"fresh", 0, time.Now().Add(time.Minute).UnixMilli(), true},
+			{"old but long-lived", 10 * time.Hour, time.Now().Add(time.Minute).UnixMilli(), true},
+			{"new but expired", 0, time.Now().Add(-time.Second).UnixMilli(), false},
+			{"no expiry", 0, 0, false},
+		} {
 			other := storetest.NewID()
-			_, err := st.DB().ExecContext(ctx, "INSERT INTO layout (id, payload, "+quoteCol(b.dialect, "lastActivity")+") VALUES ("+
-				placeholders(b.dialect, 3)+")", other, "{}", time.Now().Add(-tc.age).Unix())
+			_, err := st.DB().ExecContext(ctx, "INSERT INTO layout (id, payload, "+la+", "+ex+") VALUES ("+
+				placeholders(b.dialect, 4)+")", other, "{}", time.Now().Add(-tc.age).Unix(), tc.expiry)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, _, found, err := st.Load(ctx, other); found != tc.live || err != nil {
-				t.Errorf("row with lastActivity %v ago: found = %v (%v), want %v", tc.age, found, err, tc.live)
+				t.Errorf("row %s: found = %v (%v), want %v", tc.name, found, err, tc.live)
 			}
+		}
+		if n, err := st.Sweep(ctx); n != 1 || err != nil {
+			t.Errorf("Sweep = (%d, %v), want the one expired row", n, err)
+		}
+		var rows int
+		if err := st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM layout WHERE "+ex+" = 0").Scan(&rows); err != nil || rows != 1 {
+			t.Errorf("rows without an expiry after Sweep: %d (%v), want 1", rows, err)
 		}
 	})
 }

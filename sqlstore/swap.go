@@ -4,13 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 var _ session.Swapper = (*Store)(nil)
@@ -18,11 +18,11 @@ var _ session.Swapper = (*Store)(nil)
 // swapQueries are the two statements of Swap for one dialect and table.
 type swapQueries struct {
 	// replace is the compare-and-swap of a live row holding old. Its
-	// parameters: next, lastActivity, id, old, cutoff.
+	// parameters: next, lastActivity, expiresAt, id, old, now.
 	replace string
-	// create inserts a row, or overwrites an expired one. Its parameters:
-	// id, next, lastActivity, cutoff (then, for MySQL, next, cutoff,
-	// lastActivity again).
+	// create inserts a row, or overwrites an expired one (or one without
+	// an expiry). Its parameters: id, next, lastActivity, expiresAt, now
+	// (then, for MySQL, now, next, now, lastActivity, now, expiresAt).
 	create string
 }
 
@@ -47,7 +47,8 @@ func (s *Store) swapQueries() swapQueries {
 
 func buildSwapQueries(d Dialect, table string) swapQueries {
 	t := quote(d, table)
-	id, payload, la := quoteCol(d, colID), quoteCol(d, colPayload), quoteCol(d, colLastActivity)
+	id, payload, la, ex := quoteCol(d, colID), quoteCol(d, colPayload), quoteCol(d, colLastActivity), quoteCol(d, colExpiresAt)
+	cols := " (" + id + ", " + payload + ", " + la + ", " + ex + ") VALUES (?, ?, ?, ?)"
 	var q swapQueries
 	switch d {
 	case SQLite:
@@ -55,20 +56,20 @@ func buildSwapQueries(d Dialect, table string) swapQueries {
 		// whose payload column was declared NOCASE. The upsert's WHERE
 		// sees the existing row's columns; a row it leaves alone counts
 		// as no change.
-		q.replace = "UPDATE " + t + " SET " + payload + " = ?, " + la + " = ? WHERE " + id + " = ? AND " +
-			payload + " = ? COLLATE BINARY AND " + la + " > ?"
-		q.create = "INSERT INTO " + t + " (" + id + ", " + payload + ", " + la + ") VALUES (?, ?, ?)" +
+		q.replace = "UPDATE " + t + " SET " + payload + " = ?, " + la + " = ?, " + ex + " = ? WHERE " + id + " = ? AND " +
+			payload + " = ? COLLATE BINARY AND " + ex + " > ?"
+		q.create = "INSERT INTO " + t + cols +
 			" ON CONFLICT (" + id + ") DO UPDATE SET " + payload + " = excluded." + payload + ", " + la + " = excluded." + la +
-			" WHERE " + la + " <= ?"
+			", " + ex + " = excluded." + ex + " WHERE " + ex + " <= ?"
 	case Postgres:
 		// COLLATE "C" compares bytes whatever the column's collation.
 		// ON CONFLICT DO UPDATE waits for a concurrent inserter and
 		// evaluates its WHERE on the row as committed.
-		q.replace = numbered("UPDATE " + t + " SET " + payload + " = ?, " + la + " = ? WHERE " + id + " = ? AND " +
-			payload + ` = ? COLLATE "C" AND ` + la + " > ?")
-		q.create = numbered("INSERT INTO " + t + " AS cur (" + id + ", " + payload + ", " + la + ") VALUES (?, ?, ?)" +
+		q.replace = numbered("UPDATE " + t + " SET " + payload + " = ?, " + la + " = ?, " + ex + " = ? WHERE " + id + " = ? AND " +
+			payload + ` = ? COLLATE "C" AND ` + ex + " > ?")
+		q.create = numbered("INSERT INTO " + t + " AS cur" + cols +
 			" ON CONFLICT (" + id + ") DO UPDATE SET " + payload + " = EXCLUDED." + payload + ", " + la + " = EXCLUDED." + la +
-			" WHERE cur." + la + " <= ?")
+			", " + ex + " = EXCLUDED." + ex + " WHERE cur." + ex + " <= ?")
 	case MySQL:
 		// MySQL's affected-rows count cannot tell a matched row left
 		// unchanged from a missed one (unless the client set
@@ -82,15 +83,16 @@ func buildSwapQueries(d Dialect, table string) swapQueries {
 		// replace: a matched row sets it to lastActivity + 1 (at least 1).
 		// The payloads are compared as bytes: utf8mb4_bin is a PAD SPACE
 		// collation, which ignores trailing spaces.
-		q.replace = "UPDATE " + t + " SET " + payload + " = ?, " + la + " = LAST_INSERT_ID(? + 1) - 1 WHERE " + id + " = ? AND " +
-			"CAST(" + payload + " AS BINARY) = CAST(? AS BINARY) AND " + la + " > ?"
+		q.replace = "UPDATE " + t + " SET " + payload + " = ?, " + la + " = LAST_INSERT_ID(? + 1) - 1, " + ex + " = ? WHERE " + id + " = ? AND " +
+			"CAST(" + payload + " AS BINARY) = CAST(? AS BINARY) AND " + ex + " > ?"
 		// create: 0 for an insert; for an existing row, 1 when it had
 		// expired (and is overwritten) and 2 when it is live (and kept).
-		// Each assignment sees the ones before it, so lastActivity, on
-		// which both conditions depend, is assigned last.
-		q.create = "INSERT INTO " + t + " (" + id + ", " + payload + ", " + la + ") VALUES (?, ?, ?)" +
-			" ON DUPLICATE KEY UPDATE " + payload + " = IF(" + la + " <= ?, ?, " + payload + "), " +
-			la + " = IF(LAST_INSERT_ID(IF(" + la + " <= ?, 1, 2)) = 1, ?, " + la + ")"
+		// Each assignment sees the ones before it, so expiresAt, on which
+		// every condition depends, is assigned last.
+		q.create = "INSERT INTO " + t + cols +
+			" ON DUPLICATE KEY UPDATE " + payload + " = IF(" + ex + " <= ?, ?, " + payload + "), " +
+			la + " = IF(" + ex + " <= ?, ?, " + la + "), " +
+			ex + " = IF(LAST_INSERT_ID(IF(" + ex + " <= ?, 1, 2)) = 1, ?, " + ex + ")"
 	}
 	return q
 }
@@ -101,10 +103,10 @@ func buildSwapQueries(d Dialect, table string) swapQueries {
 // false. It implements session.Swapper with one statement and no explicit
 // transaction:
 //
-//   - old non-nil: UPDATE ... WHERE id = ? AND payload = ? AND lastActivity
-//     > cutoff, comparing the payloads as bytes;
+//   - old non-nil: UPDATE ... WHERE id = ? AND payload = ? AND expiresAt
+//     > now, comparing the payloads as bytes;
 //   - old nil: an upsert that overwrites only an expired row: INSERT ... ON
-//     CONFLICT (id) DO UPDATE ... WHERE lastActivity <= cutoff in SQLite and
+//     CONFLICT (id) DO UPDATE ... WHERE expiresAt <= now in SQLite and
 //     PostgreSQL, INSERT ... ON DUPLICATE KEY UPDATE with conditional
 //     assignments in MySQL.
 //
@@ -117,30 +119,29 @@ func buildSwapQueries(d Dialect, table string) swapQueries {
 // (MySQL's gap locks under REPEATABLE READ) rolls the statement back, and
 // it runs again.
 func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry time.Time) (bool, error) {
-	if !validID(id) {
+	if !sessionid.Valid(id) {
 		return false, invalid("swap", id)
 	}
 	if err := s.awaitReady(ctx, "swap"); err != nil {
 		return false, err
 	}
 	if err := s.lockWrites(ctx); err != nil {
-		return false, fmt.Errorf("sqlstore: swap: %w", err)
+		return false, errorf("swap: %w", err)
 	}
 	defer s.unlockWrites()
 	q := s.swapQueries()
-	la := s.lastActivity(expiry)
+	now, ex := stampsNow(), expiresAt(expiry)
 	enc := encodePayload(next)
 	var (
 		query string
 		args  []any
 	)
 	if old != nil {
-		query, args = q.replace, []any{enc, la, id, encodePayload(old), s.cutoff()}
+		query, args = q.replace, []any{enc, now.lastActivity, ex, id, encodePayload(old), now.now}
 	} else {
-		cutoff := s.cutoff()
-		query, args = q.create, []any{id, enc, la, cutoff}
+		query, args = q.create, []any{id, enc, now.lastActivity, ex, now.now}
 		if s.dialect == MySQL {
-			args = append(args, enc, cutoff, la)
+			args = append(args, enc, now.now, now.lastActivity, now.now, ex)
 		}
 	}
 	var swapped bool
@@ -156,26 +157,27 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 		if err != nil {
 			return err
 		}
-		if s.dialect == MySQL {
-			n, err := res.LastInsertId()
-			if err != nil {
-				return err
-			}
-			if old != nil {
-				swapped = n > 0
-			} else {
-				swapped = n != 2
-			}
-			return nil
-		}
-		n, err := res.RowsAffected()
-		swapped = n == 1
+		swapped, err = s.swapped(res, old != nil)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: swap: %w", err)
+		return false, errorf("swap: %w", err)
 	}
 	return swapped, nil
+}
+
+// swapped reads from the result of a Swap statement whether it wrote:
+// replace (the compare-and-swap of an existing row) or create.
+func (s *Store) swapped(res sql.Result, replace bool) (bool, error) {
+	if s.dialect == MySQL { // see buildSwapQueries
+		n, err := res.LastInsertId()
+		if replace {
+			return n > 0, err
+		}
+		return n != 2, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // rolledBack reports whether err says that the server rolled the statement

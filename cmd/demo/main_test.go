@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/session"
 )
@@ -367,5 +368,104 @@ func TestFaviconSkipsTheSession(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Set-Cookie") != "" {
 		t.Fatalf("favicon: status %d, Set-Cookie %q", resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	}
+}
+
+// other returns a second browser on the same demo, with its own cookies.
+func (c *client) other() *client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return &client{t: c.t, base: c.base, http: &http.Client{Jar: jar}}
+}
+
+// TestYourSessions: the "Your sessions" page lists each browser the user
+// logged in from, marks this one, logs out the others, and revokes one.
+func TestYourSessions(t *testing.T) {
+	laptop := startDemo(t, session.Config{Driver: "memory"})
+	phone, tablet := laptop.other(), laptop.other()
+	for _, c := range []*client{laptop, phone, tablet} {
+		c.post("/login", url.Values{"_token": {c.token()}, "name": {"ana"}})
+	}
+	_, page := laptop.get("/sessions")
+	if n := strings.Count(page, "<tr"); n != 4 { // the header and three sessions
+		t.Fatalf("the page lists %d rows, want 3 sessions:\n%s", n-1, page)
+	}
+	mustContain(t, page, "(this browser)")
+	mustContain(t, page, "Go program")
+	mustContain(t, page, "127.0.0.1")
+
+	// Revoke the phone's session by its handle: the one the laptop lists
+	// and the phone does not (a page offers no Revoke for its own session).
+	handles := func(page string) map[string]bool {
+		hs := map[string]bool{}
+		for _, m := range regexp.MustCompile(`name="handle" value="([^"]+)"`).FindAllStringSubmatch(page, -1) {
+			hs[m[1]] = true
+		}
+		return hs
+	}
+	_, phonePage := phone.get("/sessions")
+	onPhone := handles(phonePage)
+	var phoneHandle string
+	for h := range handles(page) {
+		if !onPhone[h] {
+			phoneHandle = h
+		}
+	}
+	if phoneHandle == "" {
+		t.Fatal("no handle to revoke")
+	}
+	_, page = laptop.post("/sessions/revoke", url.Values{"_token": {field(t, page, "_token")}, "handle": {phoneHandle}})
+	mustContain(t, page, "Session revoked.")
+	if n := strings.Count(page, "<tr"); n != 3 {
+		t.Errorf("after revoking one, %d sessions listed, want 2", n-1)
+	}
+	_, page = laptop.post("/sessions/others", url.Values{"_token": {field(t, page, "_token")}})
+	mustContain(t, page, "Logged out 1 other session.")
+	if n := strings.Count(page, "<tr"); n != 2 {
+		t.Errorf("after logging out the others, %d sessions listed, want 1", n-1)
+	}
+	for name, c := range map[string]*client{"revoked": phone, "logged out": tablet} {
+		if _, home := c.get("/"); !strings.Contains(home, "Not logged in") {
+			t.Errorf("the %s browser is still logged in", name)
+		}
+	}
+	_, home := laptop.get("/")
+	mustContain(t, home, "Logged in as <strong>ana</strong>")
+}
+
+// TestYourSessionsUnsupported: on the cookie driver the page says why it
+// cannot list sessions.
+func TestYourSessionsUnsupported(t *testing.T) {
+	c := startDemo(t, session.Config{Driver: "cookie"})
+	c.post("/login", url.Values{"_token": {c.token()}, "name": {"ana"}})
+	_, page := c.get("/sessions")
+	mustContain(t, page, "cookie driver")
+}
+
+// TestRememberMe: "Remember me" gives the session cookie a 30-day Max-Age.
+func TestRememberMe(t *testing.T) {
+	c := startDemo(t, session.Config{Driver: "memory", ExpireOnClose: true})
+	form := url.Values{"_token": {c.token()}, "name": {"ana"}, "remember": {"1"}}
+	req, _ := http.NewRequest("POST", c.base+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	u, _ := url.Parse(c.base)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var maxAge int
+	for _, ck := range resp.Cookies() {
+		if ck.Name == session.DefaultCookie {
+			maxAge = ck.MaxAge
+		}
+	}
+	if maxAge != int(rememberFor/time.Second) {
+		t.Errorf("remember me: cookie Max-Age %d, want %d", maxAge, int(rememberFor/time.Second))
 	}
 }

@@ -22,8 +22,9 @@ var templateFS embed.FS
 
 // pages holds one template set per page, each with the shared layout.
 var pages = map[string]*template.Template{
-	"index":   template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/index.html")),
-	"session": template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/session.html")),
+	"index":    template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/index.html")),
+	"session":  template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/session.html")),
+	"sessions": template.Must(template.ParseFS(templateFS, "templates/layout.html", "templates/sessions.html")),
 }
 
 // Session keys the demo uses. Dots nest: "cart.items" is data["cart"]["items"].
@@ -53,6 +54,9 @@ func newServer(m *session.Manager, logger *slog.Logger, cfg session.Config) http
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
 	mux.HandleFunc("GET /session", a.sessionPage)
+	mux.HandleFunc("GET /sessions", a.sessionsPage)
+	mux.HandleFunc("POST /sessions/others", a.logoutOthers)
+	mux.HandleFunc("POST /sessions/revoke", a.revoke)
 	mux.HandleFunc("POST /login", a.login)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("POST /cart/add", a.cartAdd)
@@ -212,16 +216,143 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	before := s.ID()
-	// A new ID on every change of privilege: whoever knew the old ID (it may
-	// have leaked before log in) cannot ride on the logged-in session.
-	if err := s.Regenerate(); err != nil {
-		a.fail(w, r, "regenerate the session", err)
+	// Login gives the session a new ID (whoever knew the old one, which may
+	// have leaked before log in, cannot ride on the logged-in session), ties
+	// it to the user and lists it among the user's sessions.
+	if err := s.Login(name); err != nil {
+		a.fail(w, r, "log in", err)
 		return
+	}
+	if r.PostFormValue("remember") != "" {
+		s.SetLifetime(rememberFor) // remember me: a persistent cookie, a longer idle lifetime
 	}
 	s.Put(keyUserName, name)
 	s.Flash(keyPreviousID, abbrev(before))
 	s.Flash(keyMessage, "Welcome, "+name+"! You are logged in.")
 	redirect(w, r)
+}
+
+// rememberFor is the idle lifetime of a session logged in with "remember me".
+const rememberFor = 30 * 24 * time.Hour
+
+// sessionRow is one of the user's sessions on the "Your sessions" page.
+type sessionRow struct {
+	Handle, Device, IP string
+	Current            bool
+	LastSeen, Created  string
+	ExpiresIn          string
+}
+
+type sessionsView struct {
+	base
+	Rows        []sessionRow
+	Unsupported string // why the driver cannot list sessions
+}
+
+// sessionsPage lists the user's live sessions, with the buttons that end
+// them: Manager.UserSessions, with the request's context so that the
+// current session is marked.
+func (a *app) sessionsPage(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	p := sessionsView{base: a.basePage(s, "Your sessions")}
+	if user := s.UserID(); user != "" {
+		infos, err := a.m.UserSessions(r.Context(), user)
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			p.Unsupported = err.Error()
+		case err != nil:
+			a.fail(w, r, "list the user's sessions", err)
+			return
+		}
+		now := time.Now()
+		for _, in := range infos {
+			p.Rows = append(p.Rows, sessionRow{
+				Handle: in.Handle, Device: device(in.UserAgent), IP: in.IP, Current: in.Current,
+				LastSeen:  ago(now.Sub(in.LastSeen)),
+				Created:   in.Created.Format("2006-01-02 15:04"),
+				ExpiresIn: in.Expires.Sub(now).Round(time.Second).String(),
+			})
+		}
+	}
+	a.render(w, r, "sessions", p)
+}
+
+// logoutOthers ends every other session of the user: "log out other
+// devices".
+func (a *app) logoutOthers(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	n, err := s.DestroyOtherSessions()
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		s.Flash(keyMessage, "This driver cannot find a user's other sessions.")
+	case err != nil:
+		a.fail(w, r, "log out other sessions", err)
+		return
+	default:
+		s.Flash(keyMessage, "Logged out "+strconv.Itoa(n)+" other session"+plural(n)+".")
+	}
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+// revoke ends one session of the user, named by its handle.
+func (a *app) revoke(w http.ResponseWriter, r *http.Request) {
+	s := session.FromRequest(r)
+	user := s.UserID()
+	if user == "" {
+		redirect(w, r)
+		return
+	}
+	err := a.m.DestroyUserSession(r.Context(), user, r.PostFormValue("handle"))
+	switch {
+	case errors.Is(err, session.ErrNoSession):
+		s.Flash(keyMessage, "That session has already ended.")
+	case err != nil:
+		a.fail(w, r, "revoke a session", err)
+		return
+	default:
+		s.Flash(keyMessage, "Session revoked.")
+	}
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+// device names a browser from its User-Agent, roughly.
+func device(ua string) string {
+	browser := "Unknown browser"
+	for _, b := range []string{"Edg", "Firefox", "Chrome", "Safari", "curl", "Go-http-client"} {
+		if strings.Contains(ua, b+"/") {
+			browser = map[string]string{"Edg": "Edge", "Go-http-client": "Go program"}[b]
+			if browser == "" {
+				browser = b
+			}
+			break
+		}
+	}
+	for _, os := range []string{"Android", "iPhone", "iPad", "Windows", "Mac OS X", "Linux"} {
+		if strings.Contains(ua, os) {
+			return browser + " on " + strings.TrimSuffix(os, " OS X")
+		}
+	}
+	return browser
+}
+
+// ago says how long ago d was, roughly.
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min ago"
+	case d < 48*time.Hour:
+		return strconv.Itoa(int(d/time.Hour)) + " h ago"
+	}
+	return strconv.Itoa(int(d/(24*time.Hour))) + " days ago"
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func (a *app) logout(w http.ResponseWriter, r *http.Request) {

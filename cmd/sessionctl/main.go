@@ -11,8 +11,9 @@
 //
 // Commands:
 //
-//	migrate        create the database driver's table and index (idempotent),
-//	               or print the DDL with --print --dialect D
+//	migrate        create the database driver's table, or bring it up to date
+//	               (idempotent; --lifetime sets the expiry of rows that have
+//	               none), or print the DDL with --print --dialect D
 //	gc             remove expired sessions now, in batches with a progress
 //	               line where the store can sweep in batches
 //	list           list the live sessions and their expiries
@@ -106,7 +107,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"migrate", "", "create the database table and index, or print the DDL", setupMigrate},
+		{"migrate", "", "create the database table or bring it up to date, or print the DDL", setupMigrate},
 		{"gc", "", "remove expired sessions now", setupGC},
 		{"list", "", "list live sessions with their last activity and expiry", setupList},
 		{"count", "", "count live sessions", setupCount},
@@ -295,7 +296,7 @@ func configFlags(fs *flag.FlagSet) func(cfg *session.Config) {
 	fs.StringVar(&files, "files", "", fmt.Sprintf("file driver directory (default $SESSION_FILES, else %s)", session.DefaultFiles))
 	fs.StringVar(&table, "table", "", fmt.Sprintf("database driver table (default $SESSION_TABLE, else %s)", session.DefaultTable))
 	fs.StringVar(&secret, "secret", "", "the application's secret, to decrypt sealed payloads (default $SESSION_SECRET; prefer the variable: other users can read a command line)")
-	fs.DurationVar(&lifetime, "lifetime", 0, fmt.Sprintf("idle lifetime of a session, from which list tells the last activity (default $SESSION_LIFETIME, else %v)", session.DefaultLifetime))
+	fs.DurationVar(&lifetime, "lifetime", 0, fmt.Sprintf("the application's idle lifetime: migrate sets the expiry of database rows that have none to their last activity plus it; list tells the last activity of other stores' sessions as their expiry less it (default $SESSION_LIFETIME, else %v for list)", session.DefaultLifetime))
 	return func(cfg *session.Config) {
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
@@ -339,26 +340,63 @@ func (cfg *config) load(getenv func(string) string, applyFlags func(*session.Con
 // open builds a Manager on the configured store; it never sweeps in the
 // background. Without a configured secret, the Manager gets a random one
 // (New requires a secret): it then opens plain payloads only, which need no
-// key, and payloads sealed under SESSION_PREVIOUS_SECRETS if any.
-func (cfg *config) open(e *env) (*session.Manager, error) {
+// key, and payloads sealed under SESSION_PREVIOUS_SECRETS if any. The
+// database driver's store is opened here, with sqlstore.Options.SkipCreate:
+// only migrate changes the schema. The store returned, if any, is the
+// caller's to close (the Manager does not close a store it was given).
+func (cfg *config) open(e *env) (*session.Manager, io.Closer, error) {
 	c := cfg.Config
 	if c.Secret == "" {
 		c.Secret = rand.Text() + rand.Text() // 52 characters: New wants at least 32 bytes
 	}
 	c.Lottery = [2]int{0, 1}
 	c.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return session.New(c)
+	var st *sqlstore.Store
+	if c.Driver == "database" {
+		var err error
+		if st, err = cfg.openSQL(e, sqlstore.Options{SkipCreate: true}); err != nil {
+			return nil, nil, err
+		}
+		c.Store = st
+	}
+	m, err := session.New(c)
+	if err != nil {
+		if st != nil {
+			st.Close()
+		}
+		return nil, nil, err
+	}
+	if st == nil {
+		return m, nil, nil
+	}
+	return m, st, nil
 }
 
-// withStore opens the store and runs f with it, closing the Manager after.
+// openSQL opens the database driver's store with opts and the configured
+// connection and table.
+func (cfg *config) openSQL(e *env, opts sqlstore.Options) (*sqlstore.Store, error) {
+	if cfg.Connection == "" {
+		return nil, errors.New("the database driver needs a connection URL: set SESSION_CONNECTION or --connection, e.g. sqlite://./sessions.db or postgres://user:pass@host:5432/app")
+	}
+	opts.Table = cfg.Table
+	return sqlstore.Open(e.ctx, cfg.Connection, opts)
+}
+
+// withStore opens the store and runs f with it, closing the Manager (and
+// the store, when open opened it) after.
 func withStore(e *env, cfg *config, f func(m *session.Manager) int) int {
-	m, err := cfg.open(e)
+	m, st, err := cfg.open(e)
 	if err != nil {
 		return fail(e, "%v", err)
 	}
 	code := f(m)
 	if err := m.Close(); err != nil && code == exitOK {
-		return fail(e, "%v", err)
+		code = fail(e, "%v", err)
+	}
+	if st != nil {
+		if err := st.Close(); err != nil && code == exitOK {
+			code = fail(e, "%v", err)
+		}
 	}
 	return code
 }
@@ -393,13 +431,11 @@ func setupMigrate(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			if d == "" {
 				return usageError(fs, "migrate --print needs --dialect sqlite|postgres|mysql (or a --connection URL to take it from)")
 			}
-			stmts, err := sqlstore.Schema(sqlstore.Dialect(d), cfg.Table)
+			steps, err := sqlstore.SchemaSteps(sqlstore.Dialect(d), cfg.Table, cfg.Lifetime)
 			if err != nil {
 				return usageError(fs, "%v", err)
 			}
-			for _, s := range stmts {
-				fmt.Fprintf(e.stdout, "%s;\n", s)
-			}
+			printSteps(e.stdout, steps)
 			return exitOK
 		}
 		if *dialect != "" {
@@ -408,11 +444,38 @@ func setupMigrate(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		if cfg.Driver != "database" {
 			return fail(e, "migrate: the %s driver has no table to create (only the database driver has)", cfg.Driver)
 		}
-		return withStore(e, cfg, func(m *session.Manager) int {
-			// Opening the database driver creates the table and its index.
-			fmt.Fprintf(e.stdout, "table %s ready\n", cfg.Table)
-			return exitOK
-		})
+		// Only an explicit lifetime (--lifetime, SESSION_LIFETIME) sets
+		// expiries: a default one would expire the sessions of an
+		// application with a longer Lifetime early.
+		st, err := cfg.openSQL(e, sqlstore.Options{Lifetime: cfg.Lifetime})
+		if err != nil {
+			return fail(e, "migrate: %v", err)
+		}
+		for _, c := range st.SchemaChanges() {
+			fmt.Fprintln(e.stdout, c)
+		}
+		if err := st.Close(); err != nil {
+			return fail(e, "migrate: %v", err)
+		}
+		fmt.Fprintf(e.stdout, "table %s ready\n", cfg.Table)
+		return exitOK
+	}
+}
+
+// printSteps prints the schema's steps as an SQL script: each step's
+// statements under a comment naming what they make.
+func printSteps(w io.Writer, steps []sqlstore.SchemaStep) {
+	for i, st := range steps {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "-- %d. The %s, %s:\n", i+1, st.Object, st.When)
+		if len(st.SQL) == 0 {
+			fmt.Fprintln(w, "-- (give --lifetime, the Lifetime of the application that wrote the rows, to print this step)")
+		}
+		for _, stmt := range st.SQL {
+			fmt.Fprintf(w, "%s;\n", stmt)
+		}
 	}
 }
 
@@ -551,21 +614,27 @@ func setupList(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			if *full {
 				idWidth = 43
 			}
-			// A request moves a session's expiry to its time plus the
-			// idle lifetime, so the last activity is expiry - lifetime.
-			lifetime := cfg.Lifetime
-			if lifetime == 0 {
-				lifetime = session.DefaultLifetime
-			}
 			const stamp = "2006-01-02T15:04:05Z"
 			fmt.Fprintf(w, "%-*s  %-*s  %s\n", idWidth, "ID", len(stamp), "LAST ACTIVITY", "EXPIRES")
-			err = l.List(e.ctx, func(id string, expiry time.Time) bool {
+			line := func(id string, last, expiry time.Time) bool {
 				if !*full && len(id) > shortID {
 					id = id[:shortID] + "..."
 				}
-				fmt.Fprintf(w, "%-*s  %s  %s\n", idWidth, id, expiry.Add(-lifetime).UTC().Format(stamp), expiry.UTC().Format(stamp))
+				fmt.Fprintf(w, "%-*s  %s  %s\n", idWidth, id, last.UTC().Format(stamp), expiry.UTC().Format(stamp))
 				return true
-			})
+			}
+			if sq, ok := l.(*sqlstore.Store); ok {
+				// The table keeps each session's last activity.
+				err = sq.ListActivity(e.ctx, line)
+			} else {
+				// A request moves a session's expiry to its time plus the
+				// idle lifetime, so the last activity is expiry - lifetime.
+				lifetime := cfg.Lifetime
+				if lifetime == 0 {
+					lifetime = session.DefaultLifetime
+				}
+				err = l.List(e.ctx, func(id string, expiry time.Time) bool { return line(id, expiry.Add(-lifetime), expiry) })
+			}
 			if err != nil {
 				w.Flush()
 				return fail(e, "list: %v", err)

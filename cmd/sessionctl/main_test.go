@@ -10,12 +10,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
@@ -27,6 +30,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testserver.StopPostgres()
+	testserver.StopMariaDB()
 	testserver.StopRedis()
 	os.Exit(code)
 }
@@ -190,10 +194,14 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 	with := func(args ...string) []string { return append(args, flags...) }
 
 	// migrate: idempotent on the database driver, refused elsewhere.
-	for range 2 {
+	for i := range 2 {
 		r := ctl(t, "", with("migrate")...)
+		want := "table sessions ready"
+		if i == 0 {
+			want = "created table \"sessions\"\n" + want
+		}
 		switch {
-		case tg.sql && (r.code != exitOK || strings.TrimSpace(r.stdout) != "table sessions ready"):
+		case tg.sql && (r.code != exitOK || strings.TrimSpace(r.stdout) != want):
 			t.Errorf("migrate: %v", r)
 		case !tg.sql && (r.code != exitError || !strings.Contains(r.stderr, "no table")):
 			t.Errorf("migrate on the %s driver: %v", tg.name, r)
@@ -441,16 +449,29 @@ func TestDashID(t *testing.T) {
 
 func TestMigrate(t *testing.T) {
 	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "s.db")
-	for range 2 { // idempotent
+	for i := range 2 { // idempotent
 		r := mustRun(t, "migrate", "--driver", "database", "--connection", dbURL, "--table", "web_sessions")
-		if strings.TrimSpace(r.stdout) != "table web_sessions ready" {
-			t.Errorf("migrate printed %q", r.stdout)
+		want := "table web_sessions ready"
+		if i == 0 {
+			want = "created table \"web_sessions\"\n" + want
+		}
+		if strings.TrimSpace(r.stdout) != want {
+			t.Errorf("migrate printed %q, want %q", r.stdout, want)
 		}
 	}
+	// --print gives every step: the new table, then what brings a
+	// NodeSession table up to date; the expiries of its rows need the
+	// application's lifetime.
 	for _, d := range []string{"sqlite", "postgres", "mysql"} {
 		r := mustRun(t, "migrate", "--print", "--dialect", d, "--table", "web_sessions")
-		if !strings.Contains(r.stdout, "CREATE TABLE IF NOT EXISTS") || !strings.Contains(r.stdout, "web_sessions") {
-			t.Errorf("migrate --print --dialect %s:\n%s", d, r.stdout)
+		for _, want := range []string{"CREATE TABLE IF NOT EXISTS", "web_sessions", "ADD COLUMN", "web_sessions_expiresAt", "give --lifetime"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("migrate --print --dialect %s lacks %q:\n%s", d, want, r.stdout)
+			}
+		}
+		r = mustRun(t, "migrate", "--print", "--dialect", d, "--lifetime", "30m")
+		if !strings.Contains(r.stdout, "* 1000 + 1800000 WHERE") || strings.Contains(r.stdout, "give --lifetime") {
+			t.Errorf("migrate --print --dialect %s --lifetime 30m:\n%s", d, r.stdout)
 		}
 	}
 	// The dialect can come from the connection URL; nothing is connected to.
@@ -587,5 +608,102 @@ func TestEnvironment(t *testing.T) {
 		if r.code != exitUsage || !strings.Contains(r.stderr, k) {
 			t.Errorf("%s=%s: %v", k, v, r)
 		}
+	}
+}
+
+// No output of sessionctl shows a part of the password of a Redis URL,
+// however malformed the URL, given by flag or by the environment. (Hosts
+// are 127.0.0.1:1, where nothing listens, for the URLs that parse.)
+func TestRedisPasswordNeverShown(t *testing.T) {
+	const head, tail = "Ab3Xq", "Zr7Kw"
+	for _, tmpl := range []string{
+		"redis://:{pw}@127.0.0.1:1/0",
+		"redis://app:{pw}@127.0.0.1:1/notadb?bogus=1",
+		"redis://:{pw}",
+		"redis://{pw}@127.0.0.1:1/0?bogus=1",
+		"redis+sentinel://:{pw}@127.0.0.1:1,127.0.0.2/mymaster/x",
+		"redis+sentinel://127.0.0.1:1,127.0.0.2/m/0?sentinel_password={pw}&bogus=1",
+		"redis+cluster://u:{pw}@127.0.0.1:1,127.0.0.2:1/1",
+		"unix://:{pw}@/run/redis.sock?db=x",
+		"http://:{pw}@127.0.0.1:1",
+	} {
+		for _, sep := range []string{"/", "?", "#", "%zz", "&", ":", "/?#@"} {
+			raw := strings.ReplaceAll(tmpl, "{pw}", head+sep+tail)
+			for _, r := range []result{
+				ctl(t, "", "count", "--driver", "redis", "--connection", raw),
+				ctlWith(t, opts{env: map[string]string{"SESSION_DRIVER": "redis", "SESSION_CONNECTION": raw}}, "gc"),
+			} {
+				if out := r.stdout + r.stderr; strings.Contains(out, head) || strings.Contains(out, tail) {
+					t.Errorf("%q: the output shows the password: %v", raw, r)
+				}
+			}
+		}
+	}
+}
+
+// Applications sharing a Redis with overlapping prefixes ("shop" and
+// "shop2"): sessionctl's list, count and destroy --all for one never see or
+// touch the other's sessions. A prefix that another's can extend ("shop")
+// is refused; "shop:" sees its own sessions only.
+func TestRedisOverlappingPrefixes(t *testing.T) {
+	addr := testserver.Redis(t)
+	ctx := t.Context()
+	base := "shop" + strings.NewReplacer("-", "x", "_", "y").Replace(storetest.NewID()[:8])
+	connection := func(prefix string) string {
+		return fmt.Sprintf("redis://%s/0?prefix=%s", addr, url.QueryEscape(prefix))
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	// The other application: sessions under base+"2" (as an older version,
+	// or another program, writes them) and under base+"2:".
+	var theirs []string
+	for range 3 {
+		id := storetest.NewID()
+		if err := rdb.Set(ctx, base+"2"+id, `{"v":1,"data":{}}`, time.Hour).Err(); err != nil {
+			t.Fatal(err)
+		}
+		theirs = append(theirs, id)
+	}
+	other := newManager(t, session.Config{Driver: "redis", Connection: connection(base + "2:")})
+	theirs = append(theirs, newSession(t, other, "k", "theirs"))
+	mine := newManager(t, session.Config{Driver: "redis", Connection: connection(base + ":")})
+	ours := []string{newSession(t, mine, "k", "mine"), newSession(t, mine, "k", "mine")}
+
+	for _, prefix := range []string{base, base + ":"} {
+		flags := []string{"--driver", "redis", "--connection", connection(prefix)}
+		runs := []result{
+			ctl(t, "", append([]string{"list", "--full"}, flags...)...),
+			ctl(t, "", append([]string{"count"}, flags...)...),
+			ctl(t, "", append([]string{"destroy", "--all", "--yes"}, flags...)...),
+		}
+		for _, r := range runs {
+			for _, id := range theirs {
+				if strings.Contains(r.stdout+r.stderr, id) {
+					t.Errorf("prefix %q: sessionctl shows the other application's session %s: %v", prefix, id, r)
+				}
+			}
+		}
+		if prefix == base {
+			for _, r := range runs {
+				if r.code == exitOK || !strings.Contains(r.stderr, "prefix") {
+					t.Errorf("prefix %q: %v; want it refused", prefix, r)
+				}
+			}
+			continue
+		}
+		if r := runs[1]; strings.TrimSpace(r.stdout) != strconv.Itoa(len(ours)) {
+			t.Errorf("prefix %q: count %v, want %d", prefix, r, len(ours))
+		}
+		if r := runs[2]; r.code != exitOK || !strings.Contains(r.stdout, fmt.Sprintf("destroyed %d sessions", len(ours))) {
+			t.Errorf("prefix %q: destroy --all: %v", prefix, r)
+		}
+	}
+	for _, id := range theirs[:3] {
+		if n, err := rdb.Exists(ctx, base+"2"+id).Result(); n != 1 || err != nil {
+			t.Errorf("the other application's session %s is gone (%v)", id, err)
+		}
+	}
+	if _, _, found, err := other.Store().Load(ctx, theirs[3]); !found || err != nil {
+		t.Errorf("the other application's session %s is gone (%v)", theirs[3], err)
 	}
 }

@@ -1,4 +1,4 @@
-package session
+package jsoncodec
 
 import (
 	"encoding/json"
@@ -9,33 +9,34 @@ import (
 	"unicode/utf8"
 )
 
-// A hand-written JSON decoder for stored payloads: the envelope's own fields
-// and the user's values, decoded straight into map[string]any, []any, string,
-// bool, nil and the library's number types (see number). It accepts exactly
+// The decoder: values go straight into map[string]any, []any, string, bool,
+// nil and the library's number types (see Number). It accepts exactly
 // RFC 8259 JSON, as encoding/json does, and decodes strings as encoding/json
-// does (invalid UTF-8 and lone surrogates become U+FFFD), at a fraction of
-// encoding/json's cost: decoding is most of the work of a request that reads
-// its session.
+// does (invalid UTF-8 and lone surrogates become U+FFFD).
 
-// maxDepth bounds the nesting of a decoded value, as encoding/json does.
-const maxDepth = 10000
-
-// jsonDecoder reads one JSON text from b.
-type jsonDecoder struct {
+// A Decoder reads one JSON text, value by value: Decode reads a whole value,
+// and the methods below let a caller walk an object of known fields (the
+// session envelope) without building a map of it.
+type Decoder struct {
 	b     []byte
 	i     int
 	depth int
 }
 
-// syntaxError describes malformed JSON at the decoder's offset.
-func (d *jsonDecoder) syntaxError(what string) error {
-	if d.i >= len(d.b) {
-		return fmt.Errorf("JSON: unexpected end of input: %s", what)
-	}
-	return fmt.Errorf("JSON: %s at offset %d (byte %q)", what, d.i, d.b[d.i])
+// NewDecoder returns a Decoder reading b.
+func NewDecoder(b []byte) *Decoder {
+	return &Decoder{b: b}
 }
 
-func (d *jsonDecoder) skipSpace() {
+// syntaxError describes malformed JSON at the decoder's offset.
+func (d *Decoder) syntaxError(what string) error {
+	if d.i >= len(d.b) {
+		return fmt.Errorf("json: unexpected end of input: %s", what)
+	}
+	return fmt.Errorf("json: %s at offset %d (byte %q)", what, d.i, d.b[d.i])
+}
+
+func (d *Decoder) skipSpace() {
 	for d.i < len(d.b) {
 		switch d.b[d.i] {
 		case ' ', '\t', '\n', '\r':
@@ -46,8 +47,8 @@ func (d *jsonDecoder) skipSpace() {
 	}
 }
 
-// end checks that nothing but white space follows the value.
-func (d *jsonDecoder) end() error {
+// End checks that nothing but white space follows the value.
+func (d *Decoder) End() error {
 	d.skipSpace()
 	if d.i != len(d.b) {
 		return d.syntaxError("trailing data after the JSON value")
@@ -55,8 +56,8 @@ func (d *jsonDecoder) end() error {
 	return nil
 }
 
-// peek returns the next byte after white space, or 0 at the end.
-func (d *jsonDecoder) peek() byte {
+// Peek returns the next byte after white space, or 0 at the end.
+func (d *Decoder) Peek() byte {
 	d.skipSpace()
 	if d.i >= len(d.b) {
 		return 0
@@ -65,29 +66,29 @@ func (d *jsonDecoder) peek() byte {
 }
 
 // expect consumes c after white space.
-func (d *jsonDecoder) expect(c byte) error {
-	if d.peek() != c {
+func (d *Decoder) expect(c byte) error {
+	if d.Peek() != c {
 		return d.syntaxError(fmt.Sprintf("want %q", c))
 	}
 	d.i++
 	return nil
 }
 
-// decodeValue decodes the JSON text b into a value (see jsonDecoder).
-func decodeValue(b []byte) (any, error) {
-	d := jsonDecoder{b: b}
-	v, err := d.value()
+// Decode decodes the JSON text b into a value.
+func Decode(b []byte) (any, error) {
+	d := Decoder{b: b}
+	v, err := d.Value()
 	if err != nil {
 		return nil, err
 	}
-	return v, d.end()
+	return v, d.End()
 }
 
-// value decodes any JSON value.
-func (d *jsonDecoder) value() (any, error) {
-	switch c := d.peek(); {
+// Value decodes any JSON value.
+func (d *Decoder) Value() (any, error) {
+	switch c := d.Peek(); {
 	case c == '{':
-		m, err := d.object()
+		m, err := d.Object()
 		if m == nil {
 			return nil, err // a nil map in an any is not nil
 		}
@@ -97,11 +98,11 @@ func (d *jsonDecoder) value() (any, error) {
 	case c == '"':
 		return d.str()
 	case c == 't':
-		return true, d.literal("true")
+		return true, d.Literal("true")
 	case c == 'f':
-		return false, d.literal("false")
+		return false, d.Literal("false")
 	case c == 'n':
-		return nil, d.literal("null")
+		return nil, d.Literal("null")
 	case c == '-' || '0' <= c && c <= '9':
 		return d.number()
 	default:
@@ -109,7 +110,8 @@ func (d *jsonDecoder) value() (any, error) {
 	}
 }
 
-func (d *jsonDecoder) literal(word string) error {
+// Literal consumes word: true, false or null.
+func (d *Decoder) Literal(word string) error {
 	if len(d.b)-d.i < len(word) || string(d.b[d.i:d.i+len(word)]) != word {
 		return d.syntaxError("want " + word)
 	}
@@ -117,22 +119,22 @@ func (d *jsonDecoder) literal(word string) error {
 	return nil
 }
 
-// object decodes an object; the decoder is at its '{'.
-func (d *jsonDecoder) object() (map[string]any, error) {
-	if err := d.open(); err != nil {
+// Object decodes an object; the decoder is at its '{'.
+func (d *Decoder) Object() (map[string]any, error) {
+	if err := d.Open(); err != nil {
 		return nil, err
 	}
 	m := map[string]any{}
 	for first := true; ; first = false {
-		more, err := d.more(first, '}')
+		more, err := d.More(first, '}')
 		if err != nil || !more {
 			return m, err
 		}
-		key, err := d.key()
+		key, err := d.Key()
 		if err != nil {
 			return nil, err
 		}
-		v, err := d.value()
+		v, err := d.Value()
 		if err != nil {
 			return nil, err
 		}
@@ -141,17 +143,17 @@ func (d *jsonDecoder) object() (map[string]any, error) {
 }
 
 // array decodes an array; the decoder is at its '['.
-func (d *jsonDecoder) array() ([]any, error) {
-	if err := d.open(); err != nil {
+func (d *Decoder) array() ([]any, error) {
+	if err := d.Open(); err != nil {
 		return nil, err
 	}
 	l := []any{}
 	for first := true; ; first = false {
-		more, err := d.more(first, ']')
+		more, err := d.More(first, ']')
 		if err != nil || !more {
 			return l, err
 		}
-		v, err := d.value()
+		v, err := d.Value()
 		if err != nil {
 			return nil, err
 		}
@@ -159,20 +161,20 @@ func (d *jsonDecoder) array() ([]any, error) {
 	}
 }
 
-// open consumes the '{' or '[' that starts an object or array.
-func (d *jsonDecoder) open() error {
-	if d.depth++; d.depth > maxDepth {
+// Open consumes the '{' or '[' that starts an object or array.
+func (d *Decoder) Open() error {
+	if d.depth++; d.depth > MaxDepth {
 		return d.syntaxError("nesting too deep")
 	}
 	d.i++
 	return nil
 }
 
-// more reports whether another member or element follows in the object or
+// More reports whether another member or element follows in the object or
 // array that end closes, consuming the comma before it or end; first is true
 // for the first call after open.
-func (d *jsonDecoder) more(first bool, end byte) (bool, error) {
-	switch c := d.peek(); {
+func (d *Decoder) More(first bool, end byte) (bool, error) {
+	switch c := d.Peek(); {
 	case c == end:
 		d.i++
 		d.depth--
@@ -189,9 +191,9 @@ func (d *jsonDecoder) more(first bool, end byte) (bool, error) {
 	}
 }
 
-// key reads an object member's key and the colon after it.
-func (d *jsonDecoder) key() (string, error) {
-	if d.peek() != '"' {
+// Key reads an object member's key and the colon after it.
+func (d *Decoder) Key() (string, error) {
+	if d.Peek() != '"' {
 		return "", d.syntaxError("want an object key")
 	}
 	key, err := d.str()
@@ -202,7 +204,7 @@ func (d *jsonDecoder) key() (string, error) {
 }
 
 // str decodes a string; the decoder is at its opening quote.
-func (d *jsonDecoder) str() (string, error) {
+func (d *Decoder) str() (string, error) {
 	d.i++ // '"'
 	start, ascii := d.i, true
 	for d.i < len(d.b) {
@@ -228,7 +230,7 @@ func (d *jsonDecoder) str() (string, error) {
 
 // escapedStr finishes a string that holds escapes; start is the offset just
 // after its opening quote, the decoder is at the first backslash.
-func (d *jsonDecoder) escapedStr(start int) (string, error) {
+func (d *Decoder) escapedStr(start int) (string, error) {
 	buf := appendValidUTF8(make([]byte, 0, d.i-start+16), d.b[start:d.i])
 	for d.i < len(d.b) {
 		c := d.b[d.i]
@@ -295,7 +297,7 @@ func (d *jsonDecoder) escapedStr(start int) (string, error) {
 }
 
 // hex4 reads the four hexadecimal digits at b[i:].
-func (d *jsonDecoder) hex4(i int) (rune, bool) {
+func (d *Decoder) hex4(i int) (rune, bool) {
 	if i+4 > len(d.b) {
 		return 0, false
 	}
@@ -333,7 +335,7 @@ func appendValidUTF8(buf, s []byte) []byte {
 
 // scanNumber consumes a JSON number and returns its text and whether it is
 // an integer (no fraction, no exponent).
-func (d *jsonDecoder) scanNumber() (text []byte, integer bool, err error) {
+func (d *Decoder) scanNumber() (text []byte, integer bool, err error) {
 	start := d.i
 	if d.i < len(d.b) && d.b[d.i] == '-' {
 		d.i++
@@ -374,7 +376,7 @@ func (d *jsonDecoder) scanNumber() (text []byte, integer bool, err error) {
 }
 
 // number decodes a number by the library's rules (see the function number).
-func (d *jsonDecoder) number() (any, error) {
+func (d *Decoder) number() (any, error) {
 	text, integer, err := d.scanNumber()
 	if err != nil {
 		return nil, err
@@ -396,32 +398,33 @@ func (d *jsonDecoder) number() (any, error) {
 			return int(n), nil
 		}
 	}
-	return number(json.Number(text)), nil
+	return Number(json.Number(text)), nil
 }
 
-// errWrongType is returned for an envelope field of the wrong type.
-var errWrongType = errors.New("JSON: envelope field of the wrong type")
+// ErrWrongType is returned by StringList, OptString and OptInt for a value of
+// another type.
+var ErrWrongType = errors.New("json: value of the wrong type")
 
-// stringList decodes an array of strings, or null as nil.
-func (d *jsonDecoder) stringList() ([]string, error) {
-	switch d.peek() {
+// StringList decodes an array of strings, or null as nil.
+func (d *Decoder) StringList() ([]string, error) {
+	switch d.Peek() {
 	case 'n':
-		return nil, d.literal("null")
+		return nil, d.Literal("null")
 	case '[':
 	default:
-		return nil, errWrongType
+		return nil, ErrWrongType
 	}
-	if err := d.open(); err != nil {
+	if err := d.Open(); err != nil {
 		return nil, err
 	}
 	var l []string
 	for first := true; ; first = false {
-		more, err := d.more(first, ']')
+		more, err := d.More(first, ']')
 		if err != nil || !more {
 			return l, err
 		}
-		if d.peek() != '"' {
-			return nil, errWrongType
+		if d.Peek() != '"' {
+			return nil, ErrWrongType
 		}
 		s, err := d.str()
 		if err != nil {
@@ -431,23 +434,23 @@ func (d *jsonDecoder) stringList() ([]string, error) {
 	}
 }
 
-// optString decodes a string, or null as "".
-func (d *jsonDecoder) optString() (string, error) {
-	switch d.peek() {
+// OptString decodes a string, or null as "".
+func (d *Decoder) OptString() (string, error) {
+	switch d.Peek() {
 	case 'n':
-		return "", d.literal("null")
+		return "", d.Literal("null")
 	case '"':
 		return d.str()
 	default:
-		return "", errWrongType
+		return "", ErrWrongType
 	}
 }
 
-// optInt decodes an integer that fits in an int64, or null as 0.
-func (d *jsonDecoder) optInt() (int64, error) {
-	switch c := d.peek(); {
+// OptInt decodes an integer that fits in an int64, or null as 0.
+func (d *Decoder) OptInt() (int64, error) {
+	switch c := d.Peek(); {
 	case c == 'n':
-		return 0, d.literal("null")
+		return 0, d.Literal("null")
 	case c == '-' || '0' <= c && c <= '9':
 		text, integer, err := d.scanNumber()
 		if err != nil {
@@ -455,10 +458,10 @@ func (d *jsonDecoder) optInt() (int64, error) {
 		}
 		n, perr := strconv.ParseInt(string(text), 10, 64)
 		if !integer || perr != nil {
-			return 0, errWrongType
+			return 0, ErrWrongType
 		}
 		return n, nil
 	default:
-		return 0, errWrongType
+		return 0, ErrWrongType
 	}
 }
