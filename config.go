@@ -121,6 +121,44 @@ type Config struct {
 	// Hooks receive the Manager's lifecycle events and store calls, for
 	// metrics and tracing; nil: none. See Hooks.
 	Hooks *Hooks
+
+	// --- CSRF (VerifyCSRF) settings, applied by New (token.go newCSRF). ---
+
+	// CSRFBodyLimit is how many bytes of a form body VerifyCSRF reads
+	// looking for the token field when the request has no token header;
+	// default DefaultCSRFBodyLimit (64 KiB). A field that does not end
+	// within it is not found, and the request is refused; what VerifyCSRF
+	// read is put back for the handler. Upload forms need no more when the
+	// token field comes before the file inputs, or when the token travels in
+	// the header. A negative value reads the whole form as net/http's
+	// ParseMultipartForm does (a forged upload is then parsed, and spilled
+	// to temporary files, before it is refused).
+	CSRFBodyLimit int64
+
+	// TrustedOrigins are origins ("scheme://host[:port]", as browsers send
+	// them in the Origin header) whose cross-origin requests VerifyCSRF
+	// lets through to the token check: the application's other sites that
+	// post to it. Every other request a browser marks as cross-origin
+	// (Sec-Fetch-Site, or an Origin that is not the request's Host) is
+	// refused, even with a valid token.
+	TrustedOrigins []string
+
+	// CSRFField is the form field VerifyCSRF reads the token from; default
+	// "_token" (nosurf's is "csrf_token", gorilla/csrf's "gorilla.csrf.Token").
+	CSRFField string
+
+	// CSRFHeader is the request header VerifyCSRF reads the token from,
+	// before the form field; default "X-CSRF-Token" (gorilla/csrf's;
+	// Angular and Axios send "X-XSRF-TOKEN").
+	CSRFHeader string
+
+	// CSRFFailureHandler answers a request VerifyCSRF refuses; err wraps
+	// ErrCSRF, and ErrCrossOrigin when the browser marked the request as
+	// cross-origin. The session stays as it was: what the handler puts,
+	// flashes or forgets in it is not saved (Regenerate and Destroy, which
+	// act on the store at once, are not held back). The default answers 403
+	// Forbidden with a short text saying why.
+	CSRFFailureHandler func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // withDefaults returns cfg with defaults filled in, or an error wrapping

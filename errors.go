@@ -45,4 +45,13 @@ var (
 	// response headers were sent: the session was saved when the first byte
 	// of the response left, so the change cannot be saved or its cookie sent.
 	ErrHeadersWritten = errors.New("session: changed after the response was written")
+
+	// ErrCSRF reports a request that VerifyCSRF refused: the error given to
+	// Config.CSRFFailureHandler wraps it.
+	ErrCSRF = errors.New("session: CSRF check failed")
+
+	// ErrCrossOrigin reports a request that VerifyCSRF refused because the
+	// browser marked it as cross-origin (Sec-Fetch-Site, or an Origin that
+	// is not the request's Host); the error wraps ErrCSRF too.
+	ErrCrossOrigin = errors.New("session: cross-origin request")
 )

@@ -45,7 +45,8 @@ type Manager struct {
 	handleKey    []byte // derives SessionInfo.Handle from session IDs
 	log          *slog.Logger
 	onError      func(http.ResponseWriter, *http.Request, error)
-	untimed      bool // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
+	untimed      bool       // StoreTimeout sets no timer: no deadline can interrupt the store's calls (memory, null: they never wait; file: system calls)
+	csrf         csrfConfig // VerifyCSRF's settings (token.go)
 
 	bypassOnce sync.Once // warnBypass logs once
 
@@ -66,8 +67,13 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	csrf, err := newCSRF(cfg)
+	if err != nil {
+		return nil, err
+	}
 	m := &Manager{
 		cfg:      cfg,
+		csrf:     csrf,
 		raw:      cfg.Store,
 		log:      cfg.Logger,
 		onError:  cfg.ErrorHandler,

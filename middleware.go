@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
@@ -59,6 +60,8 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rq.w = responseWriter{ResponseWriter: w, m: m, r: r, s: s}
 	rq.ctx = sessionContext{Context: s.ctx, s: s}
 	rq.r = *r.WithContext(&rq.ctx) // the copy WithContext makes stays on the stack
+	s.req = &rq.r                  // its copies are told apart from it (FromRequest)
+	defer rq.removeForms(r)        // also when next panics
 	next.ServeHTTP(&rq.w, &rq.r)
 	rq.w.finish()
 	m.lottery()
@@ -67,12 +70,30 @@ func (h *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // FromRequest returns the session of r, or nil when r did not come through
 // Middleware. Under two Managers' Middleware it returns the inner one's
 // session; m.FromRequest returns m's.
-func FromRequest(r *http.Request) *Session { return FromContext(r.Context()) }
+//
+// Middleware removes, when the request ends, the temporary files of a
+// multipart form parsed on the request it handed down or on any request
+// passed to FromRequest or m.FromRequest (copies made with WithContext, as
+// routers make): net/http itself removes only those of the request the
+// server made.
+func FromRequest(r *http.Request) *Session { return tracked(r, FromContext(r.Context())) }
 
 // FromRequest returns the session that m's Middleware gave r, or nil: with
 // two Managers in one chain (an admin area with a cookie of its own, say),
 // each finds its own session.
-func (m *Manager) FromRequest(r *http.Request) *Session { return m.FromContext(r.Context()) }
+func (m *Manager) FromRequest(r *http.Request) *Session {
+	return tracked(r, m.FromContext(r.Context()))
+}
+
+// tracked returns s, the session of r, after recording r when it is a copy
+// of the request Middleware handed down (s.req), so that the multipart form
+// parsed on it is removed when the request ends.
+func tracked(r *http.Request, s *Session) *Session {
+	if s != nil && r != s.req && s.req != nil {
+		s.track(r)
+	}
+	return s
+}
 
 // request is what Middleware allocates per request: the session, the
 // response writer that saves it, and the request next sees, whose context
@@ -82,6 +103,59 @@ type request struct {
 	w   responseWriter
 	ctx sessionContext
 	r   http.Request
+}
+
+// copyNode is an entry of Session.copies, a list that is only pushed to.
+type copyNode struct {
+	r    *http.Request
+	next *copyNode
+}
+
+// track records r, a copy of the request Middleware handed down, so that
+// the multipart form parsed on it is removed when the request ends.
+func (s *Session) track(r *http.Request) {
+	head := s.copies.Load()
+	for n := head; n != nil; n = n.next {
+		if n.r == r {
+			return // a router's copy, passed again
+		}
+	}
+	n := &copyNode{r: r, next: head}
+	for !s.copies.CompareAndSwap(n.next, n) {
+		n.next = s.copies.Load() // pushed by another goroutine: a duplicate is harmless
+	}
+}
+
+// removeForms removes the temporary files of the multipart forms parsed on
+// the request Middleware handed down and on the copies passed to
+// FromRequest: net/http removes only those of the request it made. The form
+// of orig, the request Middleware was given, belongs to whoever parsed it
+// before Middleware (the server removes it) and is left alone, also when the
+// copies share it.
+func (rq *request) removeForms(orig *http.Request) {
+	head := rq.s.copies.Load()
+	if rq.r.MultipartForm == nil && head == nil {
+		return
+	}
+	own := orig.MultipartForm
+	rq.removeForm(&rq.r, own)
+	for n := head; n != nil; n = n.next {
+		rq.removeForm(n.r, own)
+	}
+}
+
+// removeForm removes the temporary files of r's multipart form unless it is
+// own (or has no form).
+func (rq *request) removeForm(r *http.Request, own *multipart.Form) {
+	f := r.MultipartForm
+	if f == nil || f == own {
+		return
+	}
+	// Copies may share a form: RemoveAll skips the files already removed.
+	if err := f.RemoveAll(); err != nil {
+		m := rq.s.m
+		m.log.LogAttrs(rq.s.ctx, slog.LevelError, "session: cannot remove a multipart form's temporary files", slog.Any("error", err))
+	}
 }
 
 // sessionContext is the context of the request next sees: the request's own,

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +28,11 @@ type Session struct {
 	mu  sync.Mutex
 	m   *Manager
 	ctx context.Context // the request's: every store call takes it
-	req *http.Request   // the request, when the session came through Middleware: Login records its client
+	req *http.Request   // the request Middleware hands down, when the session came through it: Login records its client
+
+	// copies are the other requests passed to FromRequest (copies of req):
+	// Middleware removes their multipart forms when the request ends.
+	copies atomic.Pointer[copyNode]
 
 	id     string    // "" until a new session needs one
 	stored bool      // a record exists under id, as far as this request knows

@@ -88,7 +88,7 @@ func limitBody(next http.Handler) http.Handler {
 type base struct {
 	Title   string
 	ID      string // session ID, abbreviated
-	Token   string // CSRF token, for the forms' _token field
+	Token   string // CSRF token, masked anew for each page (BREACH), for the forms' _token field
 	User    string
 	Message string // flash message, if any
 	Kept    bool   // the message was kept for one more view
@@ -97,7 +97,7 @@ type base struct {
 // basePage reads what every page shows. Call it before writing anything:
 // the session is saved when the response starts.
 func (a *app) basePage(s *session.Session, title string) base {
-	b := base{Title: title, Token: s.Token()}
+	b := base{Title: title, Token: s.MaskedToken()}
 	b.Message, _ = session.GetAs[string](s, keyMessage)
 	if b.Message != "" && s.Has(keyKeep) {
 		s.Keep(keyMessage) // readable in this request and the next one
@@ -155,7 +155,7 @@ type sessionView struct {
 func (a *app) sessionPage(w http.ResponseWriter, r *http.Request) {
 	s := session.FromRequest(r)
 	p := sessionView{base: a.basePage(s, "Session")}
-	p.TokenAbbrev = abbrev(p.Token)
+	p.TokenAbbrev = abbrev(s.Token())
 	p.Driver, p.Lifetime, p.Encrypt = a.cfg.Driver, a.cfg.Lifetime, a.cfg.Encrypt
 
 	all, err := json.MarshalIndent(s.All(), "", "  ")
