@@ -236,15 +236,14 @@ func (s *Session) Regenerate() error {
 		return fmt.Errorf("session: regenerate: %w", ErrHeadersWritten)
 	}
 	s.change(op{kind: opToken, key: randomID()})
-	if !s.stored || s.m.clientSide {
-		s.id, s.newID = randomID(), true // saved under it at the end of the request
-		event(s.m.hooks.SessionRegenerated, s.ctx)
-		return nil
-	}
 	id, oldID, user := randomID(), s.id, s.st.who().user
 	idx := s.m.users
+	if s.m.clientSide {
+		idx = nil
+	}
 	if user != "" && idx != nil {
-		// The user's index lists the new ID before the session moves there.
+		// The user's index lists the new ID before the session is stored
+		// under it (now, or at the end of the request for a new session).
 		ctx, cancel := s.m.bound(s.ctx)
 		err := idx.AddUserSession(ctx, user, id)
 		cancel()
@@ -252,10 +251,13 @@ func (s *Session) Regenerate() error {
 			return storeErr("regenerate", err)
 		}
 	}
-	if err := s.moveTo(id); err != nil {
+	if !s.stored || s.m.clientSide {
+		s.id, s.newID = id, true // saved under it at the end of the request
+		event(s.m.hooks.SessionRegenerated, s.ctx)
+	} else if err := s.moveTo(id); err != nil {
 		return err
 	}
-	if user != "" && idx != nil {
+	if user != "" && idx != nil && oldID != "" {
 		s.m.unindex(s.ctx, idx, user, oldID)
 	}
 	return nil

@@ -25,6 +25,7 @@ var userTests = []struct {
 	{"LoginRegeneratesAndLists", testLogin},
 	{"LoginAsAnotherUserMoves", testLoginAnotherUser},
 	{"RegenerateKeepsUser", testRegenerateKeepsUser},
+	{"LoginThenRegenerateInOneRequest", testLoginThenRegenerate},
 	{"DestroyUserSessions", testDestroyUserSessions},
 	{"DestroyOtherSessions", testDestroyOtherSessions},
 	{"DestroyUserSession", testDestroyUserSession},
@@ -191,6 +192,31 @@ func testRegenerateKeepsUser(t *testing.T, st session.Store) {
 	}
 	if n, err := m.DestroyUserSessions(t.Context(), "ana"); n != 1 || err != nil {
 		t.Errorf("DestroyUserSessions after Regenerate = %d, %v; want 1", n, err)
+	}
+}
+
+// testLoginThenRegenerate: a new session that logs in and regenerates in
+// the same request (not stored yet) is listed under the ID it is saved
+// with, so "log out everywhere" finds it.
+func testLoginThenRegenerate(t *testing.T, st session.Store) {
+	m := newManager(t, st)
+	c := newUserClient(m, "B", "192.0.2.1:1")
+	c.do(t, func(_ context.Context, s *session.Session) {
+		if err := s.Login("ana"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Regenerate(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got := userSessions(t, m, t.Context(), "ana"); len(got) != 1 {
+		t.Fatalf("ana lists %d sessions, want 1", len(got))
+	}
+	if n, err := m.DestroyUserSessions(t.Context(), "ana"); n != 1 || err != nil {
+		t.Errorf("DestroyUserSessions = %d, %v; want 1", n, err)
+	}
+	if user, _ := c.userOf(t); user != "" {
+		t.Error("the session survived DestroyUserSessions")
 	}
 }
 
