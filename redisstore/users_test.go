@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -118,5 +119,100 @@ func TestUserKeyLayout(t *testing.T) {
 	}
 	if err := st.AddUserSession(ctx, user, "bad id"); !errors.Is(err, redisstore.ErrInvalidID) {
 		t.Errorf("AddUserSession of an invalid ID: %v, want ErrInvalidID", err)
+	}
+}
+
+// Round trips of a user's index on every topology: adding, listing and
+// removing are one each; listing a user's N sessions through the Manager is
+// one index read and N loads; destroying them adds an Update (three round
+// trips) per session and one ZREM; a logged-in session's read is still one
+// round trip.
+func TestUserIndexRoundTrips(t *testing.T) {
+	for _, topo := range topologies {
+		t.Run(topo.name, func(t *testing.T) {
+			client, rt := countedClient(t, topo)
+			st := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
+			ctx := t.Context()
+			count := func(what string, want int64, fn func()) {
+				t.Helper()
+				rt.n.Store(0)
+				fn()
+				if n := rt.n.Load(); n != want {
+					t.Errorf("%s: %d round trips, want %d", what, n, want)
+				}
+			}
+			id := storetest.NewID()
+			// Warm the connections (and, on a Cluster, the slot map).
+			if err := st.AddUserSession(ctx, "warm", id); err != nil {
+				t.Fatal(err)
+			}
+			count("AddUserSession", 1, func() {
+				if err := st.AddUserSession(ctx, "ana", id); err != nil {
+					t.Error(err)
+				}
+			})
+			count("ListUserSessions", 1, func() {
+				if err := st.ListUserSessions(ctx, "ana", func(string, time.Time) bool { return true }); err != nil {
+					t.Error(err)
+				}
+			})
+			count("RemoveUserSessions", 1, func() {
+				if err := st.RemoveUserSessions(ctx, "ana", id, storetest.NewID()); err != nil {
+					t.Error(err)
+				}
+			})
+
+			m := newManager(t, st)
+			const n = 3
+			clients := make([]*userClient, n)
+			for i := range clients {
+				clients[i] = &userClient{m: m}
+				clients[i].do(t, func(s *session.Session) { s.Put("k", i) })
+				rt.n.Store(0)
+				clients[i].do(t, func(s *session.Session) {
+					if err := s.Login("ana"); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if i == n-1 {
+					t.Logf("a Login on a stored session: %d round trips", rt.n.Load())
+				}
+			}
+			count(fmt.Sprintf("UserSessions of %d sessions", n), 1+n, func() {
+				if infos, err := m.UserSessions(ctx, "ana"); len(infos) != n || err != nil {
+					t.Errorf("UserSessions: %d, %v; want %d", len(infos), err, n)
+				}
+			})
+			count("a logged-in session's read", 1, func() {
+				clients[0].do(t, func(s *session.Session) {
+					if s.UserID() != "ana" || !s.Has("k") {
+						t.Errorf("the logged-in session reads user %q, has k %v", s.UserID(), s.Has("k"))
+					}
+				})
+			})
+			count(fmt.Sprintf("DestroyUserSessions of %d sessions", n), 1+n+3*n+1, func() {
+				if got, err := m.DestroyUserSessions(ctx, "ana"); got != n || err != nil {
+					t.Errorf("DestroyUserSessions = %d, %v; want %d", got, err, n)
+				}
+			})
+		})
+	}
+}
+
+// userClient is a browser: it keeps the session cookie between requests.
+type userClient struct {
+	m      *session.Manager
+	cookie *http.Cookie
+}
+
+// do sends one request whose handler runs fn, and keeps the cookie it sets.
+func (c *userClient) do(t *testing.T, fn func(s *session.Session)) {
+	t.Helper()
+	code, _, ck := do(t.Context(), c.m, c.cookie, func(s *session.Session) string { fn(s); return "" })
+	if code != http.StatusOK {
+		t.Fatalf("request answered %d", code)
+	}
+	if ck != nil {
+		c.cookie = ck
 	}
 }
