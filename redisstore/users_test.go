@@ -216,3 +216,118 @@ func (c *userClient) do(t *testing.T, fn func(s *session.Session)) {
 		c.cookie = ck
 	}
 }
+
+// Stores whose prefixes overlap ("p:" and "p:user:", whose sessions' keys
+// start as p:'s index keys do; "p:eu:", "p::", "p2:") never see each
+// other's user indexes: each user's index lists only the store's own
+// entries, removing entries from one leaves the others', List returns
+// sessions only (no index key under any prefix), the hash of a user ID is
+// no session to the store whose prefix ends with p:'s "user:", and deleting
+// every session of one store (sessionctl destroy --all) leaves every other
+// store's sessions and indexes.
+func TestOverlappingPrefixesUserIndexes(t *testing.T) {
+	for _, topo := range topologies[:2] {
+		t.Run(topo.name, func(t *testing.T) {
+			client := topo.client(t)
+			ctx := t.Context()
+			exp := time.Now().Add(time.Hour)
+			base := "shop" + strings.NewReplacer("-", "x", "_", "y").Replace(storetest.NewID()[:8])
+			prefixes := []string{base + ":", base + ":user:", base + ":eu:", base + "::", base + "2:"}
+			users := []string{"ana", "bob", ""}
+			type own struct {
+				sessions []string
+				index    map[string][]string // user → IDs
+			}
+			stores := map[string]*redisstore.Store{}
+			owned := map[string]*own{}
+			for _, p := range prefixes {
+				st := mustNew(t, client, redisstore.Options{Prefix: p})
+				stores[p] = st
+				o := &own{index: map[string][]string{}}
+				owned[p] = o
+				for _, u := range users {
+					for range 2 {
+						id := storetest.NewID()
+						if err := st.AddUserSession(ctx, u, id); err != nil {
+							t.Fatal(err)
+						}
+						if err := st.Update(ctx, id, func([]byte, bool) ([]byte, time.Time, error) { return []byte("x"), exp, nil }); err != nil {
+							t.Fatal(err)
+						}
+						o.sessions = append(o.sessions, id)
+						o.index[u] = append(o.index[u], id)
+					}
+				}
+			}
+			listIndex := func(st *redisstore.Store, user string) []string {
+				t.Helper()
+				var ids []string
+				if err := st.ListUserSessions(ctx, user, func(id string, _ time.Time) bool { ids = append(ids, id); return true }); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			list := func(st *redisstore.Store) []string {
+				t.Helper()
+				var ids []string
+				if err := st.List(ctx, func(id string, _ time.Time) bool { ids = append(ids, id); return true }); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(ids)
+				return ids
+			}
+			check := func(when string) {
+				t.Helper()
+				for p, st := range stores {
+					o := owned[p]
+					if got, want := list(st), slices.Sorted(slices.Values(o.sessions)); !slices.Equal(got, want) {
+						t.Errorf("%s: prefix %q lists %q, want its own sessions %q", when, p, got, want)
+					}
+					for _, u := range users {
+						if got, want := listIndex(st, u), slices.Sorted(slices.Values(o.index[u])); !slices.Equal(got, want) {
+							t.Errorf("%s: prefix %q, user %q: index %q, want its own %q", when, p, u, got, want)
+						}
+					}
+				}
+			}
+			check("at first")
+
+			// To the store whose prefix is p:'s "user:", the hash in p:'s
+			// index key names no session.
+			inner := stores[base+":user:"]
+			for _, u := range users {
+				key := userKey(base+":", u)
+				rest := strings.TrimPrefix(key, base+":user:")
+				for _, id := range []string{rest, strings.TrimSuffix(rest, ":")} {
+					if _, _, found, err := inner.Load(ctx, id); found || err != nil {
+						t.Errorf("prefix %q loads %q (the index key of user %q under %q): found %v, %v", base+":user:", id, u, base+":", found, err)
+					}
+				}
+			}
+
+			// Removing from one store's indexes leaves the others'.
+			outer := stores[base+":"]
+			for _, u := range users {
+				var all []string
+				for _, o := range owned {
+					all = append(all, o.index[u]...)
+				}
+				if err := outer.RemoveUserSessions(ctx, u, all...); err != nil {
+					t.Fatal(err)
+				}
+				owned[base+":"].index[u] = nil
+			}
+			check("after removing every entry from " + base + ":")
+
+			// destroy --all on one store: every other keeps its sessions.
+			for _, id := range list(outer) {
+				if err := outer.Delete(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			owned[base+":"].sessions = nil
+			check("after deleting every session of " + base + ":")
+		})
+	}
+}
