@@ -110,6 +110,8 @@
 //   - List (session.Lister) SCANs the prefix (every master of a Cluster),
 //     taking only the keys whose remainder after the prefix is a valid ID;
 //     it suits operators' tools, not request paths.
+//   - The index of a user's sessions (session.UserIndex) is one sorted set
+//     per user; see "Sessions of a user" below.
 //
 // Session IDs are checked before they reach Redis, by the rule every store
 // shares: only the URL-safe base64 alphabet (the Manager's IDs), at most 128
@@ -139,4 +141,56 @@
 // that changes it costs the Load plus one (Swap's script, run by EVALSHA),
 // and a new session one. Update (WATCH, GET+PTTL, MULTI/EXEC: three round
 // trips) is left for when another request changed the session in between.
+//
+// # Sessions of a user
+//
+// The Store implements session.UserIndex, which Session.Login,
+// Manager.UserSessions and Manager.DestroyUserSessions use. Each user's index
+// is one sorted set,
+//
+//	Prefix + "user:" + hex(SHA-256(user ID)) + ":"
+//
+// whose members are the user's session IDs, each scored with the time it
+// was added in Unix milliseconds, by the clock of the application server
+// that adds it (the Manager compares it with its own, allowing a minute). An
+// operator finds a user's index with
+//
+//	redis-cli ZRANGE "session:user:$(printf %s "$USER_ID" | sha256sum | cut -c1-64):" 0 -1 WITHSCORES
+//
+// The hash keeps user IDs, which may hold any character, out of key names:
+// no user ID can name another key, and two users never share an index. The
+// final ':' is a character no session ID holds, so an index key is never
+// taken for a session: not by List (and so sessionctl list, count and
+// destroy --all), which skips it, nor by another store whose prefix starts
+// it (to a store with prefix "session:user:" the hash alone would be a
+// session ID). Since what follows the prefix has one length, two prefixes
+// never share an index key.
+//
+// Adding an entry is one ZADD, which is atomic, so concurrent logins of one
+// user all land; listing is one ZRANGE ... WITHSCORES; removing is one ZREM,
+// and Redis deletes the key with its last entry. A user's key and the keys of
+// the user's sessions hash to different slots of a Cluster, so they are
+// written separately, the entry first (the Manager adds it before it stores
+// the session as the user's): a failure between the two leaves an entry
+// without a session, which the Manager removes once it is a minute old, never
+// a session without its entry. Listing a user's N sessions costs one round
+// trip for the index and one Load per session; a request that only reads a
+// logged-in session still costs one round trip, and one that neither logs
+// in nor lists never touches an index.
+//
+// An index key has no TTL. Sessions stay alive through touches, which do not
+// pass through the index (the store does not know whose session it
+// touches), so any TTL on the index could run out while a session it lists
+// lives on, and "log out everywhere" would miss that session. Instead the
+// Manager removes stale entries: every listing removes those whose session
+// is gone, and a Login that finds 32 or more entries checks them all. What
+// stays is the index of a user who never returns, with the entries of their
+// last sessions: usually one or two (Login keeps the stale ones under 32). Redis 7 holds a small index in about 140 bytes plus 60
+// per entry (MEMORY USAGE: 200 bytes with one entry, 328 with three, 1.9 KB
+// with 31), so a million users who logged in once on one device and never
+// came back leave about 200 MB. For the same reason, run a Redis that keeps
+// sessions with maxmemory-policy noeviction or a volatile-* policy (which
+// evicts only keys with a TTL: sessions, which at worst logs someone out),
+// not allkeys-*: an evicted index would hide a live session from
+// DestroyUserSessions.
 package redisstore

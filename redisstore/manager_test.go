@@ -52,7 +52,8 @@ func requestThrough(t *testing.T, st session.Store) (int, time.Duration) {
 }
 
 // The manager-level checks (200 concurrent requests on one session lose no
-// update, read-only cost, Regenerate, Destroy) on every topology.
+// update, read-only cost, Regenerate, Destroy, and the sessions of a user:
+// Login, listing, destroying, 50 concurrent logins) on every topology.
 func TestManager(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {

@@ -48,8 +48,8 @@ type Options struct {
 }
 
 // Store keeps sessions in Redis. It implements session.Store,
-// session.Swapper, session.Mover and session.Lister; it is safe for concurrent use. Create one with New or
-// Open.
+// session.Swapper, session.Mover, session.Lister and session.UserIndex; it
+// is safe for concurrent use. Create one with New or Open.
 type Store struct {
 	client redis.UniversalClient
 	prefix string
