@@ -67,7 +67,7 @@ func ExampleOpen() {
 	h.ServeHTTP(page, next)
 	fmt.Println(page.Body.String())
 	// Output:
-	// [created table "sessions"]
+	// [created table "sessions" created table "sessions_users"]
 	// hello, Ana
 }
 

@@ -286,7 +286,10 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 // statements of at most Options.SweepBatch rows, each its own transaction,
 // and reports how many it deleted. The context is checked between batches.
 // Rows without an expiry (expiresAt 0) are left for New or sessionctl
-// migrate to fill in.
+// migrate to fill in. It then sweeps the user index, at most once every
+// ten minutes: it removes the entries older than a minute whose session is
+// gone, walking the index in statements of at most Options.SweepBatch
+// entries (see the package documentation); they are not counted.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	if err := s.awaitReady(ctx, "sweep"); err != nil {
 		return 0, err
@@ -304,16 +307,21 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 			return total, errorf("sweep: %w", err)
 		}
 		if s.batch < 0 || n < s.batch {
-			return total, nil
+			break
 		}
 	}
+	if err := s.sweepUsers(ctx); err != nil {
+		return total, errorf("sweep: %w", err)
+	}
+	return total, nil
 }
 
 // SweepBatch deletes at most limit expired rows in one statement (one
 // transaction) through the index on expiresAt, and reports how many it
-// deleted; fewer than limit means that none was left. It implements
-// session.BatchSweeper, for callers that report the progress of a long
-// sweep. A limit below 1 is an error.
+// deleted; fewer than limit means that none was left, and then it sweeps
+// the user index as Sweep does. It implements session.BatchSweeper, for
+// callers that report the progress of a long sweep. A limit below 1 is an
+// error.
 func (s *Store) SweepBatch(ctx context.Context, limit int) (int, error) {
 	if limit < 1 {
 		return 0, errorf("sweep: batch limit %d is not positive", limit)
@@ -322,6 +330,9 @@ func (s *Store) SweepBatch(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	n, err := s.sweepOnce(ctx, s.q.sweep, s.sweepArgs(stampsNow().now, limit))
+	if err == nil && n < limit {
+		err = s.sweepUsers(ctx)
+	}
 	if err != nil {
 		return n, errorf("sweep: %w", err)
 	}

@@ -51,8 +51,9 @@ var (
 	// program's table is recognized as such), has a column of an unusable
 	// type, or (MySQL) is not an InnoDB table or compares IDs
 	// case-insensitively; when, under Options.SkipCreate, the table or its
-	// expiresAt column is missing; and by the ErrNotReady errors of a Store
-	// whose deferred setup finds such a table.
+	// expiresAt column is missing; by the ErrNotReady errors of a Store
+	// whose deferred setup finds such a table; and by the errors of the
+	// user index's calls while its table (<table>_users) is missing.
 	ErrSchema = errors.New("sqlstore: unusable table")
 
 	// ErrNotReady is wrapped, with the cause, by the errors of a Store's
@@ -69,7 +70,8 @@ type Options struct {
 	// Table is the table holding the sessions; default "sessions". It must
 	// be a plain identifier: a letter or underscore, then letters, digits
 	// or underscores, 48 characters at most. It is quoted in every
-	// statement, so in PostgreSQL it is case-sensitive.
+	// statement, so in PostgreSQL it is case-sensitive. The user index
+	// lives beside it, in the table Table + "_users".
 	Table string
 
 	// Lifetime is used for one thing only: New (unless SkipCreate is set)
@@ -174,6 +176,10 @@ type Store struct {
 	// changes are what setup changed in the schema (SchemaChanges).
 	changesMu sync.Mutex
 	changes   []string
+	// uq are the user index's statements, and users what the Store knows
+	// of its table (users.go).
+	uq    userQueries
+	users userState
 }
 
 var (
@@ -184,6 +190,7 @@ var (
 	_ session.Swapper = (*Store)(nil)
 
 	_ session.BatchSweeper = (*Store)(nil)
+	_ session.UserIndex    = (*Store)(nil)
 )
 
 // New returns a Store on a pool the application owns; the Store never closes
@@ -192,8 +199,9 @@ var (
 // then makes what is missing, the steps of SchemaSteps, which is idempotent
 // and safe when several processes start at once: the table, or for a table
 // with NodeSession's layout the expiresAt column, its index and the expiry
-// of the rows (from lastActivity and opts.Lifetime); SchemaChanges says
-// what it did. When nothing is missing it runs no DDL, so a database user
+// of the rows (from lastActivity and opts.Lifetime), and the user index's
+// table (which, when it cannot be made, leaves only the user index
+// failing: see the package documentation); SchemaChanges says what it did. When nothing is missing it runs no DDL, so a database user
 // allowed SELECT, INSERT, UPDATE and DELETE only can use it; when something
 // is missing and making it fails, the error gives the server's message and
 // names Options.SkipCreate and sessionctl migrate --print. In every case it
@@ -234,7 +242,9 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 
 		skipCreate: opts.SkipCreate,
 		setupSem:   make(chan struct{}, 1),
+		uq:         buildUserQueries(dialect, opts.Table),
 	}
+	s.users.recheck, s.users.sweepEvery = userRecheck, userSweepEvery
 	switch dialect {
 	case SQLite:
 		s.wlock = make(chan struct{}, 1)

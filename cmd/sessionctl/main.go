@@ -454,8 +454,14 @@ func setupMigrate(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		for _, c := range st.SchemaChanges() {
 			fmt.Fprintln(e.stdout, c)
 		}
+		// The user index's table is optional to New (a store without it
+		// works but for the index); migrate makes sure it is there.
+		idxErr := st.CheckUserIndex(e.ctx)
 		if err := st.Close(); err != nil {
 			return fail(e, "migrate: %v", err)
+		}
+		if idxErr != nil {
+			return fail(e, "migrate: %v", idxErr)
 		}
 		fmt.Fprintf(e.stdout, "table %s ready\n", cfg.Table)
 		return exitOK
