@@ -1,14 +1,29 @@
 // Package sqlstore is a session store in one SQL table, for SQLite
 // (embedded, pure Go), PostgreSQL and MySQL/MariaDB, through database/sql.
 //
-// Importing it (or github.com/sessionkit/session/drivers) registers the
-// "database" driver, which opens Config.Connection with Open:
+// A program pays only for the database it uses: sqlstore itself imports no
+// SQL driver. Each dialect has a package that imports its driver and
+// registers the dialect's Backend (how to connect, what the driver's errors
+// mean) and URL schemes, as database/sql drivers register themselves:
+//
+//	sqlstore/sqlite    modernc.org/sqlite          sqlite://
+//	sqlstore/postgres  github.com/jackc/pgx/v5     postgres://, postgresql://
+//	sqlstore/mysql     github.com/go-sql-driver/mysql  mysql://, mariadb://
+//
+// Importing one of them (or github.com/sessionkit/session/drivers, which
+// imports all three) registers the "database" driver, which opens
+// Config.Connection with Open:
+//
+//	import _ "github.com/sessionkit/session/sqlstore/sqlite"
 //
 //	m, err := session.New(session.Config{
 //		Secret:     secret,
 //		Driver:     "database",
 //		Connection: "sqlite://./sessions.db",
 //	})
+//
+// A URL whose dialect has no Backend is an error naming the package to
+// import; so is New on such a dialect.
 //
 // The connection URL forms:
 //
@@ -25,6 +40,7 @@
 // also be built in code on a pool the application owns (its own TLS
 // settings, its own limits), which the store never closes:
 //
+//	// with _ "github.com/sessionkit/session/sqlstore/postgres" imported
 //	st, err := sqlstore.New(ctx, db, sqlstore.Postgres, sqlstore.Options{Lifetime: time.Hour})
 //	m, err := session.New(session.Config{Secret: secret, Store: st, Lifetime: time.Hour})
 //

@@ -4,8 +4,7 @@ import "time"
 
 // Internals for the tests of package sqlstore_test.
 var (
-	SQLiteDSN     = sqliteDSN
-	MySQLConfig   = mysqlConfig
+	SQLiteURL     = sqliteURL
 	EncodePayload = encodePayload
 	DecodePayload = decodePayload
 )

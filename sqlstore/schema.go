@@ -439,7 +439,7 @@ func (s *Store) makeOptional(ctx context.Context, st step) (string, error) {
 	case err == nil:
 		s.usersFound()
 		return done, nil
-	case ctx.Err() != nil || unreachable(err) || errors.Is(err, ErrSchema):
+	case ctx.Err() != nil || s.unreachable(err) || errors.Is(err, ErrSchema):
 		return "", s.makeFailed(ctx, st, err)
 	}
 	s.usersMissing("New could not make it: " + unprefixed{err}.Error())
@@ -534,7 +534,7 @@ func (s *Store) checkFailed(st step, err error) error {
 // the server's own message and, when the server refused it, what a user
 // who may not change the schema does instead.
 func (s *Store) makeFailed(ctx context.Context, st step, err error) error {
-	if ctx.Err() != nil || unreachable(err) {
+	if ctx.Err() != nil || s.unreachable(err) {
 		return errorf("make the %s: %w", st.object(s.table), err)
 	}
 	return errorf("make the %s: %w (if this database user may not change the schema, have one who may run the statements "+
@@ -763,7 +763,7 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM "+quote(s.dialect, s.table)+" WHERE 1=0")
 	if err != nil {
-		if ctx.Err() != nil || unreachable(err) {
+		if ctx.Err() != nil || s.unreachable(err) {
 			return errorf("check table %q: %w", s.table, err)
 		}
 		return errorf("%w: table %q cannot be read: %w", ErrSchema, s.table, err)

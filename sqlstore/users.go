@@ -141,7 +141,7 @@ func (s *Store) userReady(ctx context.Context, op string) error {
 // err: when the table turns out to be missing (the catalog says so), the
 // error says what to do.
 func (s *Store) userFailed(ctx context.Context, op string, err error) error {
-	if ctx.Err() != nil || unreachable(err) {
+	if ctx.Err() != nil || s.unreachable(err) {
 		return errorf("%s: %w", op, err)
 	}
 	if ok, cerr := s.tableNamed(ctx, s.db, usersTable(s.table)); cerr == nil && !ok {
@@ -224,7 +224,7 @@ func (s *Store) userExec(ctx context.Context, op, query string, args ...any) (in
 				n, err = res.RowsAffected()
 				return err
 			}
-			if attempt >= maxAttempts || !rolledBack(err) || ctx.Err() != nil {
+			if attempt >= maxAttempts || !s.rolledBack(err) || ctx.Err() != nil {
 				return err
 			}
 		}
@@ -374,7 +374,7 @@ func (s *Store) sweepUsers(ctx context.Context) error {
 // the table is missing (the pass ends), the error otherwise (the pass goes
 // on from where it stopped at the next sweep).
 func (s *Store) sweepUsersFailed(ctx context.Context, err error) error {
-	if ctx.Err() == nil && !unreachable(err) {
+	if ctx.Err() == nil && !s.unreachable(err) {
 		if ok, cerr := s.tableNamed(ctx, s.db, usersTable(s.table)); cerr == nil && !ok {
 			s.usersMissing("")
 			s.users.cursor = nil
