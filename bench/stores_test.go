@@ -19,9 +19,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
-	_ "github.com/sessionkit/session/redisstore" // registers "redis"
-	_ "github.com/sessionkit/session/sqlstore"   // registers "database"
-	_ "modernc.org/sqlite"                       // registers "sqlite" for scs
+	_ "github.com/sessionkit/session/redisstore"        // registers "redis"
+	_ "github.com/sessionkit/session/sqlstore/mysql"    // "database": mysql:// URLs
+	_ "github.com/sessionkit/session/sqlstore/postgres" // "database": postgres:// URLs
+	_ "github.com/sessionkit/session/sqlstore/sqlite"   // "database": sqlite:// URLs
+	_ "modernc.org/sqlite"                              // registers "sqlite" for scs
 )
 
 // A pairing is one kind of store with each library's store of that kind.

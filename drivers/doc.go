@@ -7,7 +7,9 @@
 //
 //   - "database": an SQL table in SQLite (sqlite://./sessions.db),
 //     PostgreSQL (postgres://...) or MySQL/MariaDB (mysql://...); package
-//     sqlstore.
+//     sqlstore, with the backends of all three dialects (packages
+//     sqlstore/sqlite, sqlstore/postgres and sqlstore/mysql, and their
+//     drivers).
 //   - "redis": Redis (redis://...); package redisstore.
 //   - "memcached": memcached (memcached://host:port,...); package
 //     memcachedstore.
@@ -15,6 +17,8 @@
 //     package mongostore.
 //
 // "file", "memory", "null" and "cookie" are built in and need no import.
-// Importing a store package alone (say sqlstore) registers its driver only,
-// and links only its dependencies.
+// Importing a store package alone registers its driver only, and links
+// only its dependencies; for the database driver, import the package of
+// the dialect you use (say sqlstore/mysql), and only its SQL driver is
+// linked.
 package drivers

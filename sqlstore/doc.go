@@ -1,14 +1,29 @@
 // Package sqlstore is a session store in one SQL table, for SQLite
 // (embedded, pure Go), PostgreSQL and MySQL/MariaDB, through database/sql.
 //
-// Importing it (or github.com/sessionkit/session/drivers) registers the
-// "database" driver, which opens Config.Connection with Open:
+// A program pays only for the database it uses: sqlstore itself imports no
+// SQL driver. Each dialect has a package that imports its driver and
+// registers the dialect's Backend (how to connect, what the driver's errors
+// mean) and URL schemes, as database/sql drivers register themselves:
+//
+//	sqlstore/sqlite    modernc.org/sqlite          sqlite://
+//	sqlstore/postgres  github.com/jackc/pgx/v5     postgres://, postgresql://
+//	sqlstore/mysql     github.com/go-sql-driver/mysql  mysql://, mariadb://
+//
+// Importing one of them (or github.com/sessionkit/session/drivers, which
+// imports all three) registers the "database" driver, which opens
+// Config.Connection with Open:
+//
+//	import _ "github.com/sessionkit/session/sqlstore/sqlite"
 //
 //	m, err := session.New(session.Config{
 //		Secret:     secret,
 //		Driver:     "database",
 //		Connection: "sqlite://./sessions.db",
 //	})
+//
+// A URL whose dialect has no Backend is an error naming the package to
+// import; so is New on such a dialect.
 //
 // The connection URL forms:
 //
@@ -25,6 +40,7 @@
 // also be built in code on a pool the application owns (its own TLS
 // settings, its own limits), which the store never closes:
 //
+//	// with _ "github.com/sessionkit/session/sqlstore/postgres" imported
 //	st, err := sqlstore.New(ctx, db, sqlstore.Postgres, sqlstore.Options{Lifetime: time.Hour})
 //	m, err := session.New(session.Config{Secret: secret, Store: st, Lifetime: time.Hour})
 //
@@ -73,6 +89,9 @@
 //		KEY `sessions_expiresAt` (`expiresAt`)
 //	) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 //
+// Beside it, the table <table>_users indexes the sessions of each user
+// (see The user index below).
+//
 // An expiresAt of 0 means that no expiry is recorded: a program that does
 // not know the column wrote the row. Such a row does not load, and no sweep
 // removes it, until New or sessionctl migrate sets its expiry (see below).
@@ -83,7 +102,9 @@
 // pragma_table_info, pg_catalog, information_schema) to find out what the
 // schema has, and makes only what is missing, the steps of SchemaSteps, in
 // order: the table; for a table that exists, the expiresAt column, an index
-// starting with it, and the expiry of the rows that have none. When nothing
+// starting with it, and the expiry of the rows that have none; last, the
+// user index's table (see below, for what happens when it cannot be
+// made). When nothing
 // is missing it runs no DDL, so a database user allowed SELECT, INSERT,
 // UPDATE and DELETE only can use an existing table. Making is idempotent and
 // safe when several processes start at once: creators take turns (SQLite's
@@ -123,6 +144,65 @@
 // the table name, the only identifier that comes from the configuration, must
 // be a plain identifier. No error contains the connection's password, however
 // malformed the URL (see Open).
+//
+// # The user index
+//
+// The Store implements session.UserIndex, what Manager.UserSessions,
+// Manager.DestroyUserSessions and Session.DestroyOtherSessions need, with a
+// second table, <table>_users: one row per session of a user, under the
+// primary key (user_id, id), with the time the entry was added (Unix
+// seconds). For the table "sessions", in SQLite:
+//
+//	CREATE TABLE IF NOT EXISTS "sessions_users" (
+//		user_id TEXT    NOT NULL,
+//		id      TEXT    NOT NULL,
+//		added   INTEGER NOT NULL,
+//		PRIMARY KEY (user_id, id)
+//	) WITHOUT ROWID
+//
+// in PostgreSQL user_id and id are TEXT COLLATE "C" and added BIGINT, and
+// in MySQL and MariaDB user_id is VARBINARY(512), id VARCHAR(128) CHARACTER
+// SET ascii COLLATE ascii_bin, added BIGINT, in an InnoDB table. User IDs
+// are the application's (any UTF-8 without NUL, up to session.MaxUserIDLen,
+// 512 bytes), so user_id compares them byte for byte: SQLite's default
+// BINARY collation, PostgreSQL's "C", and in MySQL a binary string, since
+// utf8mb4_bin ignores trailing spaces ("ana" and "ana " would be one user).
+// The user ID itself is the key, not a hash of it: 512 bytes of user ID
+// and 128 of session ID fit every index limit (InnoDB's 767 bytes per
+// column and 3072 per key, PostgreSQL's B-tree entries of about 2700
+// bytes), so nothing is hashed, no collision needs a check, and each entry
+// names its user plainly for an operator. The table's name adds 6
+// characters to Options.Table, within PostgreSQL's 63.
+//
+// AddUserSession is one upsert (INSERT ... ON CONFLICT DO UPDATE; MySQL's
+// ON DUPLICATE KEY UPDATE): each entry is a row of its own, so concurrent
+// adds for one user all land, and adding an entry again restamps it.
+// ListUserSessions is one query through the primary key's prefix, so
+// listing a user's sessions costs that query and one Load per session
+// (the Manager checks every entry against its record), never a scan of the
+// sessions table. RemoveUserSessions deletes by (user_id, id), so another
+// user's entries are never touched. The index is a hint that the Manager
+// writes before the session is stored as the user's and checks at every
+// use; it never makes a session load or live longer.
+//
+// Sweep also prunes the index, at most once every ten minutes: it walks the
+// index in the order of its primary key, in windows of Options.SweepBatch
+// entries, each one DELETE of the window's entries older than a minute
+// (younger ones may name a Login in flight) whose session has no row or an
+// expired one, probed through the sessions' primary key. A pass thus costs
+// one index lookup per entry, once per ten minutes, and no statement holds
+// locks for long; a pass cut short (the sweep's context ended) goes on at
+// the next sweep.
+//
+// The user index's table is the last step of SchemaSteps, and it is
+// optional: when it is missing and New may not make it (Options.SkipCreate,
+// or a database user who may not create tables), New still succeeds and
+// the Store works for everything but the index, whose calls (and so
+// Session.Login) fail with an error wrapping ErrSchema that names the table,
+// says why New did not make it, and says to run sessionctl migrate. The
+// Store looks for the table again at most every ten seconds, so once it
+// exists, a running application uses it without a restart. Sweep skips a
+// missing index.
 //
 // # Cost and atomicity
 //

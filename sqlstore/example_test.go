@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/sqlstore"
+	_ "github.com/sessionkit/session/sqlstore/sqlite" // SQLite's backend and driver: sqlite:// URLs
 )
 
 // exampleSecret is at least 32 bytes, as session.New requires; make a real
@@ -67,7 +68,7 @@ func ExampleOpen() {
 	h.ServeHTTP(page, next)
 	fmt.Println(page.Body.String())
 	// Output:
-	// [created table "sessions"]
+	// [created table "sessions" created table "sessions_users"]
 	// hello, Ana
 }
 
@@ -81,8 +82,8 @@ func ExampleNew() {
 	}
 	defer os.RemoveAll(dir)
 
-	// modernc.org/sqlite, which sqlstore imports, registers "sqlite". A busy
-	// timeout and WAL, as Open sets them.
+	// modernc.org/sqlite, which sqlstore/sqlite imports, registers
+	// "sqlite". A busy timeout and WAL, as Open sets them.
 	db, err := sql.Open("sqlite", filepath.Join(dir, "app.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		log.Fatal(err)

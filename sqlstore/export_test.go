@@ -1,9 +1,19 @@
 package sqlstore
 
+import "time"
+
 // Internals for the tests of package sqlstore_test.
 var (
-	SQLiteDSN     = sqliteDSN
-	MySQLConfig   = mysqlConfig
+	SQLiteURL     = sqliteURL
 	EncodePayload = encodePayload
 	DecodePayload = decodePayload
 )
+
+// UserListQuery returns the statement that lists a user's index.
+func (s *Store) UserListQuery() string { return s.uq.list }
+
+// SetUserTimes sets how long the Store trusts that the user index's table
+// is missing, and the least time between two passes of the index's sweep.
+func (s *Store) SetUserTimes(recheck, sweepEvery time.Duration) {
+	s.users.recheck, s.users.sweepEvery = recheck, sweepEvery
+}

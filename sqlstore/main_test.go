@@ -23,6 +23,9 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/sqlstore"
+	_ "github.com/sessionkit/session/sqlstore/mysql"    // the MySQL backend
+	_ "github.com/sessionkit/session/sqlstore/postgres" // the PostgreSQL backend
+	_ "github.com/sessionkit/session/sqlstore/sqlite"   // the SQLite backend
 	sqlite "modernc.org/sqlite"
 )
 

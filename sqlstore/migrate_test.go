@@ -108,6 +108,7 @@ func TestMigrateNodeSessionTable(t *testing.T) {
 			`added column "expiresAt" to table "legacy"`,
 			`created index "legacy_expiresAt" on column "expiresAt"`,
 			`set the expiry of 2 rows of table "legacy" to lastActivity + 30m0s`,
+			`created table "legacy_users"`,
 		}
 		if got := st.SchemaChanges(); !slices.Equal(got, want) {
 			t.Errorf("SchemaChanges = %q, want %q", got, want)
@@ -195,6 +196,7 @@ func TestConcurrentMigrate(t *testing.T) {
 		want := []string{
 			`added column "expiresAt" to table "sessions"`,
 			`created index "sessions_expiresAt" on column "expiresAt"`,
+			`created table "sessions_users"`,
 			fmt.Sprintf(`set the expiry of %d rows of table "sessions" to lastActivity + 1h0m0s`, rows),
 		}
 		if !slices.Equal(changes, want) {

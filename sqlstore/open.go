@@ -5,18 +5,13 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/sessionkit/session"
-	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
 // Pool settings of a pool that Open opens; change them through Store.DB.
@@ -24,22 +19,12 @@ const (
 	openMaxConns       = 16
 	openSQLiteMaxConns = 8
 	openConnIdleTime   = 5 * time.Minute
-	openConnectTimeout = 10 * time.Second
 )
 
-// sqliteDefaults are the pragmas Open sets on every SQLite connection unless
-// the URL sets them: wait up to 5 s for another process's write lock; WAL,
-// so that readers and the writer do not block each other; synchronous=NORMAL,
-// which WAL makes safe against corruption (a power loss can lose the last
-// commits, never tear the database).
-var sqliteDefaults = []struct{ name, value string }{
-	{"busy_timeout", "5000"},
-	{"journal_mode", "WAL"},
-	{"synchronous", "NORMAL"},
-}
-
 // Open opens the database url names with a pool of its own, which Close
-// closes, and returns a Store on it as New does. The URL forms:
+// closes, and returns a Store on it as New does. The Backend registered for
+// the URL's scheme connects (import the dialect's package, see the package
+// documentation). The URL forms:
 //
 //	sqlite://./sessions.db             relative to the working directory
 //	sqlite://sessions.db               the same
@@ -47,15 +32,16 @@ var sqliteDefaults = []struct{ name, value string }{
 //	postgres://user:pass@host:5432/app?sslmode=disable   (or postgresql://)
 //	mysql://user:pass@host:3306/app?tls=true             (or mariadb://)
 //
-// A SQLite URL's query parameters go to modernc.org/sqlite (e.g.
-// _pragma=cache_size(-20000)); Open adds busy_timeout(5000),
-// journal_mode(WAL) and synchronous(NORMAL) unless the URL sets them. A
-// PostgreSQL URL goes to pgx unchanged (every libpq parameter it knows). A
-// MySQL URL becomes a go-sql-driver/mysql configuration: user, password,
-// host (port 3306 when omitted) and database from the URL, and every query
-// parameter as that driver's DSN parameter; interpolateParams=true is added
-// unless the URL sets it. Without connect_timeout (PostgreSQL) or timeout
-// (MySQL), connecting gives up after 10 s. A store call whose context ends
+// With the dialect packages of this module: a SQLite URL's query
+// parameters go to modernc.org/sqlite (e.g. _pragma=cache_size(-20000)),
+// with busy_timeout(5000), journal_mode(WAL) and synchronous(NORMAL) added
+// unless the URL sets them. A PostgreSQL URL goes to pgx unchanged (every
+// libpq parameter it knows). A MySQL URL becomes a go-sql-driver/mysql
+// configuration: user, password, host (port 3306 when omitted) and
+// database from the URL, and every query parameter as that driver's DSN
+// parameter; interpolateParams=true is added unless the URL sets it.
+// Without connect_timeout (PostgreSQL) or timeout (MySQL), connecting gives
+// up after ConnectTimeout, 10 s. A store call whose context ends
 // while a new connection is being set up returns at once, but the setup goes
 // on: its connection is kept for the next call that needs one, so that
 // traffic recovers after an outage even when setting up a connection takes
@@ -96,8 +82,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*)://`)
 
 // openDB parses rawURL and returns its dialect and a pool (not yet
-// connected), and the secrets the URL holds, for scrub. Its errors never
-// quote the URL: in a malformed one, a password can be anywhere.
+// connected) from the Backend registered for its scheme, and the secrets
+// the URL holds, for scrub. Its errors never quote the URL: in a malformed
+// one, a password can be anywhere.
 func openDB(rawURL string) (Dialect, *sql.DB, []string, error) {
 	m := schemeRE.FindStringSubmatch(rawURL)
 	if m == nil {
@@ -107,44 +94,47 @@ func openDB(rawURL string) (Dialect, *sql.DB, []string, error) {
 		}
 		return "", nil, nil, errorf("%w: the connection is not a URL (want sqlite://, postgres:// or mysql://)%s", session.ErrConfig, hint)
 	}
-	scheme, rest := strings.ToLower(m[1]), rawURL[len(m[0]):]
-	switch scheme {
-	case "sqlite":
-		dsn, err := sqliteDSN(rest)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		db, err := sql.Open("sqlite", dsn)
-		if err != nil {
-			return "", nil, nil, errorf("open the SQLite database: %w", err)
-		}
-		return SQLite, db, nil, nil
-	case "postgres", "postgresql":
-		_, secrets, err := parseServerURL("PostgreSQL", rawURL, rest)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		cfg, err := pgx.ParseConfig(scheme + "://" + rest)
-		if err != nil {
-			return "", nil, nil, errorf("%w: PostgreSQL URL: %s", session.ErrConfig, scrub(err.Error(), rawURL, secrets))
-		}
-		if cfg.ConnectTimeout == 0 {
-			cfg.ConnectTimeout = openConnectTimeout
-		}
-		return Postgres, sql.OpenDB(newSpareConnector(stdlib.GetConnector(*cfg))), secrets, nil
-	case "mysql", "mariadb":
-		cfg, secrets, err := mysqlConfig(rawURL)
-		if err != nil {
-			return "", nil, nil, err
-		}
-		conn, err := mysql.NewConnector(cfg)
-		if err != nil {
-			return "", nil, nil, errorf("%w: MySQL URL: %s", session.ErrConfig, scrub(err.Error(), rawURL, secrets))
-		}
-		return MySQL, sql.OpenDB(newSpareConnector(readCommittedConnector{conn})), secrets, nil
-	default:
-		return "", nil, nil, errorf("%w: unknown scheme %q in the connection URL (want sqlite://, postgres://, postgresql:// or mysql://)", session.ErrConfig, m[1])
+	scheme := strings.ToLower(m[1])
+	b, err := backends.forScheme(scheme, m[1])
+	if err != nil {
+		return "", nil, nil, err
 	}
+	u := &ConnURL{Raw: rawURL, Scheme: scheme, Rest: rawURL[len(m[0]):]}
+	var secrets []string
+	kind := b.Dialect.name()
+	if b.Dialect == SQLite {
+		u.URL, err = sqliteURL(u.Rest)
+	} else {
+		u.URL, secrets, err = parseServerURL(kind, rawURL, u.Rest)
+	}
+	if err != nil {
+		return "", nil, nil, err
+	}
+	conn, err := b.Connect(u)
+	if err == nil && conn == nil {
+		err = errors.New("the backend returned no connector")
+	}
+	if err != nil {
+		return "", nil, nil, errorf("%w: %s URL: %s", session.ErrConfig, kind, scrub(unprefixed{err}.Error(), rawURL, secrets))
+	}
+	switch b.Dialect {
+	case SQLite:
+		return SQLite, sql.OpenDB(conn), nil, nil
+	case MySQL:
+		conn = readCommittedConnector{conn}
+	}
+	return b.Dialect, sql.OpenDB(newSpareConnector(conn)), secrets, nil
+}
+
+// name returns the name of the dialect's database, for messages.
+func (d Dialect) name() string {
+	switch d {
+	case SQLite:
+		return "SQLite"
+	case Postgres:
+		return "PostgreSQL"
+	}
+	return "MySQL"
 }
 
 // parseServerURL parses the URL of a database server (kind names it for
@@ -196,95 +186,29 @@ func parseServerURL(kind, rawURL, rest string) (*url.URL, []string, error) {
 	return u, secrets, nil
 }
 
-// sqliteDSN turns what follows "sqlite://" into a modernc.org/sqlite DSN:
-// the file path, then the URL's query with the default pragmas added.
-func sqliteDSN(rest string) (string, error) {
+// sqliteURL checks what follows "sqlite://", a file's path and a query,
+// and returns it as a URL whose Path is the file's path (unescaped) and
+// whose RawQuery is the query (which parses).
+func sqliteURL(rest string) (*url.URL, error) {
 	path, query, _ := strings.Cut(rest, "?")
 	if at := strings.Index(path, "@"); at >= 0 && !strings.Contains(path[:at], "/") {
 		// user:pass@host/...: SQLite has no users; never quote it.
-		return "", errorf("%w: SQLite URL: SQLite takes no user name, password or host (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
+		return nil, errorf("%w: SQLite URL: SQLite takes no user name, password or host (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
 	}
 	path, err := url.PathUnescape(path)
 	if err != nil {
-		return "", errorf("%w: SQLite URL path: %s", session.ErrConfig, urlProblem(err))
+		return nil, errorf("%w: SQLite URL path: %s", session.ErrConfig, urlProblem(err))
 	}
 	switch {
 	case path == "" || path == "/":
-		return "", errorf("%w: SQLite URL has no file path (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
+		return nil, errorf("%w: SQLite URL has no file path (want sqlite://./sessions.db or sqlite:///abs/path/sessions.db)", session.ErrConfig)
 	case strings.Contains(path, ":memory:") || strings.HasPrefix(path, "file:"):
-		return "", errorf("%w: SQLite URL %q: only files are supported (an in-memory database is private to one connection; use the \"memory\" driver)", session.ErrConfig, path)
+		return nil, errorf("%w: SQLite URL %q: only files are supported (an in-memory database is private to one connection; use the \"memory\" driver)", session.ErrConfig, path)
 	}
-	q, err := url.ParseQuery(query)
-	if err != nil {
-		return "", errorf("%w: SQLite URL: the query has %s", session.ErrConfig, urlProblem(err))
+	if _, err := url.ParseQuery(query); err != nil {
+		return nil, errorf("%w: SQLite URL: the query has %s", session.ErrConfig, urlProblem(err))
 	}
-	set := map[string]bool{}
-	for _, p := range q["_pragma"] {
-		name, _, _ := strings.Cut(p, "(")
-		name, _, _ = strings.Cut(name, "=")
-		set[strings.ToLower(strings.TrimSpace(name))] = true
-	}
-	for _, short := range []string{"_busy_timeout", "_timeout"} {
-		if q.Has(short) {
-			set["busy_timeout"] = true
-		}
-	}
-	for _, short := range []string{"_journal_mode", "_journal"} {
-		if q.Has(short) {
-			set["journal_mode"] = true
-		}
-	}
-	for _, short := range []string{"_synchronous", "_sync"} {
-		if q.Has(short) {
-			set["synchronous"] = true
-		}
-	}
-	for _, d := range sqliteDefaults {
-		if !set[d.name] {
-			q.Add("_pragma", d.name+"("+d.value+")")
-		}
-	}
-	return path + "?" + q.Encode(), nil
-}
-
-// mysqlConfig turns a mysql:// URL into a go-sql-driver/mysql Config, and
-// returns the secrets the URL holds, for scrub.
-func mysqlConfig(rawURL string) (*mysql.Config, []string, error) {
-	rest := rawURL[strings.Index(rawURL, "://")+3:]
-	u, secrets, err := parseServerURL("MySQL", rawURL, rest)
-	if err != nil {
-		return nil, nil, err
-	}
-	// The query parameters are the driver's DSN parameters: let it parse
-	// (and check) them.
-	cfg, err := mysql.ParseDSN("/?" + u.RawQuery)
-	if err != nil {
-		return nil, nil, errorf("%w: MySQL URL: %s", session.ErrConfig, scrub(err.Error(), rawURL, secrets))
-	}
-	if u.User != nil {
-		cfg.User = u.User.Username()
-		cfg.Passwd, _ = u.User.Password()
-	}
-	host, port := u.Hostname(), u.Port()
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	if port == "" {
-		port = "3306"
-	}
-	cfg.Net, cfg.Addr = "tcp", net.JoinHostPort(host, port)
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	if cfg.DBName == "" || strings.Contains(cfg.DBName, "/") {
-		return nil, nil, errorf("%w: MySQL URL: the path does not name a database (want mysql://user:pass@host:3306/dbname)", session.ErrConfig)
-	}
-	q := u.Query()
-	if !q.Has("interpolateParams") {
-		cfg.InterpolateParams = true
-	}
-	if !q.Has("timeout") {
-		cfg.Timeout = openConnectTimeout
-	}
-	return cfg, secrets, nil
+	return &url.URL{Scheme: string(SQLite), Path: path, RawQuery: query}, nil
 }
 
 // urlProblem describes what url.Parse or url.ParseQuery found wrong,

@@ -7,18 +7,12 @@ import (
 	"database/sql/driver"
 	"encoding/base64"
 	"errors"
-	"io"
 	"math/rand/v2"
-	"net"
 	"strings"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sessionkit/session/internal/sessionid"
-	"modernc.org/sqlite"
 )
 
 // invalid returns the error for an ID outside the store's alphabet
@@ -286,7 +280,10 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 // statements of at most Options.SweepBatch rows, each its own transaction,
 // and reports how many it deleted. The context is checked between batches.
 // Rows without an expiry (expiresAt 0) are left for New or sessionctl
-// migrate to fill in.
+// migrate to fill in. It then sweeps the user index, at most once every
+// ten minutes: it removes the entries older than a minute whose session is
+// gone, walking the index in statements of at most Options.SweepBatch
+// entries (see the package documentation); they are not counted.
 func (s *Store) Sweep(ctx context.Context) (int, error) {
 	if err := s.awaitReady(ctx, "sweep"); err != nil {
 		return 0, err
@@ -304,16 +301,21 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 			return total, errorf("sweep: %w", err)
 		}
 		if s.batch < 0 || n < s.batch {
-			return total, nil
+			break
 		}
 	}
+	if err := s.sweepUsers(ctx); err != nil {
+		return total, errorf("sweep: %w", err)
+	}
+	return total, nil
 }
 
 // SweepBatch deletes at most limit expired rows in one statement (one
 // transaction) through the index on expiresAt, and reports how many it
-// deleted; fewer than limit means that none was left. It implements
-// session.BatchSweeper, for callers that report the progress of a long
-// sweep. A limit below 1 is an error.
+// deleted; fewer than limit means that none was left, and then it sweeps
+// the user index as Sweep does. It implements session.BatchSweeper, for
+// callers that report the progress of a long sweep. A limit below 1 is an
+// error.
 func (s *Store) SweepBatch(ctx context.Context, limit int) (int, error) {
 	if limit < 1 {
 		return 0, errorf("sweep: batch limit %d is not positive", limit)
@@ -322,6 +324,9 @@ func (s *Store) SweepBatch(ctx context.Context, limit int) (int, error) {
 		return 0, err
 	}
 	n, err := s.sweepOnce(ctx, s.q.sweep, s.sweepArgs(stampsNow().now, limit))
+	if err == nil && n < limit {
+		err = s.sweepUsers(ctx)
+	}
 	if err != nil {
 		return n, errorf("sweep: %w", err)
 	}
@@ -440,29 +445,6 @@ func (s *Store) inTx(ctx context.Context, op string, body func(querier) error) e
 	}
 }
 
-// retryable reports whether err is a conflict with a concurrent transaction
-// that running the transaction again resolves.
-func (s *Store) retryable(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		switch pe.Code {
-		case "23505", // unique_violation: a concurrent creator inserted the row first
-			"40001", // serialization_failure
-			"40P01": // deadlock_detected
-			return true
-		}
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		switch me.Number {
-		case 1062, // ER_DUP_ENTRY: a concurrent creator inserted the row first
-			1213: // ER_LOCK_DEADLOCK: gap locks of two creators
-			return true
-		}
-	}
-	return false
-}
-
 // retryBroken runs f, which must be safe to repeat (a read, an idempotent
 // statement, a BEGIN), again while it fails on a connection the server or the
 // network closed under it (a database restart leaves every idle connection
@@ -472,74 +454,10 @@ func (s *Store) retryable(err error) bool {
 // connect at all and the context's end are returned at once.
 func (s *Store) retryBroken(ctx context.Context, f func() error) error {
 	err := f()
-	for attempts := s.db.Stats().OpenConnections + 1; attempts > 0 && brokenConn(err) && ctx.Err() == nil; attempts-- {
+	for attempts := s.db.Stats().OpenConnections + 1; attempts > 0 && s.brokenConn(err) && ctx.Err() == nil; attempts-- {
 		err = f()
 	}
 	return err
-}
-
-// brokenConn reports whether err says that the connection broke under a
-// statement, rather than that the server answered with an error, that no
-// connection could be made, or that the context ended.
-func brokenConn(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var (
-		pe *pgconn.PgError
-		ce *pgconn.ConnectError
-		me *mysql.MySQLError
-	)
-	if errors.As(err, &pe) || errors.As(err, &ce) || errors.As(err, &me) {
-		return false
-	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
-// unreachable reports whether err says that the database could not be
-// reached or is not accepting connections for now: a network error, a
-// timeout, a connection closed under a statement, or a server's answer that
-// it is starting up, shutting down or full. A server's other answers (bad
-// credentials, an unknown database, a missing table) are not.
-func unreachable(err error) bool {
-	var (
-		pe *pgconn.PgError
-		me *mysql.MySQLError
-	)
-	switch {
-	case err == nil || errors.Is(err, context.Canceled):
-		return false
-	case errors.As(err, &pe):
-		switch pe.Code {
-		case "57P01", // admin_shutdown
-			"57P02", // crash_shutdown
-			"57P03", // cannot_connect_now: starting up
-			"53300": // too_many_connections
-			return true
-		}
-		return strings.HasPrefix(pe.Code, "08") // connection_exception
-	case errors.As(err, &me):
-		switch me.Number {
-		case 1040, // ER_CON_COUNT_ERROR: too many connections
-			1053, // ER_SERVER_SHUTDOWN
-			1203: // ER_TOO_MANY_USER_CONNECTIONS
-			return true
-		}
-		return false
-	}
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, driver.ErrBadConn) ||
-		errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
-}
-
-// sqliteBusy reports whether err is SQLite's SQLITE_BUSY (or one of its
-// extended codes).
-func sqliteBusy(err error) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 // serverTx runs body in a database/sql transaction (PostgreSQL, MySQL).

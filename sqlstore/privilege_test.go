@@ -15,8 +15,10 @@ import (
 )
 
 // leastPrivilege makes, as the test server's administrator, a database
-// with a complete "sessions" table and a NodeSession "legacy" table, and a
-// user allowed SELECT, INSERT, UPDATE and DELETE on them and nothing else.
+// with a complete "sessions" table (and its user index "sessions_users"), a
+// NodeSession "legacy" table and a "nousers" table without its user index,
+// and a user allowed SELECT, INSERT, UPDATE and DELETE on them and nothing
+// else.
 // It returns the administrator's and that user's Open URLs. For SQLite,
 // which has no users, the user's URL opens the database with query_only:
 // no statement may change it.
@@ -28,6 +30,7 @@ func leastPrivilege(t *testing.T, b backend) (adminURL, appURL string) {
 		t.Fatal(err)
 	}
 	createNodeSessionTable(t, admin, b.dialect, "legacy")
+	createSessionsOnly(t, admin, b.dialect, "nousers")
 	insertActivity(t, admin, b.dialect, "legacy", storetest.NewID(), time.Now())
 	u, err := url.Parse(adminURL)
 	if err != nil {
@@ -44,14 +47,16 @@ func leastPrivilege(t *testing.T, b backend) (adminURL, appURL string) {
 		stmts = []string{
 			"CREATE ROLE " + user + " LOGIN",
 			"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-			"GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, legacy TO " + user,
+			"GRANT SELECT, INSERT, UPDATE, DELETE ON sessions, sessions_users, legacy, nousers TO " + user,
 		}
 	default:
 		db := strings.TrimPrefix(u.Path, "/")
 		stmts = []string{
 			"CREATE USER '" + user + "'@'%'",
 			"GRANT SELECT, INSERT, UPDATE, DELETE ON " + db + ".sessions TO '" + user + "'@'%'",
+			"GRANT SELECT, INSERT, UPDATE, DELETE ON " + db + ".sessions_users TO '" + user + "'@'%'",
 			"GRANT SELECT, INSERT, UPDATE, DELETE ON " + db + ".legacy TO '" + user + "'@'%'",
+			"GRANT SELECT, INSERT, UPDATE, DELETE ON " + db + ".nousers TO '" + user + "'@'%'",
 		}
 	}
 	for _, s := range stmts {
@@ -96,6 +101,11 @@ func TestLeastPrivilege(t *testing.T) {
 		if _, _, _, err := st.Load(ctx, storetest.NewID()); err != nil {
 			t.Errorf("Load: %v", err)
 		}
+		if b.dialect != sqlstore.SQLite {
+			if err := st.AddUserSession(ctx, "ana", storetest.NewID()); err != nil {
+				t.Errorf("AddUserSession: %v", err)
+			}
+		}
 
 		denied := map[sqlstore.Dialect]string{
 			sqlstore.SQLite:   "readonly database",
@@ -107,6 +117,24 @@ func TestLeastPrivilege(t *testing.T) {
 			sqlstore.Postgres: "must be owner of table legacy",
 			sqlstore.MySQL:    "ALTER command denied",
 		}[b.dialect]
+		// A table without its user index: the Store works, but for the
+		// index, whose calls say what is missing, why New did not make it
+		// (the server's refusal) and what to run.
+		nu, err := sqlstore.Open(ctx, appURL, sqlstore.Options{Table: "nousers"})
+		if err != nil {
+			t.Fatalf("Open of a table without its user index as the least-privileged user: %v", err)
+		}
+		defer nu.Close()
+		if got := nu.SchemaChanges(); len(got) > 0 {
+			t.Errorf("SchemaChanges = %q, want none", got)
+		}
+		if _, _, _, err := nu.Load(ctx, storetest.NewID()); err != nil {
+			t.Errorf("Load without the user index: %v", err)
+		}
+		err = nu.AddUserSession(ctx, "ana", storetest.NewID())
+		checkMissingIndex(t, "AddUserSession without the user index", err, "nousers", denied, "could not make it")
+		t.Logf("AddUserSession without the user index: %v", err)
+
 		for _, tc := range []struct {
 			table, cause, object string
 		}{

@@ -48,6 +48,50 @@ func quoteCol(d Dialect, name string) string {
 // expiryIndex is the name of the index on expiresAt.
 func expiryIndex(table string) string { return table + "_" + colExpiresAt }
 
+// Columns of the user index's table (see users.go).
+const (
+	colUserID = "user_id"
+	colAdded  = "added"
+)
+
+// usersTable is the name of the table that indexes the sessions of each
+// user, beside table.
+func usersTable(table string) string { return table + "_users" }
+
+// newUsersTable returns the statement that creates the user index's table of
+// table for dialect d. Its primary key is (user_id, id): an entry is one
+// session of one user, so concurrent adds for a user are inserts of
+// different rows, and adding an entry again meets the key.
+func newUsersTable(d Dialect, table string) string {
+	t, uid, id, added := quote(d, usersTable(table)), quoteCol(d, colUserID), quoteCol(d, colID), quoteCol(d, colAdded)
+	switch d {
+	case SQLite:
+		// TEXT compares byte by byte (the BINARY collation).
+		return "CREATE TABLE IF NOT EXISTS " + t + " (\n" +
+			"\t" + uid + " TEXT    NOT NULL,\n" +
+			"\t" + id + "      TEXT    NOT NULL,\n" +
+			"\t" + added + "   INTEGER NOT NULL,\n" +
+			"\tPRIMARY KEY (" + uid + ", " + id + ")\n" +
+			") WITHOUT ROWID"
+	case Postgres:
+		return "CREATE TABLE IF NOT EXISTS " + t + " (\n" +
+			"\t" + uid + ` TEXT COLLATE "C" NOT NULL,` + "\n" +
+			"\t" + id + `      TEXT COLLATE "C" NOT NULL,` + "\n" +
+			"\t" + added + "   BIGINT NOT NULL,\n" +
+			"\tPRIMARY KEY (" + uid + ", " + id + ")\n" +
+			")"
+	default: // MySQL
+		// VARBINARY compares bytes, trailing spaces included (utf8mb4_bin
+		// is a PAD SPACE collation: "a" and "a " would be one user).
+		return "CREATE TABLE IF NOT EXISTS " + t + " (\n" +
+			"\t" + uid + " VARBINARY(" + strconv.Itoa(session.MaxUserIDLen) + ") NOT NULL,\n" +
+			"\t" + id + "      VARCHAR(" + strconv.Itoa(sessionid.MaxLen) + ") CHARACTER SET ascii COLLATE ascii_bin NOT NULL,\n" +
+			"\t" + added + "   BIGINT NOT NULL,\n" +
+			"\tPRIMARY KEY (" + uid + ", " + id + ")\n" +
+			") ENGINE=InnoDB"
+	}
+}
+
 // columnDefs returns the column definitions of a new table for dialect d,
 // in order: name (quoted) and type.
 func columnDefs(d Dialect) [][2]string {
@@ -89,7 +133,8 @@ func columnType(d Dialect, name string) string {
 }
 
 // Schema returns the statements that create table (empty: "sessions") for
-// dialect, with its columns and the index on expiresAt, in order. Each is
+// dialect, with its columns and the index on expiresAt, and the table
+// <table>_users that indexes each user's sessions, in order. Each is
 // idempotent (IF NOT EXISTS); for MySQL the index is part of the CREATE
 // TABLE. SchemaSteps also gives the statements that bring an existing table
 // up to date.
@@ -101,7 +146,7 @@ func Schema(dialect Dialect, table string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newTable(dialect, opts.Table), nil
+	return append(newTable(dialect, opts.Table), newUsersTable(dialect, opts.Table)), nil
 }
 
 // newTable returns the statements of Schema for a valid dialect and table.
@@ -162,7 +207,9 @@ type SchemaStep struct {
 // that exists up to date: one with NodeSession's layout (id, payload,
 // lastActivity) gets the expiresAt column, its index, and the expiry of its
 // rows, lastActivity + lifetime, which should be the Lifetime of the
-// application that wrote them. With lifetime 0 that last step has no SQL.
+// application that wrote them (with lifetime 0 that step has no SQL). The
+// last step creates the table <table>_users, the index of each user's
+// sessions (session.UserIndex).
 func SchemaSteps(dialect Dialect, table string, lifetime time.Duration) ([]SchemaStep, error) {
 	if !dialect.valid() {
 		return nil, errorf("%w: unknown dialect %q", session.ErrConfig, dialect)
@@ -200,8 +247,14 @@ type step struct {
 	// when says when the step is needed (SchemaStep.When).
 	when string
 	// required: the Store cannot work without the object. Without the
-	// others, only a sweep is slower, or rows wait for their expiry.
+	// others, only a sweep is slower, or rows wait for their expiry, or
+	// (optional) the user index fails.
 	required bool
+	// optional: the Store works without the object but for the user index,
+	// whose calls then fail with an error saying what is missing. setup
+	// takes these steps after the others, each on its own; failing to make
+	// one (a database user who may not create tables) does not fail New.
+	optional bool
 	// usesLifetime: make needs a positive lifetime.
 	usesLifetime bool
 	// present reports whether the object is there. An object that is there
@@ -222,7 +275,7 @@ type step struct {
 var steps = []step{
 	{
 		object:   func(t string) string { return fmt.Sprintf("table %q", t) },
-		when:     "when it does not exist (with everything the later steps make)",
+		when:     "when it does not exist (with the column and the index that steps 2 and 3 add to an older table)",
 		required: true,
 		present:  func(ctx context.Context, s *Store, q querier) (bool, error) { return s.tableExists(ctx, q) },
 		make:     func(d Dialect, t string, _ time.Duration) []string { return newTable(d, t) },
@@ -290,6 +343,19 @@ var steps = []step{
 			return fmt.Sprintf("table %q has rows without an expiry (expiresAt = 0, or no expiresAt column yet)", t)
 		},
 	},
+	{
+		object: func(t string) string {
+			return fmt.Sprintf("table %q, the index of each user's sessions", usersTable(t))
+		},
+		when:     "when it does not exist",
+		optional: true,
+		present:  func(ctx context.Context, s *Store, q querier) (bool, error) { return s.usersTableUsable(ctx, q) },
+		make:     func(d Dialect, t string, _ time.Duration) []string { return []string{newUsersTable(d, t)} },
+		done:     func(t string, _ time.Duration, _ int64) string { return fmt.Sprintf("created table %q", usersTable(t)) },
+		missing: func(t string) string {
+			return fmt.Sprintf("table %q, the index of each user's sessions, does not exist", usersTable(t))
+		},
+	},
 }
 
 // ---- running the steps -------------------------------------------------------
@@ -297,31 +363,87 @@ var steps = []step{
 // migrate takes the steps: it checks what is there, and makes what is
 // missing (unless Options.SkipCreate is set) under a lock that concurrent
 // creators take in turn, checking again once it holds it. It returns what it
-// changed. An error names the object that was to be made.
+// changed. An error names the object that was to be made. The optional
+// steps come last, each on its own (makeOptional).
 func (s *Store) migrate(ctx context.Context) ([]string, error) {
 	// On the usual start everything is there: a few catalog queries, no
 	// lock, no DDL (which a least-privileged user may not run).
 	missing, err := s.firstMissing(ctx)
-	if missing == nil || err != nil {
+	if err != nil {
 		return nil, err
 	}
-	var (
-		changes []string
-		bodyErr error
-	)
+	var changes []string
+	if missing != nil {
+		var bodyErr error
+		err = s.schemaLock(ctx, func(q querier) error {
+			changes = nil
+			bodyErr = s.makeMissing(ctx, q, &changes)
+			return bodyErr
+		})
+		switch {
+		case err == nil:
+		case bodyErr != nil:
+			return nil, err
+		default: // taking the lock, or committing, failed
+			return nil, s.makeFailed(ctx, *missing, err)
+		}
+	}
+	for _, st := range steps {
+		if !st.optional {
+			continue
+		}
+		done, err := s.makeOptional(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		if done != "" {
+			changes = append(changes, done)
+		}
+	}
+	return changes, nil
+}
+
+// makeOptional takes an optional step: when its object is missing it makes
+// it (unless Options.SkipCreate is set) under the schema lock, and returns
+// what it did. Failing to make it is no error: the user index records why
+// (usersMissing) and says so in the errors of its calls. Only a database
+// that cannot be reached, an ended context or an unusable object fail.
+func (s *Store) makeOptional(ctx context.Context, st step) (string, error) {
+	ok, err := st.present(ctx, s, s.db)
+	switch {
+	case err != nil:
+		return "", s.checkFailed(st, err)
+	case ok:
+		s.usersFound()
+		return "", nil
+	case s.skipCreate:
+		s.usersMissing("Options.SkipCreate is set, so New makes nothing")
+		return "", nil
+	}
+	var done string
 	err = s.schemaLock(ctx, func(q querier) error {
-		changes = nil
-		bodyErr = s.makeMissing(ctx, q, &changes)
-		return bodyErr
+		done = ""
+		ok, err := st.present(ctx, s, q)
+		if err != nil || ok {
+			return err
+		}
+		for _, stmt := range st.make(s.dialect, s.table, s.lifetime) {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		done = st.done(s.table, s.lifetime, 0)
+		return nil
 	})
 	switch {
 	case err == nil:
-		return changes, nil
-	case bodyErr != nil:
-		return nil, err
-	default: // taking the lock, or committing, failed
-		return nil, s.makeFailed(ctx, *missing, err)
+		s.usersFound()
+		return done, nil
+	case ctx.Err() != nil || s.unreachable(err) || errors.Is(err, ErrSchema):
+		return "", s.makeFailed(ctx, st, err)
 	}
+	s.usersMissing("New could not make it: " + unprefixed{err}.Error())
+	return "", nil
 }
 
 // makeMissing takes the steps in q, which holds the schema lock, making
@@ -331,6 +453,9 @@ func (s *Store) makeMissing(ctx context.Context, q querier, changes *[]string) e
 		return err
 	}
 	for _, st := range steps {
+		if st.optional {
+			continue // taken by makeOptional
+		}
 		ok, err := st.present(ctx, s, q)
 		if err != nil {
 			return s.checkFailed(st, err)
@@ -352,10 +477,14 @@ func (s *Store) makeMissing(ctx context.Context, q querier, changes *[]string) e
 }
 
 // firstMissing returns the first step whose object is missing, or nil when
-// every object is there. Under Options.SkipCreate it only looks for the
-// objects the Store needs, a missing one being an error.
+// every object is there; the optional steps are left to makeOptional. Under
+// Options.SkipCreate it only looks for the objects the Store needs, a
+// missing one being an error.
 func (s *Store) firstMissing(ctx context.Context) (*step, error) {
 	for i, st := range steps {
+		if st.optional {
+			continue
+		}
 		ok, err := st.present(ctx, s, s.db)
 		switch {
 		case err != nil:
@@ -405,7 +534,7 @@ func (s *Store) checkFailed(st step, err error) error {
 // the server's own message and, when the server refused it, what a user
 // who may not change the schema does instead.
 func (s *Store) makeFailed(ctx context.Context, st step, err error) error {
-	if ctx.Err() != nil || unreachable(err) {
+	if ctx.Err() != nil || s.unreachable(err) {
 		return errorf("make the %s: %w", st.object(s.table), err)
 	}
 	return errorf("make the %s: %w (if this database user may not change the schema, have one who may run the statements "+
@@ -479,23 +608,34 @@ type column struct {
 
 // tableExists reports whether the table (or a view of its name) exists.
 func (s *Store) tableExists(ctx context.Context, q querier) (bool, error) {
+	return s.tableNamed(ctx, q, s.table)
+}
+
+// tableNamed reports whether the table name (or a view of that name) exists.
+func (s *Store) tableNamed(ctx context.Context, q querier, name string) (bool, error) {
 	var n int
 	var err error
 	switch s.dialect {
 	case SQLite:
-		err = q.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ? COLLATE NOCASE", s.table).Scan(&n)
+		err = q.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name = ? COLLATE NOCASE", name).Scan(&n)
 	case Postgres:
 		// to_regclass finds the table as an unqualified name in a
 		// statement does, through the search_path.
-		err = q.QueryRowContext(ctx, "SELECT COUNT(to_regclass($1))", quote(Postgres, s.table)).Scan(&n)
+		err = q.QueryRowContext(ctx, "SELECT COUNT(to_regclass($1))", quote(Postgres, name)).Scan(&n)
 	default:
-		err = q.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", s.table).Scan(&n)
+		err = q.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?", name).Scan(&n)
 	}
 	return n > 0, err
 }
 
 // columns returns the table's columns, in order.
 func (s *Store) columns(ctx context.Context, q querier) ([]column, error) {
+	return s.columnsOf(ctx, q, s.table)
+}
+
+// columnsOf returns the columns of the table name, in order; none when it
+// does not exist.
+func (s *Store) columnsOf(ctx context.Context, q querier, name string) ([]column, error) {
 	var query string
 	switch s.dialect {
 	case SQLite:
@@ -507,9 +647,9 @@ func (s *Store) columns(ctx context.Context, q querier) ([]column, error) {
 		query = "SELECT COLUMN_NAME, DATA_TYPE, COALESCE(COLLATION_NAME, '') FROM information_schema.COLUMNS" +
 			" WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION"
 	}
-	arg := s.table
+	arg := name
 	if s.dialect == Postgres {
-		arg = quote(Postgres, s.table)
+		arg = quote(Postgres, name)
 	}
 	rows, err := q.QueryContext(ctx, query, arg)
 	if err != nil {
@@ -576,6 +716,39 @@ func (s *Store) indexOn(ctx context.Context, q querier, name string) (bool, erro
 	return n > 0, err
 }
 
+// usersTableUsable reports whether the user index's table exists, and makes
+// sure it has the columns the Store uses (an error wrapping ErrSchema
+// otherwise: another program's table of that name).
+func (s *Store) usersTableUsable(ctx context.Context, q querier) (bool, error) {
+	name := usersTable(s.table)
+	cols, err := s.columnsOf(ctx, q, name)
+	if err == nil && len(cols) == 0 {
+		// No columns: no table, one made since (by another process), or
+		// one this user may not see, which tableNamed tells apart.
+		ok, err := s.tableNamed(ctx, q, name)
+		if err != nil || !ok {
+			return false, err
+		}
+		if cols, err = s.columnsOf(ctx, q, name); err == nil && len(cols) == 0 {
+			return false, errorf("%w: table %q exists, but this database user cannot see its columns", ErrSchema, name)
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, want := range []string{colUserID, colID, colAdded} {
+		if s.findColumn(cols, want) == nil {
+			names := make([]string, len(cols))
+			for i, c := range cols {
+				names[i] = c.name
+			}
+			return false, errorf("%w: table %q, which sqlstore uses to index each user's sessions, has no column %q (its columns: %s; "+
+				"if it belongs to another program, give sqlstore other tables: Options.Table)", ErrSchema, name, want, strings.Join(names, ", "))
+		}
+	}
+	return true, nil
+}
+
 // ---- checking the table --------------------------------------------------------
 
 // checkSchema makes sure the table has usable columns and can be read.
@@ -590,7 +763,7 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM "+quote(s.dialect, s.table)+" WHERE 1=0")
 	if err != nil {
-		if ctx.Err() != nil || unreachable(err) {
+		if ctx.Err() != nil || s.unreachable(err) {
 			return errorf("check table %q: %w", s.table, err)
 		}
 		return errorf("%w: table %q cannot be read: %w", ErrSchema, s.table, err)

@@ -218,9 +218,9 @@ func TestAddsIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []string{`created index "bare_expiresAt" on column "expiresAt"`}
+			want := []string{`created index "bare_expiresAt" on column "expiresAt"`, `created table "bare_users"`}
 			if table == "own" {
-				want = nil
+				want = []string{`created table "own_users"`}
 			}
 			if got := st.SchemaChanges(); !slices.Equal(got, want) {
 				t.Errorf("table %s: SchemaChanges = %q, want %q", table, got, want)
@@ -246,7 +246,7 @@ func TestSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		all := strings.Join(stmts, ";\n")
-		for _, want := range []string{"sessions", "id", "payload", "lastActivity", "expiresAt", "sessions_expiresAt", "IF NOT EXISTS"} {
+		for _, want := range []string{"sessions", "id", "payload", "lastActivity", "expiresAt", "sessions_expiresAt", "IF NOT EXISTS", "sessions_users", "user_id", "added"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("Schema(%s) lacks %q:\n%s", d, want, all)
 			}

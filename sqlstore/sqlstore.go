@@ -19,16 +19,17 @@ type Dialect string
 
 // The supported dialects.
 const (
-	// SQLite is SQLite 3 (the pure-Go modernc.org/sqlite driver for Open; any
-	// database/sql SQLite driver for New). Writes take the database's write
-	// lock up front with BEGIN IMMEDIATE.
+	// SQLite is SQLite 3 (package sqlstore/sqlite: the pure-Go
+	// modernc.org/sqlite driver). Writes take the database's write lock up
+	// front with BEGIN IMMEDIATE.
 	SQLite Dialect = "sqlite"
-	// Postgres is PostgreSQL (pgx's database/sql adapter for Open). Update
-	// locks the row with SELECT ... FOR UPDATE.
+	// Postgres is PostgreSQL (package sqlstore/postgres: pgx's
+	// database/sql adapter). Update locks the row with SELECT ... FOR
+	// UPDATE.
 	Postgres Dialect = "postgres"
 	// MySQL is MySQL 8 or MariaDB 10.5 and later with InnoDB tables
-	// (go-sql-driver/mysql for Open). Update locks the row with
-	// SELECT ... FOR UPDATE in a READ COMMITTED transaction.
+	// (package sqlstore/mysql: go-sql-driver/mysql). Update locks the row
+	// with SELECT ... FOR UPDATE in a READ COMMITTED transaction.
 	MySQL Dialect = "mysql"
 )
 
@@ -51,8 +52,9 @@ var (
 	// program's table is recognized as such), has a column of an unusable
 	// type, or (MySQL) is not an InnoDB table or compares IDs
 	// case-insensitively; when, under Options.SkipCreate, the table or its
-	// expiresAt column is missing; and by the ErrNotReady errors of a Store
-	// whose deferred setup finds such a table.
+	// expiresAt column is missing; by the ErrNotReady errors of a Store
+	// whose deferred setup finds such a table; and by the errors of the
+	// user index's calls while its table (<table>_users) is missing.
 	ErrSchema = errors.New("sqlstore: unusable table")
 
 	// ErrNotReady is wrapped, with the cause, by the errors of a Store's
@@ -69,7 +71,8 @@ type Options struct {
 	// Table is the table holding the sessions; default "sessions". It must
 	// be a plain identifier: a letter or underscore, then letters, digits
 	// or underscores, 48 characters at most. It is quoted in every
-	// statement, so in PostgreSQL it is case-sensitive.
+	// statement, so in PostgreSQL it is case-sensitive. The user index
+	// lives beside it, in the table Table + "_users".
 	Table string
 
 	// Lifetime is used for one thing only: New (unless SkipCreate is set)
@@ -148,6 +151,7 @@ type Store struct {
 	lifetime time.Duration // Options.Lifetime, for setup
 	batch    int
 	owned    bool // opened by Open: Close closes db
+	errs     ErrorClassifier
 	q        queries
 	// txOpts are the options of Update's and Move's transactions: READ
 	// COMMITTED for MySQL, whose default REPEATABLE READ makes SELECT ...
@@ -174,6 +178,10 @@ type Store struct {
 	// changes are what setup changed in the schema (SchemaChanges).
 	changesMu sync.Mutex
 	changes   []string
+	// uq are the user index's statements, and users what the Store knows
+	// of its table (users.go).
+	uq    userQueries
+	users userState
 }
 
 var (
@@ -184,16 +192,22 @@ var (
 	_ session.Swapper = (*Store)(nil)
 
 	_ session.BatchSweeper = (*Store)(nil)
+	_ session.UserIndex    = (*Store)(nil)
 )
 
 // New returns a Store on a pool the application owns; the Store never closes
-// it (Close is a no-op for such a Store). It first finds out from the
-// database's catalogs what the schema has. Unless opts.SkipCreate is set, it
-// then makes what is missing, the steps of SchemaSteps, which is idempotent
-// and safe when several processes start at once: the table, or for a table
-// with NodeSession's layout the expiresAt column, its index and the expiry
-// of the rows (from lastActivity and opts.Lifetime); SchemaChanges says
-// what it did. When nothing is missing it runs no DDL, so a database user
+// it (Close is a no-op for such a Store). The dialect's Backend must be
+// registered (import its package: sqlstore/sqlite, sqlstore/postgres or
+// sqlstore/mysql), or New fails with an error wrapping session.ErrConfig
+// that names it. New first finds out from the database's catalogs what the
+// schema has. Unless opts.SkipCreate is set, it then makes what is
+// missing, the steps of SchemaSteps, which is idempotent and safe when
+// several processes start at once: the table, or for a table with
+// NodeSession's layout the expiresAt column, its index and the expiry of
+// the rows (from lastActivity and opts.Lifetime), and the user index's
+// table (which, when it cannot be made, leaves only the user index
+// failing: see the package documentation); SchemaChanges says what it did.
+// When nothing is missing it runs no DDL, so a database user
 // allowed SELECT, INSERT, UPDATE and DELETE only can use it; when something
 // is missing and making it fails, the error gives the server's message and
 // names Options.SkipCreate and sessionctl migrate --print. In every case it
@@ -207,8 +221,8 @@ var (
 // (sql.DB.SetMaxOpenConns), and keep as many idle (SetMaxIdleConns: the
 // default of 2 makes busy applications reconnect constantly). For SQLite,
 // its DSN should set a busy timeout and preferably WAL journal mode, as Open
-// does (with modernc.org/sqlite:
-// "file.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"); for
+// does (with modernc.org/sqlite, which sqlstore/sqlite registers as
+// "sqlite": "file.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"); for
 // MySQL, interpolateParams=true saves a round trip per statement. MySQL
 // transactions run in READ COMMITTED (see the package documentation): on an
 // application's pool the Store asks for it in each transaction, one more
@@ -220,11 +234,16 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 	if !dialect.valid() {
 		return nil, errorf("%w: unknown dialect %q (want %q, %q or %q)", session.ErrConfig, dialect, SQLite, Postgres, MySQL)
 	}
-	opts, err := opts.withDefaults()
+	backend, err := backends.forDialect(dialect)
+	if err != nil {
+		return nil, err
+	}
+	opts, err = opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{
+		errs:     backend.Errors,
 		db:       db,
 		dialect:  dialect,
 		table:    opts.Table,
@@ -234,7 +253,9 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 
 		skipCreate: opts.SkipCreate,
 		setupSem:   make(chan struct{}, 1),
+		uq:         buildUserQueries(dialect, opts.Table),
 	}
+	s.users.recheck, s.users.sweepEvery = userRecheck, userSweepEvery
 	switch dialect {
 	case SQLite:
 		s.wlock = make(chan struct{}, 1)
@@ -247,7 +268,7 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 	switch {
 	case err == nil:
 		s.ready.Store(true)
-	case opts.DeferUnreachable && dialect != SQLite && !errors.Is(err, context.Canceled) && unreachable(err):
+	case opts.DeferUnreachable && dialect != SQLite && !errors.Is(err, context.Canceled) && s.unreachable(err):
 		// Left for the first call (awaitReady).
 	default:
 		return nil, err
@@ -312,7 +333,7 @@ func (s *Store) awaitReady(ctx context.Context, op string) error {
 // timeout: ping tries again for a while.
 func (s *Store) ping(ctx context.Context) error {
 	err := s.db.PingContext(ctx)
-	for delay := 5 * time.Millisecond; sqliteBusy(err) && delay < 3*time.Second; delay *= 2 {
+	for delay := 5 * time.Millisecond; s.busy(err) && delay < 3*time.Second; delay *= 2 {
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

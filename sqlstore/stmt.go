@@ -66,3 +66,13 @@ func (s *Store) queryRowDB(ctx context.Context, query string, args ...any) *sql.
 	}
 	return s.db.QueryRowContext(ctx, query, args...)
 }
+
+// queryDB runs query as db.QueryContext does, prepared once for SQLite.
+func (s *Store) queryDB(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s.dialect == SQLite {
+		if st, err := s.stmts.get(ctx, s.db, query); err == nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return s.db.QueryContext(ctx, query, args...)
+}

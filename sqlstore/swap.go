@@ -3,12 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"sync"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/sessionid"
 )
@@ -150,7 +147,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 		var err error
 		for attempt := 1; ; attempt++ {
 			res, err = s.execDB(ctx, query, args...)
-			if err == nil || attempt >= maxAttempts || !rolledBack(err) || ctx.Err() != nil {
+			if err == nil || attempt >= maxAttempts || !s.rolledBack(err) || ctx.Err() != nil {
 				break
 			}
 		}
@@ -178,19 +175,4 @@ func (s *Store) swapped(res sql.Result, replace bool) (bool, error) {
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
-}
-
-// rolledBack reports whether err says that the server rolled the statement
-// back to resolve a conflict with another transaction (a deadlock, a
-// serialization failure), so that it wrote nothing and may run again.
-func rolledBack(err error) bool {
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return pe.Code == "40001" || pe.Code == "40P01"
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return me.Number == 1213 // ER_LOCK_DEADLOCK
-	}
-	return false
 }

@@ -171,6 +171,7 @@ func TestMigrateNodeSessionTable(t *testing.T) {
 			want := `added column "expiresAt" to table "sessions"
 created index "sessions_expiresAt" on column "expiresAt"
 set the expiry of 1 rows of table "sessions" to lastActivity + 30m0s
+created table "sessions_users"
 table sessions ready`
 			if r.code != exitOK || strings.TrimSpace(r.stdout) != want {
 				t.Errorf("migrate --lifetime 30m: %v\nwant stdout:\n%s", r, want)

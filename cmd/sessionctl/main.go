@@ -22,6 +22,20 @@
 //	               secret when the application sets Encrypt
 //	destroy ID     remove one session
 //	destroy --all  remove every session (asks for confirmation unless --yes)
+//	user list USER
+//	               list the live sessions of a user (Session.Login): handle,
+//	               login time, last seen, expiry, IP and browser
+//	user destroy USER [HANDLE]
+//	               end every session of a user ("log out everywhere"), or
+//	               the one HANDLE (from user list) names
+//
+// The user commands go through session.Manager.UserSessions,
+// DestroyUserSessions and DestroyUserSession, so they work on every driver
+// whose store keeps an index of each user's sessions (session.UserIndex);
+// on the others they say so and exit 1. They need the application's secret
+// (SESSION_SECRET or --secret): handles derive from it, and sessions sealed
+// with Encrypt open only with it. A user ID that starts with "-" goes after
+// "--".
 //
 // Exit status: 0 on success, 1 on a runtime error, 2 on a usage error.
 package main
@@ -39,9 +53,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/session"
@@ -113,6 +130,7 @@ func init() {
 		{"count", "", "count live sessions", setupCount},
 		{"show", "ID", "print a session's payload as indented JSON (ID: whole, or its start as list prints it)", setupShow},
 		{"destroy", "ID | --all [--yes]", "remove one session, or all of them", setupDestroy},
+		{"user", "list USER | destroy USER [HANDLE]", "list a user's sessions, or end them all or one", setupUser},
 	}
 }
 
@@ -454,8 +472,14 @@ func setupMigrate(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 		for _, c := range st.SchemaChanges() {
 			fmt.Fprintln(e.stdout, c)
 		}
+		// The user index's table is optional to New (a store without it
+		// works but for the index); migrate makes sure it is there.
+		idxErr := st.CheckUserIndex(e.ctx)
 		if err := st.Close(); err != nil {
 			return fail(e, "migrate: %v", err)
+		}
+		if idxErr != nil {
+			return fail(e, "migrate: %v", idxErr)
 		}
 		fmt.Fprintf(e.stdout, "table %s ready\n", cfg.Table)
 		return exitOK
@@ -780,4 +804,145 @@ func setupDestroy(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			return exitOK
 		})
 	}
+}
+
+// ---- user ----------------------------------------------------------------
+
+func setupUser(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
+	return func(e *env, args []string) int {
+		if len(args) < 2 {
+			return usageError(fs, "user takes list USER, or destroy USER [HANDLE]")
+		}
+		verb, user, rest := args[0], args[1], args[2:]
+		switch {
+		case verb != "list" && verb != "destroy":
+			return usageError(fs, "user %q: want list or destroy", verb)
+		case verb == "list" && len(rest) > 0, verb == "destroy" && len(rest) > 1:
+			return usageError(fs, "user %s takes %s", verb, map[string]string{"list": "one user ID", "destroy": "a user ID and at most one handle"}[verb])
+		case user == "":
+			return usageError(fs, "user %s: the user ID is empty", verb)
+		}
+		op := "user " + verb
+		// Reading a session does not depend on Encrypt (a sealed payload
+		// opens either way), but with it a plain one would not decode, and
+		// the Manager drops index entries whose session does not decode.
+		cfg.Encrypt = false
+		return withStore(e, cfg, func(m *session.Manager) int {
+			idx, err := userIndex(cfg, m)
+			if err != nil {
+				return fail(e, "%s: %v", op, err)
+			}
+			if cfg.Secret == "" {
+				return fail(e, "%s: set SESSION_SECRET (or --secret) to the application's secret: session handles derive from it, and sessions sealed with Encrypt open only with it", op)
+			}
+			if code := checkUserSessionsOpen(e, op, m, idx, user); code != exitOK {
+				return code
+			}
+			switch {
+			case verb == "list":
+				return listUserSessions(e, m, user)
+			case len(rest) == 0:
+				n, err := m.DestroyUserSessions(e.ctx, user)
+				if err != nil {
+					return fail(e, "%s: %v (destroyed %d sessions before the error)", op, err, n)
+				}
+				fmt.Fprintf(e.stdout, "destroyed %d sessions of user %s\n", n, printable(user))
+				return exitOK
+			default:
+				handle := rest[0]
+				err := m.DestroyUserSession(e.ctx, user, handle)
+				if errors.Is(err, session.ErrNoSession) {
+					return fail(e, "%s: no live session %s of user %s (ended already, another user's, or not a handle that user list printed)", op, printable(handle), printable(user))
+				}
+				if err != nil {
+					return fail(e, "%s: %v", op, err)
+				}
+				fmt.Fprintf(e.stdout, "destroyed session %s of user %s\n", handle, printable(user))
+				return exitOK
+			}
+		})
+	}
+}
+
+// userIndex returns the store's UserIndex, or an explanation of why there
+// is none.
+func userIndex(cfg *config, m *session.Manager) (session.UserIndex, error) {
+	st := m.Store()
+	if st == nil {
+		return nil, fmt.Errorf("the %s driver keeps sessions in the browser's cookies: there is no store to find a user's sessions in", cfg.Driver)
+	}
+	idx, ok := st.(session.UserIndex)
+	if !ok {
+		return nil, fmt.Errorf("the %s driver cannot list a user's sessions: its store keeps no index of them (%w)", cfg.Driver, errors.ErrUnsupported)
+	}
+	return idx, nil
+}
+
+// checkUserSessionsOpen makes sure that every live session in user's index
+// opens with the configured secret before the Manager reads them: it drops
+// the index entry of a session that does not decode (taking it for a
+// corrupt one), so a wrong secret would make the application forget which
+// sessions are the user's.
+func checkUserSessionsOpen(e *env, op string, m *session.Manager, idx session.UserIndex, user string) int {
+	var ids []string
+	if err := idx.ListUserSessions(e.ctx, user, func(id string, _ time.Time) bool { ids = append(ids, id); return true }); err != nil {
+		return fail(e, "%s: %v", op, err)
+	}
+	for _, id := range ids {
+		data, _, found, err := m.Store().Load(e.ctx, id)
+		if err != nil {
+			return fail(e, "%s: %v", op, err)
+		}
+		if !found {
+			continue
+		}
+		if _, err := m.DecodePayload(id, data); err != nil {
+			return fail(e, "%s: session %s of the user's index does not open with the configured secret (SESSION_SECRET, SESSION_PREVIOUS_SECRETS): %v; "+
+				"nothing was changed (if the secret is the application's, the session is corrupt: sessionctl destroy %s removes it)", op, id, err, id)
+		}
+	}
+	return exitOK
+}
+
+// listUserSessions prints the live sessions of user, most recently seen
+// first.
+func listUserSessions(e *env, m *session.Manager, user string) int {
+	infos, err := m.UserSessions(e.ctx, user)
+	if err != nil {
+		return fail(e, "user list: %v", err)
+	}
+	if len(infos) == 0 {
+		fmt.Fprintf(e.stdout, "no live sessions of user %s\n", printable(user))
+		return exitOK
+	}
+	const stamp = "2006-01-02T15:04:05Z"
+	w := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "HANDLE\tLOGGED IN\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
+	for _, in := range infos {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", in.Handle, in.Created.UTC().Format(stamp), in.LastSeen.UTC().Format(stamp),
+			in.Expires.UTC().Format(stamp), orDash(printable(in.IP)), orDash(printable(in.UserAgent)))
+	}
+	if err := w.Flush(); err != nil {
+		return fail(e, "user list: %v", err)
+	}
+	return exitOK
+}
+
+// printable returns s as it is when every character of it prints, and
+// quoted (with escapes) otherwise: a User-Agent is the client's, and must
+// not reach an operator's terminal as control sequences.
+func printable(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.QuoteToGraphic(s)
+		}
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

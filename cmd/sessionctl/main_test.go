@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/sqlstore"
 	"github.com/sessionkit/session/storetest"
 )
 
@@ -198,7 +200,7 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 		r := ctl(t, "", with("migrate")...)
 		want := "table sessions ready"
 		if i == 0 {
-			want = "created table \"sessions\"\n" + want
+			want = "created table \"sessions\"\ncreated table \"sessions_users\"\n" + want
 		}
 		switch {
 		case tg.sql && (r.code != exitOK || strings.TrimSpace(r.stdout) != want):
@@ -460,7 +462,7 @@ func TestMigrate(t *testing.T) {
 		r := mustRun(t, "migrate", "--driver", "database", "--connection", dbURL, "--table", "web_sessions")
 		want := "table web_sessions ready"
 		if i == 0 {
-			want = "created table \"web_sessions\"\n" + want
+			want = "created table \"web_sessions\"\ncreated table \"web_sessions_users\"\n" + want
 		}
 		if strings.TrimSpace(r.stdout) != want {
 			t.Errorf("migrate printed %q, want %q", r.stdout, want)
@@ -471,7 +473,8 @@ func TestMigrate(t *testing.T) {
 	// application's lifetime.
 	for _, d := range []string{"sqlite", "postgres", "mysql"} {
 		r := mustRun(t, "migrate", "--print", "--dialect", d, "--table", "web_sessions")
-		for _, want := range []string{"CREATE TABLE IF NOT EXISTS", "web_sessions", "ADD COLUMN", "web_sessions_expiresAt", "give --lifetime"} {
+		for _, want := range []string{"CREATE TABLE IF NOT EXISTS", "web_sessions", "ADD COLUMN", "web_sessions_expiresAt", "give --lifetime",
+			`The table "web_sessions_users", the index of each user's sessions, when it does not exist:`, "PRIMARY KEY"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("migrate --print --dialect %s lacks %q:\n%s", d, want, r.stdout)
 			}
@@ -485,6 +488,34 @@ func TestMigrate(t *testing.T) {
 	r := mustRun(t, "migrate", "--print", "--connection", "postgres://nowhere.invalid/db")
 	if !strings.Contains(r.stdout, `"sessions"`) {
 		t.Errorf("migrate --print with a postgres URL:\n%s", r.stdout)
+	}
+
+	// A database user who may not create the user index's table: the
+	// store works without it, but migrate, which is to make the schema
+	// whole, fails and says what is missing.
+	path := filepath.Join(t.TempDir(), "partial.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	steps, err := sqlstore.SchemaSteps(sqlstore.SQLite, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range steps[0].SQL {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r = ctl(t, "", "migrate", "--driver", "database", "--connection", "sqlite://"+path+"?_pragma=query_only(1)")
+	if r.code != exitError || !strings.Contains(r.stderr, `no table "sessions_users"`) || !strings.Contains(r.stderr, "readonly database") ||
+		strings.Contains(r.stdout, "ready") {
+		t.Errorf("migrate that cannot make the user index: %v", r)
+	}
+	r = mustRun(t, "migrate", "--driver", "database", "--connection", "sqlite://"+path)
+	if strings.TrimSpace(r.stdout) != "created table \"sessions_users\"\ntable sessions ready" {
+		t.Errorf("migrate of a table without its user index: %v", r)
 	}
 }
 
