@@ -3,8 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -12,27 +10,6 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
 )
-
-// loginSession makes a session through m's middleware, logged in as user,
-// and returns its ID.
-func loginSession(t *testing.T, m *session.Manager, user string) string {
-	t.Helper()
-	var id string
-	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := session.FromRequest(r)
-		s.Put("k", "v")
-		if err := s.Login(user); err != nil {
-			t.Errorf("Login: %v", err)
-		}
-		id = s.ID()
-	}))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
-	if w.Code != http.StatusOK || id == "" {
-		t.Fatalf("login request: status %d, session ID %q", w.Code, id)
-	}
-	return id
-}
 
 // On Redis (one server and a Cluster), the keys that index a user's
 // sessions are not sessions to sessionctl: list shows, count counts and
@@ -49,10 +26,10 @@ func TestRedisUserIndexesAreNotSessions(t *testing.T) {
 			m := newManager(t, session.Config{Driver: "redis", Connection: u})
 			ids := []string{
 				newSession(t, m, "k", "anonymous"),
-				loginSession(t, m, "ana"),
-				loginSession(t, m, "ana"),
-				loginSession(t, m, "bob"),
-				loginSession(t, m, "user:1"),
+				loginSession(t, m, "ana", "redis test", "192.0.2.1:1"),
+				loginSession(t, m, "ana", "redis test", "192.0.2.1:1"),
+				loginSession(t, m, "bob", "redis test", "192.0.2.1:1"),
+				loginSession(t, m, "user:1", "redis test", "192.0.2.1:1"),
 			}
 			slices.Sort(ids)
 			if infos, err := m.UserSessions(t.Context(), "ana"); len(infos) != 2 || err != nil {
