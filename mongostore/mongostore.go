@@ -64,8 +64,9 @@ type Options struct {
 	// ends.
 	MaxRetries int
 
-	// SkipIndexes makes New and Open create no index (the application
-	// manages the collection's indexes itself).
+	// SkipIndexes makes New and Open create no index: neither the one on
+	// expiresAt nor the one on the user index's user field (the
+	// application manages the collections' indexes itself).
 	SkipIndexes bool
 }
 
