@@ -96,4 +96,84 @@
 // to memcached (and between attempts), so a canceled or expired context
 // stops it at the next step, and each call is bounded by the client's
 // Timeout; a call in progress is not interrupted.
+//
+// # The sessions of a user
+//
+// The store implements session.UserIndex, which Manager.UserSessions,
+// DestroyUserSessions, DestroyUserSession and Session.DestroyOtherSessions
+// use, with one item per user under Prefix + "user:" + the SHA-256 of the
+// user ID in unpadded URL-safe base64 + ":" (at most 249 bytes, with the
+// longest prefix). The user ID itself, up to session.MaxUserIDLen bytes of
+// anything, never goes into a key, and the ':', which no session ID holds,
+// keeps the key from being any session's. The value holds a line per entry,
+// "<session ID> <Unix seconds>\n", 55 bytes for the Manager's IDs (about
+// 19,000 entries fit in memcached's default 1 MB item; stale ones are
+// dropped, see below).
+//
+//   - AddUserSession is one append of the entry's line. When the user has
+//     no item yet, memcached answers NOT_STORED and an add creates it (two
+//     round trips); when another client's add got there between the two,
+//     the line is appended again. memcached applies each append and add
+//     atomically, so concurrent logins of one user all land.
+//   - ListUserSessions is one get; an ID added twice is listed once, with
+//     its newest time. Listing a user's n sessions through the Manager is
+//     1 + n round trips: the get, and one Load per session.
+//   - RemoveUserSessions is a gets, then a cas of the value without those
+//     lines (with a negative expiration, which drops the item, when no line
+//     is left): an append in between makes the cas fail, and the removal
+//     starts again from the newer value, as Update does (ErrConflict after
+//     100 attempts). It writes nothing when none of the IDs is there.
+//
+// The index item never expires (memcached expiration 0): a session lives
+// as long as it is used, and the index cannot follow it, since a Touch does
+// not know the session's user and a logged-in session's read must stay one
+// round trip. Entries whose session expired or was destroyed stay in the
+// item until the Manager drops them: when it lists the user's sessions, and
+// at a Login once the item holds 32 entries. The store has no Sweep.
+//
+// # Eviction and "log out everywhere"
+//
+// memcached is a cache: when it runs out of memory it evicts the least
+// recently used items, and an index item is an item like any other. It is
+// read and written only when its user logs in, lists or ends sessions,
+// while the user's sessions are read at every request, so it may well be
+// colder than the sessions it lists and be evicted first. What an eviction
+// means:
+//
+//   - An evicted session is gone: its user is logged out on that device.
+//   - An evicted index item hides every session its user logged in before
+//     the eviction: UserSessions does not list them, and
+//     DestroyUserSessions, DestroyOtherSessions and DestroyUserSession do
+//     not end them. Each stays live until it expires (its idle or absolute
+//     lifetime) or is logged out on its own device; in particular, "log out
+//     everywhere" after a password change leaves it logged in. Sessions
+//     logged in after the eviction go into a new item and are listed and
+//     ended as usual.
+//   - No eviction makes the Manager list or end a wrong session: every
+//     entry is checked against its session, and one whose session is gone
+//     is dropped.
+//
+// The store does what memcached allows: the index item has no expiration,
+// so only memory pressure removes it, and it is small (55 bytes a session),
+// so it costs little to keep. For "log out everywhere" to be complete the
+// memcached that holds the sessions must not evict: give it memory for
+// every session with room to spare and watch the evictions counter of its
+// stats (it stays 0 while nothing was lost), or run it with -M
+// (--disable-evictions), with which a full memcached answers a write that
+// needs memory with an error (the request fails) instead of evicting. With
+// several servers, a user's item lives on the server its key hashes to:
+// losing that server loses those users' indexes, as it loses the sessions
+// it held.
+//
+// A per-user "logged out before T" item that sessions were checked against
+// when they load would close the gap, and it is out of a store's reach:
+// the Manager loads a session through Store.Load by its ID, and the user is
+// inside the payload, which is opaque to the store (and may be encrypted),
+// so Load cannot tell which marker to check; checking one would also make
+// every logged-in read two round trips instead of one. An application that
+// needs "log out everywhere" to hold whatever memcached evicts can keep
+// such a time itself: put the login time in the session at Login, keep a
+// "sessions valid after" time with the user in its own database, and
+// destroy a session that is older. Or it uses a driver whose server does
+// not evict (database, or redis without an evicting maxmemory-policy).
 package memcachedstore

@@ -41,8 +41,10 @@ const thirtyDays = 30 * 24 * 60 * 60
 
 var (
 	// ErrConflict is returned by Update and Touch when other clients kept
-	// changing the session for all of the store's attempts.
-	ErrConflict = errors.New("memcachedstore: too many concurrent changes to one session; gave up")
+	// changing the session for all of the store's attempts, and by
+	// AddUserSession and RemoveUserSessions when they kept changing the
+	// user's index.
+	ErrConflict = errors.New("memcachedstore: too many concurrent changes to one item; gave up")
 
 	// ErrInvalidID is returned by Update and Swap for an ID outside the
 	// URL-safe base64 alphabet, longer than 128 characters, or too long for
@@ -58,9 +60,9 @@ type Options struct {
 	Prefix string
 }
 
-// Store keeps sessions in memcached. It implements session.Store and
-// session.Swapper, and is safe for concurrent use. Create one with New or
-// Open.
+// Store keeps sessions in memcached. It implements session.Store,
+// session.Swapper and session.UserIndex, and is safe for concurrent use.
+// Create one with New or Open.
 type Store struct {
 	client *memcache.Client
 	prefix string

@@ -13,8 +13,9 @@
 //
 // An application that already has a client builds the store in code with New
 // and passes it as Config.Store; the store never disconnects that client.
-// New creates the expiry index (unless Options.SkipIndexes), so it takes a
-// context, which bounds that wait for the server:
+// New creates the expiry index and the user index's index (unless
+// Options.SkipIndexes), so it takes a context, which bounds that wait for
+// the server:
 //
 //	st, err := mongostore.New(ctx, client.Database("app").Collection("sessions"), mongostore.Options{})
 //
@@ -120,6 +121,50 @@
 // neither sweeps nor hides a live session. ListActivity reports each
 // session's lastActivity, which sessionctl list shows.
 //
+// # The sessions of a user
+//
+// The store implements session.UserIndex, which Manager.UserSessions,
+// DestroyUserSessions, DestroyUserSession and Session.DestroyOtherSessions
+// use, with a second collection in the same database, named after the
+// first plus "_users" ("sessions_users"): one document per session of a
+// user,
+//
+//	{
+//	  _id:   "<user hash>/<session ID>",
+//	  user:  "<user hash>",        // hex SHA-256 of the user ID
+//	  added: ISODate("…")          // when the Manager added the entry (Login)
+//	}
+//
+// with an index on user ("user_1"), which New and Open create idempotently
+// (not with Options.SkipIndexes; an existing index on user with other
+// options is kept). AddUserSession is one UpdateOne with upsert, filtered
+// by the entry's _id: each entry is a document of its own, so concurrent
+// logins of one user all land (nothing reads and rewrites a shared list).
+// ListUserSessions is one Find by user, through that index;
+// RemoveUserSessions is one DeleteMany by _id (per 1000 IDs). The _id
+// starts with the user's hash, so a removal never touches another user's
+// entries. The hash gives every user ID (up to session.MaxUserIDLen bytes
+// of any content) a key of one length, within every index key limit; it is
+// no secret: whoever reads the collection can confirm a guessed user ID (an
+// e-mail address) against it.
+//
+// The index is a hint kept beside the sessions, with no transaction between
+// them: the Manager adds a session's entry before the session is stored as
+// the user's, checks the session each entry names (live, still that
+// user's) and removes the entries that are not. An entry has no expiry of
+// its own, since a session lives as long as it is used; entries whose
+// session expired (removed by the TTL monitor, or by Sweep) or was deleted
+// are removed by the Manager when it lists the user's sessions, or at a
+// Login when the user's index has grown to 32 entries, and by Sweep: each
+// Sweep checks the next 1000 entries older than a minute (SweepBatch, at its
+// end, the next limit entries), in _id order from where the previous one
+// stopped and from the first after the last, and removes those whose
+// session is gone or expired (three commands: a Find of the entries, a Find
+// of their sessions by _id, a DeleteMany). Entries younger than a minute
+// stay: they may name the session of a Login in flight. The Manager runs
+// Sweep by its lottery on MongoDB too, where the TTL index makes the
+// sessions' part of it redundant.
+//
 // # FerretDB
 //
 // The tests run against FerretDB 1.24 with its SQLite back end, embedded in
@@ -136,7 +181,8 @@
 //
 // FerretDB 1.x's SQLite back end also uses the _id index only for a filter
 // that is exactly {_id}: the store's filters that add a condition ({_id,
-// version}, {_id, expiresAt > now}) scan the collection there, so its cost
-// grows with the number of sessions. Benchmarks against FerretDB measure
+// version}, {_id, expiresAt > now}) scan the collection there, as do the
+// user index's Find by user and DeleteMany by a list of _ids, so their cost
+// grows with the number of sessions and entries. Benchmarks against FerretDB measure
 // FerretDB, not MongoDB.
 package mongostore

@@ -64,17 +64,20 @@ type Options struct {
 	// ends.
 	MaxRetries int
 
-	// SkipIndexes makes New and Open create no index (the application
-	// manages the collection's indexes itself).
+	// SkipIndexes makes New and Open create no index: neither the one on
+	// expiresAt nor the one on the user index's user field (the
+	// application manages the collections' indexes itself).
 	SkipIndexes bool
 }
 
 // Store is a session store in a MongoDB collection. It implements
-// session.Store, session.Sweeper, session.BatchSweeper, session.Swapper
-// and session.Lister, and is safe for
-// concurrent use. Create one with New or Open.
+// session.Store, session.Sweeper, session.BatchSweeper, session.Swapper,
+// session.Lister and session.UserIndex, and is safe for concurrent use.
+// Create one with New or Open.
 type Store struct {
 	coll       *mongo.Collection
+	users      *mongo.Collection // the user index, <collection>_users
+	userSweep  userSweep
 	client     *mongo.Client // set when the store owns it (Open)
 	maxRetries int
 	ttl        bool
@@ -85,9 +88,12 @@ type Store struct {
 }
 
 // New returns a store keeping sessions in coll, whose client the application
-// owns: Close does not disconnect it. Unless opts.SkipIndexes is set, New
-// creates the index on expiresAt (see the package documentation), which
-// needs the server: ctx bounds that wait (with SkipIndexes New does no I/O).
+// owns: Close does not disconnect it. The user index (session.UserIndex)
+// goes in the collection named coll's name plus "_users", in the same
+// database. Unless opts.SkipIndexes is set, New creates the index on
+// expiresAt and the one on the user index's user field (see the package
+// documentation), which needs the server: ctx bounds that wait (with
+// SkipIndexes New does no I/O).
 func New(ctx context.Context, coll *mongo.Collection, opts Options) (*Store, error) {
 	if coll == nil {
 		return nil, errors.New("mongostore: nil collection")
@@ -110,6 +116,7 @@ func newStore(ctx context.Context, coll *mongo.Collection, opts Options) (*Store
 		return nil, err
 	}
 	s := &Store{coll: coll, maxRetries: opts.MaxRetries}
+	s.users = coll.Database().Collection(coll.Name() + userCollSuffix)
 	if s.maxRetries == 0 {
 		s.maxRetries = DefaultMaxRetries
 	}
@@ -119,6 +126,9 @@ func newStore(ctx context.Context, coll *mongo.Collection, opts Options) (*Store
 			return nil, err
 		}
 		s.ttl = ttl
+		if err := ensureUserIndex(ctx, s.users); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -127,7 +137,8 @@ func newStore(ctx context.Context, coll *mongo.Collection, opts Options) (*Store
 // the forms), checks that it answers, creates the index on expiresAt, and
 // returns a store that owns its client: Close disconnects it. ctx bounds the
 // whole set-up; an unreachable server makes Open fail when ctx ends (or after
-// the URL's serverSelectionTimeoutMS, 30 s by default).
+// the URL's serverSelectionTimeoutMS, 30 s by default). It creates the
+// index on the user index's user field too, as New does.
 func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	u, err := parseURL(rawURL)
 	if err != nil {
@@ -503,7 +514,10 @@ func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
 
 // Sweep removes every document whose expiresAt is not after now
 // (DeleteMany), and reports how many it removed. It works with or without a
-// TTL index; with one, it merely does early what the server would do.
+// TTL index; with one, it merely does early what the server would do. Then
+// it checks the next 1000 entries of the user index older than a minute and
+// removes those whose session is gone or expired (see the package
+// documentation); they are not counted in removed.
 func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 	res, err := s.coll.DeleteMany(ctx, bson.D{
 		{Key: fieldExpiresAt, Value: bson.D{{Key: "$lte", Value: dateOf(time.Now())}}},
@@ -511,7 +525,11 @@ func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("mongostore: sweep: %w", ctxErr(ctx, err))
 	}
-	return int(res.DeletedCount), nil
+	removed = int(res.DeletedCount)
+	if _, err := s.sweepUsers(ctx, userSweepWindow); err != nil {
+		return removed, err
+	}
+	return removed, nil
 }
 
 // List calls fn with the ID and expiry of every unexpired session, in no

@@ -13,8 +13,11 @@ import (
 // now and reports how many it removed; fewer than limit means that none was
 // left. DeleteMany takes no limit, so it finds the _ids of up to limit
 // expired documents through the expiry index and deletes those that are
-// still expired (a session renewed in between stays). It implements
-// session.BatchSweeper. A limit below 1 is an error.
+// still expired (a session renewed in between stays). When it finds fewer
+// than limit, it then checks the next limit entries of the user index older
+// than a minute and removes those whose session is gone or expired, as
+// Sweep does (not counted in removed). It implements session.BatchSweeper.
+// A limit below 1 is an error.
 func (s *Store) SweepBatch(ctx context.Context, limit int) (removed int, err error) {
 	if limit < 1 {
 		return 0, fmt.Errorf("mongostore: sweep: batch limit %d is not positive", limit)
@@ -37,7 +40,7 @@ func (s *Store) SweepBatch(ctx context.Context, limit int) (removed int, err err
 			return removed, fmt.Errorf("mongostore: sweep: %w", ctxErr(ctx, err))
 		}
 		if len(docs) == 0 {
-			return removed, nil
+			break
 		}
 		ids := make(bson.A, len(docs))
 		for i, d := range docs {
@@ -49,7 +52,12 @@ func (s *Store) SweepBatch(ctx context.Context, limit int) (removed int, err err
 		}
 		removed += int(res.DeletedCount)
 		if len(docs) < want {
-			return removed, nil
+			break
+		}
+	}
+	if removed < limit {
+		if _, err := s.sweepUsers(ctx, limit); err != nil {
+			return removed, err
 		}
 	}
 	return removed, nil

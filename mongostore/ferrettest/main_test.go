@@ -143,16 +143,19 @@ func needServer(t testing.TB) {
 }
 
 // newCollection returns a fresh, empty collection, dropped when the test
-// ends.
+// ends with the store's user index collection (its name plus "_users").
 func newCollection(t testing.TB) *mongo.Collection {
 	t.Helper()
 	needServer(t)
-	coll := client.Database(testDB).Collection(fmt.Sprintf("s%04d", collSeq.Add(1)))
+	db := client.Database(testDB)
+	coll := db.Collection(fmt.Sprintf("s%04d", collSeq.Add(1)))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := coll.Drop(ctx); err != nil {
-			t.Errorf("drop %s: %v", coll.Name(), err)
+		for _, c := range []*mongo.Collection{coll, db.Collection(coll.Name() + "_users")} {
+			if err := c.Drop(ctx); err != nil {
+				t.Errorf("drop %s: %v", c.Name(), err)
+			}
 		}
 	})
 	return coll

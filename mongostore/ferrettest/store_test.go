@@ -354,7 +354,10 @@ func TestDriver(t *testing.T) {
 	if err != nil {
 		t.Fatalf("session.New with Driver mongodb: %v", err)
 	}
-	t.Cleanup(func() { client.Database(testDB).Collection(coll).Drop(context.Background()) })
+	t.Cleanup(func() {
+		client.Database(testDB).Collection(coll).Drop(context.Background())
+		client.Database(testDB).Collection(coll + "_users").Drop(context.Background())
+	})
 	if _, ok := m.Store().(*mongostore.Store); !ok {
 		t.Fatalf("Store() = %T, want *mongostore.Store", m.Store())
 	}
@@ -410,8 +413,10 @@ func TestOpenURL(t *testing.T) {
 		if _, _, found, err := st.Load(t.Context(), id); !found || err != nil {
 			t.Errorf("Open(%q): Load = (%v, %v)", tc.url, found, err)
 		}
-		if err := c.Drop(t.Context()); err != nil {
-			t.Error(err)
+		for _, c := range []*mongo.Collection{c, st.UserCollection()} {
+			if err := c.Drop(t.Context()); err != nil {
+				t.Error(err)
+			}
 		}
 		if err := st.Close(); err != nil {
 			t.Errorf("Close: %v", err)

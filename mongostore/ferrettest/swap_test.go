@@ -115,7 +115,10 @@ func TestSwapRoundTrips(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Disconnect(context.Background()) })
 	coll := c.Database(testDB).Collection(fmt.Sprintf("s%04d", collSeq.Add(1)))
-	t.Cleanup(func() { coll.Drop(context.Background()) })
+	t.Cleanup(func() {
+		coll.Drop(context.Background())
+		c.Database(testDB).Collection(coll.Name() + "_users").Drop(context.Background())
+	})
 	st, err := mongostore.New(t.Context(), coll, mongostore.Options{})
 	if err != nil {
 		t.Fatal(err)
