@@ -58,9 +58,9 @@ type options struct {
 	buckets []float64
 }
 
-// Buckets sets the store-call histogram's bucket upper bounds, in seconds,
+// WithBuckets sets the store-call histogram's bucket upper bounds, in seconds,
 // in increasing order (default DefaultBuckets).
-func Buckets(b []float64) Option {
+func WithBuckets(b []float64) Option {
 	return func(o *options) { o.buckets = append([]float64(nil), b...) }
 }
 

@@ -191,7 +191,7 @@ func checkHistogram(t *testing.T, reg prometheus.Gatherer, calls *hooktest.Calls
 // A sweep's removed sessions are counted.
 func TestSweep(t *testing.T) {
 	pm, reg := newMetrics(t)
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: pm.Hooks(), Lifetime: time.Second, Lottery: [2]int{0, 1}})
+	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: pm.Hooks(), Lifetime: time.Second})
 	h := hooktest.Handler(m)
 	for range 3 {
 		hooktest.NewClient(t, h).Get(t.Context(), "/put")
@@ -250,7 +250,7 @@ func TestTwoManagers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := promsession.New(reg, promsession.Buckets([]float64{1}))
+		b, err := promsession.New(reg, promsession.WithBuckets([]float64{1}))
 		if err != nil {
 			t.Fatalf("New again on the same registerer: %v", err)
 		}

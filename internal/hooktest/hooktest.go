@@ -30,11 +30,13 @@ import (
 const Secret = "hooktest secret - a test secret, not for production"
 
 // Manager returns a Manager built from cfg, with Secret and a logger that
-// discards set, closed when t ends.
+// discards set, and no lottery sweeps (a test sweeps with Manager.Sweep),
+// closed when t ends.
 func Manager(t testing.TB, cfg session.Config) *session.Manager {
 	t.Helper()
 	cfg.Secret = Secret
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Lottery = [2]int{0, 1}
 	m, err := session.New(cfg)
 	if err != nil {
 		t.Fatalf("session.New: %v", err)
@@ -135,7 +137,7 @@ func RedisBehindProxy(t testing.TB, hooks *session.Hooks) (*session.Manager, *fa
 	t.Cleanup(func() { p.Close() })
 	m := Manager(t, session.Config{
 		Driver: "redis", Connection: "redis://" + p.Addr() + "/0?prefix=" + freshPrefix(),
-		Hooks: hooks, Lottery: [2]int{0, 1},
+		Hooks: hooks,
 	})
 	return m, p
 }
