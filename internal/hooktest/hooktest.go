@@ -200,3 +200,33 @@ func (c *Calls) Wrap(h *session.Hooks) *session.Hooks {
 	}
 	return &w
 }
+
+// Tee returns hooks that call a's and then b's, every field of both being
+// set; the context StoreCall passes on is b's, started from a's.
+func Tee(a, b *session.Hooks) *session.Hooks {
+	both := func(f, g func(context.Context)) func(context.Context) {
+		return func(ctx context.Context) { f(ctx); g(ctx) }
+	}
+	return &session.Hooks{
+		SessionLoaded: func(ctx context.Context, r session.LoadResult) {
+			a.SessionLoaded(ctx, r)
+			b.SessionLoaded(ctx, r)
+		},
+		SessionCreated:     both(a.SessionCreated, b.SessionCreated),
+		SessionDestroyed:   both(a.SessionDestroyed, b.SessionDestroyed),
+		SessionRegenerated: both(a.SessionRegenerated, b.SessionRegenerated),
+		CSRFRejected:       both(a.CSRFRejected, b.CSRFRejected),
+		Swept: func(ctx context.Context, removed int, err error) {
+			a.Swept(ctx, removed, err)
+			b.Swept(ctx, removed, err)
+		},
+		StoreCall: func(ctx context.Context, driver, op string) (context.Context, func(error)) {
+			ctx, endA := a.StoreCall(ctx, driver, op)
+			ctx, endB := b.StoreCall(ctx, driver, op)
+			return ctx, func(err error) {
+				endB(err)
+				endA(err)
+			}
+		},
+	}
+}
