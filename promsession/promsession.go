@@ -26,6 +26,9 @@
 //
 //	admin, err := promsession.New(prometheus.WrapRegistererWith(prometheus.Labels{"manager": "admin"}, reg))
 //
+// (then every Metrics on that registry needs the label: a registry refuses
+// one metric name with two sets of label names).
+//
 // New on a registerer that already holds sessionkit's metrics (the same
 // registerer, no other label) returns the Metrics registered first, so
 // calling it twice neither panics nor fails.
