@@ -37,6 +37,12 @@ go test -race -count=1 ./...
 # process; they live in their own module so that FerretDB's large dependency
 # tree stays out of the library's go.mod.
 (cd mongostore/ferrettest && go test -race -count=1 ./...)
+# The exporters, promsession (Prometheus) and otelsession (OpenTelemetry):
+# own modules, so that client_golang and OpenTelemetry stay out of the
+# library's go.mod. Their tests drive real Managers (a Redis outage through
+# the fault proxy among them).
+(cd promsession && go test -race -count=1 ./...)
+(cd otelsession && go test -race -count=1 ./...)
 # End-to-end tests: headless Chromium drives the demo as a person would. Own
 # module, so that chromedp stays out of the library's go.mod.
 (cd e2e && go test -race -count=1 ./...)

@@ -19,6 +19,7 @@
 //	-lifetime  idle lifetime of a session (default 30m)
 //	-encrypt   encrypt the stored session payload (AES-256-GCM)
 //	-secret    secret that signs cookies and derives the encryption key
+//	-metrics   serve sessionkit's metrics at /metrics (Prometheus text format)
 //
 // Every flag defaults to its SESSION_* environment variable
 // (session.ConfigFromEnv), so the demo shares its configuration with
@@ -53,6 +54,7 @@ import (
 
 	"github.com/sessionkit/session"
 	_ "github.com/sessionkit/session/drivers" // every driver name for -driver
+	"github.com/sessionkit/session/internal/promtext"
 )
 
 func main() {
@@ -85,6 +87,7 @@ func run(logger *slog.Logger) error {
 	lifetime := flag.Duration("lifetime", envLifetime, "idle lifetime of a session")
 	encrypt := flag.Bool("encrypt", env.Encrypt, "encrypt the stored session payload")
 	secretFlag := flag.String("secret", "", "secret that signs cookies (default $SESSION_SECRET, else a saved random one)")
+	metricsFlag := flag.Bool("metrics", false, "serve sessionkit's metrics at /metrics (Prometheus text format)")
 	flag.Parse()
 
 	secret, err := demoSecret(*secretFlag, env.Secret, *files, logger)
@@ -94,6 +97,11 @@ func run(logger *slog.Logger) error {
 	cfg := env // the rest of SESSION_* (cookie, lottery, ...) as ConfigFromEnv read it
 	cfg.Secret, cfg.Driver, cfg.Connection, cfg.Files = secret, *driver, *connection, *files
 	cfg.Lifetime, cfg.Encrypt, cfg.Logger = *lifetime, *encrypt, logger
+	var metrics http.Handler // nil: no /metrics
+	if *metricsFlag {
+		pm := promtext.New()
+		cfg.Hooks, metrics = pm.Hooks(), pm
+	}
 	m, err := session.New(cfg)
 	if err != nil {
 		return err
@@ -109,7 +117,7 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newServer(m, logger, cfg),
+		Handler:           newServer(m, logger, cfg, metrics),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelError),
 	}
@@ -121,6 +129,9 @@ func run(logger *slog.Logger) error {
 	url := "http://" + ln.Addr().String() + "/"
 	fmt.Printf("sessionkit demo: open %s (Ctrl-C to stop)\n", url)
 	logger.Info("serving", "url", url, "driver", cfg.Driver, "lifetime", cfg.Lifetime, "encrypt", cfg.Encrypt)
+	if metrics != nil {
+		logger.Info("serving metrics", "url", url+"metrics")
+	}
 
 	select {
 	case err := <-served:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/promtext"
 )
 
 // client drives the demo like a browser: a cookie jar, redirects followed.
@@ -27,6 +28,13 @@ type client struct {
 
 func startDemo(t *testing.T, cfg session.Config) *client {
 	t.Helper()
+	return startDemoWith(t, cfg, nil)
+}
+
+// startDemoWith is startDemo with metrics served at /metrics (nil: none);
+// cfg.Hooks should feed them.
+func startDemoWith(t *testing.T, cfg session.Config, metrics http.Handler) *client {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cfg.Secret = "test secret - a test secret, not for production"
 	cfg.Logger = logger
@@ -34,7 +42,7 @@ func startDemo(t *testing.T, cfg session.Config) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newServer(m, logger, cfg))
+	srv := httptest.NewServer(newServer(m, logger, cfg, metrics))
 	t.Cleanup(func() {
 		srv.Close()
 		if err := m.Close(); err != nil {
@@ -467,5 +475,48 @@ func TestRememberMe(t *testing.T) {
 	}
 	if maxAge != int(rememberFor/time.Second) {
 		t.Errorf("remember me: cookie Max-Age %d, want %d", maxAge, int(rememberFor/time.Second))
+	}
+}
+
+// With -metrics the demo serves sessionkit's metrics at /metrics, counting
+// the requests before the scrape; the scrape itself gets no session.
+func TestMetrics(t *testing.T) {
+	pm := promtext.New()
+	c := startDemoWith(t, session.Config{Driver: "memory", Hooks: pm.Hooks()}, pm)
+	c.get("/")
+	if status, _ := c.post("/colour", url.Values{"colour": {"hacker green"}}); status != http.StatusForbidden {
+		t.Fatalf("POST without _token: status %d, want 403", status)
+	}
+	resp, err := c.http.Get(c.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Set-Cookie") != "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Errorf("/metrics: Set-Cookie %q, Content-Type %q", resp.Header.Get("Set-Cookie"), resp.Header.Get("Content-Type"))
+	}
+	status, body := c.read(resp)
+	if status != http.StatusOK {
+		t.Fatalf("/metrics: status %d", status)
+	}
+	for _, want := range []string{
+		"# TYPE sessionkit_sessions_created_total counter\nsessionkit_sessions_created_total 1\n",
+		`sessionkit_sessions_loaded_total{result="new"} 1` + "\n",
+		`sessionkit_sessions_loaded_total{result="found"} 1` + "\n", // the refused POST
+		"sessionkit_sessions_destroyed_total 0\n",
+		"sessionkit_sessions_regenerated_total 0\n",
+		"sessionkit_csrf_rejected_total 1\n",
+		"sessionkit_sweep_removed_total 0\n",
+		"# TYPE sessionkit_store_operation_duration_seconds histogram\n",
+		`sessionkit_store_operation_duration_seconds_count{driver="memory",op="load"} 1` + "\n",
+		`sessionkit_store_operation_duration_seconds_bucket{driver="memory",op="load",le="2.5e-05"} `,
+		`sessionkit_store_operation_duration_seconds_bucket{driver="memory",op="load",le="+Inf"} 1` + "\n",
+		`sessionkit_store_errors_total{driver="memory",op="load"} 0` + "\n",
+	} {
+		mustContain(t, body, want)
+	}
+
+	plain := startDemo(t, session.Config{Driver: "memory"})
+	if status, _ := plain.get("/metrics"); status != http.StatusNotFound {
+		t.Errorf("/metrics without -metrics: status %d, want 404", status)
 	}
 }

@@ -48,8 +48,9 @@ type app struct {
 
 // newServer returns the demo's handler: the pages wrapped in the session
 // middleware and CSRF check. cfg is the Config m was built from; it is only
-// shown on the pages (never the secret).
-func newServer(m *session.Manager, logger *slog.Logger, cfg session.Config) http.Handler {
+// shown on the pages (never the secret). metrics, when not nil, is served at
+// GET /metrics, outside the session middleware.
+func newServer(m *session.Manager, logger *slog.Logger, cfg session.Config, metrics http.Handler) http.Handler {
 	a := &app{m: m, log: logger, cfg: cfg}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -72,6 +73,9 @@ func newServer(m *session.Manager, logger *slog.Logger, cfg session.Config) http
 	root.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	})
+	if metrics != nil {
+		root.Handle("GET /metrics", metrics) // a scrape is no visitor: no session
+	}
 	root.Handle("/", limitBody(m.Middleware(m.VerifyCSRF(mux))))
 	return root
 }
