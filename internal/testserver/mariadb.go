@@ -97,9 +97,15 @@ func startMariaDB() error {
 		os.RemoveAll(dir)
 	}
 
+	// A temporary directory of its own: MariaDB's temporary tables in the
+	// shared /tmp were deleted under it by other tests' clean-ups.
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return err
+	}
 	// "normal" authentication lets root log in over TCP without a password
 	// (the default, unix_socket, refuses that with ERROR 1698).
-	if err := dbRun(install, "--no-defaults", "--datadir="+data, "--user="+me,
+	if err := dbRun(install, "--no-defaults", "--datadir="+data, "--tmpdir="+tmp, "--user="+me,
 		"--auth-root-authentication-method=normal", "--skip-test-db"); err != nil {
 		return err
 	}
@@ -111,7 +117,7 @@ func startMariaDB() error {
 		if err != nil {
 			return err
 		}
-		cmd = exec.Command(server, "--no-defaults", "--user="+me, "--datadir="+data,
+		cmd = exec.Command(server, "--no-defaults", "--user="+me, "--datadir="+data, "--tmpdir="+tmp,
 			"--socket="+filepath.Join(dir, "mariadb.sock"), "--port="+strconv.Itoa(port),
 			"--bind-address=127.0.0.1", "--pid-file="+pidFile, "--log-error="+logFile,
 			"--skip-log-bin", "--skip-name-resolve", "--innodb-flush-log-at-trx-commit=0",
