@@ -161,7 +161,7 @@ func (s *Session) DestroyOtherSessions() (int, error) {
 	if user == "" {
 		return 0, nil
 	}
-	return s.m.destroyUserSessions(ctx, "destroy other sessions", user, func(other string) bool { return other != id })
+	return s.m.destroyUserSessions(ctx, "destroy other sessions", user, true, func(other string) bool { return other != id })
 }
 
 // UserSessions returns the live sessions of userID, most recently seen
@@ -174,7 +174,7 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 	if err != nil {
 		return nil, err
 	}
-	live, err := m.userRecords(ctx, idx, userID)
+	live, _, err := m.userRecords(ctx, idx, userID)
 	if err != nil {
 		return nil, fmt.Errorf("session: list user sessions: %w", err)
 	}
@@ -217,10 +217,12 @@ func (m *Manager) UserSessions(ctx context.Context, userID string) ([]SessionInf
 // DestroyUserSessions ends every session of userID (after a password change,
 // or by an administrator) and reports how many it ended. Another user's
 // sessions are never touched, and a request that has one of them loaded does
-// not bring it back when it saves. Its error wraps errors.ErrUnsupported
-// when the store cannot list a user's sessions.
+// not bring it back when it saves. Sessions in the user's index that do not
+// open (sealed under a secret this Manager lacks, or corrupt) are left, and
+// make the error wrap ErrCorrupt, with the count of those ended. Its error
+// wraps errors.ErrUnsupported when the store cannot list a user's sessions.
 func (m *Manager) DestroyUserSessions(ctx context.Context, userID string) (int, error) {
-	return m.destroyUserSessions(ctx, "destroy user sessions", userID, func(string) bool { return true })
+	return m.destroyUserSessions(ctx, "destroy user sessions", userID, true, func(string) bool { return true })
 }
 
 // DestroyUserSession ends the one session of userID that handle (from
@@ -229,7 +231,7 @@ func (m *Manager) DestroyUserSessions(ctx context.Context, userID string) (int, 
 // wrapping ErrNoSession, and nothing changes. Its error wraps
 // errors.ErrUnsupported when the store cannot list a user's sessions.
 func (m *Manager) DestroyUserSession(ctx context.Context, userID, handle string) error {
-	n, err := m.destroyUserSessions(ctx, "destroy user session", userID, func(id string) bool {
+	n, err := m.destroyUserSessions(ctx, "destroy user session", userID, false, func(id string) bool {
 		return hmac.Equal([]byte(m.handle(id)), []byte(handle))
 	})
 	if err == nil && n == 0 {
@@ -263,21 +265,24 @@ type userRecord struct {
 
 // userRecords loads every session in userID's index and returns the live ones
 // that still belong to userID, removing the other entries (but those young
-// enough to name a Login in flight).
-func (m *Manager) userRecords(ctx context.Context, idx UserIndex, userID string) ([]userRecord, error) {
+// enough to name a Login in flight). A live record that does not open is
+// left in the index and counted in unopened: it may be the user's, sealed
+// under a secret this Manager lacks (a misconfigured replica, an operator's
+// tool), and dropping its entry would hide it from a later "log out
+// everywhere" by a Manager that has the secret.
+func (m *Manager) userRecords(ctx context.Context, idx UserIndex, userID string) (live []userRecord, unopened int, err error) {
 	entries, err := indexEntries(ctx, idx, userID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var (
-		live  []userRecord
 		stale []string
 		now   = time.Now()
 	)
 	for _, e := range entries {
 		data, expiry, found, err := m.store.Load(ctx, e.ID)
 		if err != nil {
-			return nil, fmt.Errorf("%w: load: %w", ErrStore, err)
+			return nil, 0, fmt.Errorf("%w: load: %w", ErrStore, err)
 		}
 		if !found || !expiry.After(now) {
 			if now.Sub(e.Added) >= indexGrace {
@@ -286,8 +291,12 @@ func (m *Manager) userRecords(ctx context.Context, idx UserIndex, userID string)
 			continue
 		}
 		st, _, err := m.decode(e.ID, data)
-		if end, ok := m.absoluteEnd(&st); err != nil || st.who().user != userID || ok && !end.After(now) {
-			stale = append(stale, e.ID) // corrupt, another user's, or past its absolute lifetime
+		if err != nil {
+			unopened++
+			continue
+		}
+		if end, ok := m.absoluteEnd(&st); st.who().user != userID || ok && !end.After(now) {
+			stale = append(stale, e.ID) // another user's, or past its absolute lifetime
 			continue
 		}
 		live = append(live, userRecord{id: e.ID, expiry: expiry, st: st})
@@ -295,7 +304,11 @@ func (m *Manager) userRecords(ctx context.Context, idx UserIndex, userID string)
 	if len(stale) > 0 {
 		m.unindex(ctx, idx, userID, stale...)
 	}
-	return live, nil
+	if unopened > 0 {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "session: sessions in a user's index do not open (corrupt, or sealed under a secret this Manager lacks); left as they are",
+			slog.Int("sessions", unopened))
+	}
+	return live, unopened, nil
 }
 
 // An indexEntry is one session ID in a user's index, with the time the store
@@ -323,14 +336,15 @@ func indexEntries(ctx context.Context, idx UserIndex, userID string) ([]indexEnt
 var errNotUsers = errors.New("session: not the user's session")
 
 // destroyUserSessions deletes each session of userID whose ID pick accepts,
-// and reports how many. Each record is checked inside its own atomic update,
+// and reports how many. all says that pick accepts every session but maybe
+// the caller's: then sessions that do not open make it an error. Each record is checked inside its own atomic update,
 // so a session that changed hands meanwhile is left alone.
-func (m *Manager) destroyUserSessions(ctx context.Context, op, userID string, pick func(id string) bool) (int, error) {
+func (m *Manager) destroyUserSessions(ctx context.Context, op, userID string, all bool, pick func(id string) bool) (int, error) {
 	idx, err := m.userIndex(op)
 	if err != nil {
 		return 0, err
 	}
-	live, err := m.userRecords(ctx, idx, userID)
+	live, unopened, err := m.userRecords(ctx, idx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("session: %s: %w", op, err)
 	}
@@ -364,6 +378,10 @@ func (m *Manager) destroyUserSessions(ctx context.Context, op, userID string, pi
 		m.unindex(ctx, idx, userID, gone...)
 		m.log.LogAttrs(ctx, slog.LevelInfo, "session: destroyed sessions of a user", slog.String("op", op), slog.Int("count", len(gone)))
 	}
+	if unopened > 0 && all {
+		// Ending "every session" must not silently leave some.
+		return len(gone), fmt.Errorf("session: %s: %d session(s) in the user's index do not open (corrupt, or sealed under a secret this Manager lacks) and were left: %w", op, unopened, ErrCorrupt)
+	}
 	return len(gone), nil
 }
 
@@ -380,7 +398,7 @@ func (m *Manager) unindex(ctx context.Context, idx UserIndex, userID string, ids
 func (m *Manager) pruneIfLarge(ctx context.Context, idx UserIndex, userID string) {
 	entries, err := indexEntries(ctx, idx, userID)
 	if err == nil && len(entries) >= pruneAt {
-		_, err = m.userRecords(ctx, idx, userID)
+		_, _, err = m.userRecords(ctx, idx, userID)
 	}
 	if err != nil {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "session: could not prune a user's session index", slog.Any("error", err))

@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -168,5 +169,27 @@ func TestAbsoluteLifetime(t *testing.T) {
 	}
 	if n, err := m2.Sweep(t.Context()); err != nil || n < 1 {
 		t.Errorf("Sweep after the absolute end removed %d (%v)", n, err)
+	}
+}
+
+// TestUnopenedSessionsStayIndexed: a Manager whose secret does not open a
+// user's sealed sessions (a misconfigured replica, an operator's tool) lists
+// none of them, keeps their index entries, and refuses to claim it ended
+// them all; the Manager with the secret still finds and ends them.
+func TestUnopenedSessionsStayIndexed(t *testing.T) {
+	st := memstore.New()
+	right, _ := newManager(t, st, session.Config{Encrypt: true})
+	wrong, _ := newManager(t, st, session.Config{Encrypt: true, Secret: "another secret that is long enough to be accepted"})
+	for range 2 {
+		newClient(t, right).do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { _ = s.Login("ana") })
+	}
+	if infos, err := wrong.UserSessions(t.Context(), "ana"); len(infos) != 0 || err != nil {
+		t.Errorf("the wrong secret lists %d sessions (%v)", len(infos), err)
+	}
+	if n, err := wrong.DestroyUserSessions(t.Context(), "ana"); n != 0 || !errors.Is(err, session.ErrCorrupt) {
+		t.Errorf("DestroyUserSessions with the wrong secret = %d, %v; want 0 and ErrCorrupt", n, err)
+	}
+	if n, err := right.DestroyUserSessions(t.Context(), "ana"); n != 2 || err != nil {
+		t.Errorf("DestroyUserSessions with the right secret = %d, %v; want 2: the wrong one dropped their entries", n, err)
 	}
 }
