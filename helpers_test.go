@@ -20,7 +20,8 @@ import (
 	"github.com/sessionkit/session/storetest"
 )
 
-const testSecret = "test secret: not for production - a test secret, not for production"
+// testSecret is the secret of newManager's Managers when the test sets none.
+const testSecret = storetest.Secret
 
 // stores are the stores every behaviour test runs on.
 var stores = []struct {
@@ -71,29 +72,16 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-// newManager returns a Manager over st with test defaults: no lottery, a log
-// buffer (returned), cfg's other fields as given.
+// newManager returns storetest.NewManager(t, st, cfg) logging at debug
+// level into a buffer (returned); a nil st means the cookie driver.
 func newManager(t *testing.T, st session.Store, cfg session.Config) (*session.Manager, *logBuffer) {
 	t.Helper()
 	logs := &logBuffer{}
-	if cfg.Secret == "" {
-		cfg.Secret = testSecret
-	}
-	if cfg.Lottery == [2]int{} {
-		cfg.Lottery = [2]int{0, 1}
-	}
-	if st != nil {
-		cfg.Store = st
-	} else {
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if st == nil {
 		cfg.Driver = "cookie"
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m, err := session.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m, logs
+	return storetest.NewManager(t, st, cfg), logs
 }
 
 // client is a browser with one cookie jar that sends requests through a

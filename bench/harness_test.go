@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,10 +19,8 @@ import (
 // cookieName is the session cookie of every library.
 const cookieName = "session"
 
-// secret is sessionkit's Secret; gorilla's keys are fixed too, so that runs
-// are reproducible.
-const secret = "sessionkit side-by-side benchmark secret"
-
+// gorilla's keys are fixed, as sessionkit's secret is (storetest.Secret),
+// so that runs are reproducible.
 var (
 	gorillaHashKey  = []byte("gorilla hash key: 32 bytes long!") // HMAC-SHA256
 	gorillaBlockKey = []byte("gorilla block key: AES-256 (32B)") // AES-256
@@ -61,21 +58,6 @@ func bare() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	})
-}
-
-// newSessionkit returns a Manager for cfg that never sweeps and logs
-// nothing, closed at the end of tb.
-func newSessionkit(tb testing.TB, cfg session.Config) *session.Manager {
-	tb.Helper()
-	cfg.Secret = secret
-	cfg.Lottery = [2]int{0, 1}
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	m, err := session.New(cfg)
-	if err != nil {
-		tb.Fatalf("bench: sessionkit: %v", err)
-	}
-	tb.Cleanup(func() { m.Close() })
-	return m
 }
 
 // sessionkitContender wires m's Middleware around handlers that use

@@ -23,7 +23,8 @@ import (
 	_ "github.com/sessionkit/session/sqlstore/mysql"    // "database": mysql:// URLs
 	_ "github.com/sessionkit/session/sqlstore/postgres" // "database": postgres:// URLs
 	_ "github.com/sessionkit/session/sqlstore/sqlite"   // "database": sqlite:// URLs
-	_ "modernc.org/sqlite"                              // registers "sqlite" for scs
+	"github.com/sessionkit/session/storetest"
+	_ "modernc.org/sqlite" // registers "sqlite" for scs
 )
 
 // A pairing is one kind of store with each library's store of that kind.
@@ -43,12 +44,12 @@ type pairing struct {
 // pairings are the stores that correspond, in the order they run.
 var pairings = []pairing{
 	{"memory", func(tb testing.TB) []contender {
-		m := newSessionkit(tb, session.Config{Driver: "memory"})
+		m := storetest.NewManager(tb, nil, session.Config{Driver: "memory"})
 		st := scsmem.NewWithCleanupInterval(0)
 		return []contender{sessionkitContender(m), scsContender(newSCS(st))}
 	}, true},
 	{"cookie", func(tb testing.TB) []contender {
-		m := newSessionkit(tb, session.Config{Driver: "cookie"})
+		m := storetest.NewManager(tb, nil, session.Config{Driver: "cookie"})
 		return []contender{
 			sessionkitContender(m),
 			gorillaContender("gorilla-signed", newGorillaCookie(false)),
@@ -56,7 +57,7 @@ var pairings = []pairing{
 		}
 	}, false},
 	{"file", func(tb testing.TB) []contender {
-		m := newSessionkit(tb, session.Config{Driver: "file", Files: tb.TempDir()})
+		m := storetest.NewManager(tb, nil, session.Config{Driver: "file", Files: tb.TempDir()})
 		return []contender{
 			sessionkitContender(m),
 			gorillaContender("gorilla", sessions.NewFilesystemStore(tb.TempDir(), gorillaHashKey)),
@@ -64,23 +65,23 @@ var pairings = []pairing{
 	}, false},
 	{"sqlite", func(tb testing.TB) []contender {
 		dir := tb.TempDir()
-		m := newSessionkit(tb, session.Config{Driver: "database", Connection: "sqlite://" + filepath.Join(dir, "sessionkit.db")})
+		m := storetest.NewManager(tb, nil, session.Config{Driver: "database", Connection: "sqlite://" + filepath.Join(dir, "sessionkit.db")})
 		db := openSQLite(tb, filepath.Join(dir, "scs.db"))
 		return []contender{sessionkitContender(m), scsContender(newSCS(sqlite3store.NewWithCleanupInterval(db, 0)))}
 	}, false},
 	{"postgres", func(tb testing.TB) []contender {
-		m := newSessionkit(tb, session.Config{Driver: "database", Connection: testserver.Postgres(tb)})
+		m := storetest.NewManager(tb, nil, session.Config{Driver: "database", Connection: testserver.Postgres(tb)})
 		pool := openPgx(tb, testserver.Postgres(tb))
 		return []contender{sessionkitContender(m), scsContender(newSCS(pgxstore.NewWithCleanupInterval(pool, 0)))}
 	}, false},
 	{"mysql", func(tb testing.TB) []contender {
-		m := newSessionkit(tb, session.Config{Driver: "database", Connection: testserver.MariaDB(tb)})
+		m := storetest.NewManager(tb, nil, session.Config{Driver: "database", Connection: testserver.MariaDB(tb)})
 		db := openMySQL(tb, testserver.MariaDB(tb))
 		return []contender{sessionkitContender(m), scsContender(newSCS(mysqlstore.NewWithCleanupInterval(db, 0)))}
 	}, false},
 	{"redis", func(tb testing.TB) []contender {
 		addr := testserver.Redis(tb)
-		m := newSessionkit(tb, session.Config{Driver: "redis", Connection: "redis://" + addr + "/0"})
+		m := storetest.NewManager(tb, nil, session.Config{Driver: "redis", Connection: "redis://" + addr + "/0"})
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
 		tb.Cleanup(func() { rdb.Close() })
 		return []contender{sessionkitContender(m), scsContender(newSCS(goredisstore.New(rdb)))}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -22,23 +21,8 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/echosession"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/storetest"
 )
-
-const secret = "echosession test secret - 32+ bytes, not for production"
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// newManager returns a Manager on the memory store, or on store when it is
-// not nil, closed when the test ends.
-func newManager(t testing.TB, store session.Store) *session.Manager {
-	t.Helper()
-	m, err := session.New(session.Config{Secret: secret, Driver: "memory", Logger: quiet, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
 
 // newEcho returns an echo instance that logs nothing.
 func newEcho() *echo.Echo {
@@ -138,7 +122,7 @@ func engines(m *session.Manager) (withSessions, plain *echo.Echo) {
 // response sets the session cookie, the session is saved, and status, body
 // and headers are what echo answers without sessions.
 func TestWritersSetTheCookie(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	e, plain := engines(m)
 	for name := range writers {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
@@ -175,7 +159,7 @@ func TestWritersSetTheCookie(t *testing.T) {
 // before, inside and after Middleware, and reports Status, Size and
 // Committed as echo does at every step.
 func TestResponseKeepsEchoSemantics(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	var steps [2][]any
 	var outer, inner [2]*echo.Response
 	handler := func(i int) echo.HandlerFunc {
@@ -222,7 +206,7 @@ func TestResponseKeepsEchoSemantics(t *testing.T) {
 // TestFrom: From and session.FromRequest(c.Request()) give the same
 // session, along the whole chain.
 func TestFrom(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	e := newEcho()
 	var ids []string
 	e.Use(echosession.Middleware(m), func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -258,7 +242,7 @@ func TestFrom(t *testing.T) {
 // TestMiddlewareTwice: Middleware on the instance and again on a group with
 // the same Manager loads and saves one session.
 func TestMiddlewareTwice(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	e := newEcho()
 	e.Use(echosession.Middleware(m))
 	g := e.Group("/g", echosession.Middleware(m))
@@ -276,7 +260,7 @@ func TestMiddlewareTwice(t *testing.T) {
 // no later middleware or handler runs; with the token (form field or
 // header) the chain goes on and the form is still readable.
 func TestVerifyCSRFStops(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	e := newEcho()
 	var ran []string
 	e.Use(echosession.Middleware(m), echosession.VerifyCSRF(m), func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -333,7 +317,7 @@ func TestVerifyCSRFStops(t *testing.T) {
 // without sessions, set the cookie, and the error reaches the middleware
 // before Middleware unchanged.
 func TestErrorHandling(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	errTeapot := echo.NewHTTPError(http.StatusTeapot, "short and stout")
 	for _, tc := range []struct {
 		name       string
@@ -437,7 +421,7 @@ func (s *flakyStore) Update(ctx context.Context, id string, fn func([]byte, bool
 // that cannot be loaded runs no handler.
 func TestStoreFailure(t *testing.T) {
 	store := &flakyStore{Store: memstore.New()}
-	m := newManager(t, store)
+	m := storetest.NewManager(t, store, session.Config{})
 	var status []int
 	handled := 0
 	e := newEcho()
@@ -539,7 +523,7 @@ func app(m *session.Manager, release chan struct{}) *echo.Echo {
 // TestFlowThroughServer runs app on a real server with a client that keeps
 // cookies, as a browser does.
 func TestFlowThroughServer(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	release := make(chan struct{})
 	srv := httptest.NewServer(app(m, release))
 	defer srv.Close()
@@ -640,7 +624,7 @@ func TestFlowThroughServer(t *testing.T) {
 // TestHijack: a handler can take over the connection through c.Response(),
 // as a WebSocket upgrade does.
 func TestHijack(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	e := newEcho()
 	e.Use(echosession.Middleware(m))
 	e.GET("/raw", func(c echo.Context) error {

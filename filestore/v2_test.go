@@ -654,11 +654,7 @@ func TestWipePreviousVersion(t *testing.T) {
 	wantNotInFile(t, path, secret, "an older version in the inactive slot")
 
 	// Through the Manager: Put, then Forget.
-	m, err := session.New(session.Config{Secret: killSecret, Store: s, Lottery: [2]int{0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := storetest.NewManager(t, s, session.Config{})
 	cookie := storetest.Put(t, m, nil, "card", secret)
 	storetest.Put(t, m, cookie, "theme", "dark")
 	id, _, _ = strings.Cut(cookie.Value, ".")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -20,28 +19,12 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/ginsession"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/storetest"
 )
-
-const secret = "ginsession test secret - 32+ bytes, not for production"
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.TestMode)
 	os.Exit(m.Run())
-}
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// newManager returns a Manager on the memory store, or on store when it is
-// not nil, closed when the test ends.
-func newManager(t testing.TB, store session.Store) *session.Manager {
-	t.Helper()
-	cfg := session.Config{Secret: secret, Driver: "memory", Logger: quiet, Store: store}
-	m, err := session.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
 }
 
 // sessionCookie returns the session cookie that res sets, or nil.
@@ -152,7 +135,7 @@ func engines(m *session.Manager) (withSessions, plain *gin.Engine) {
 // the session cookie, the session is saved, and status, body and headers
 // are what gin answers without sessions.
 func TestWritersSetTheCookie(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	r, plain := engines(m)
 	for name := range writers {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
@@ -188,7 +171,7 @@ func TestWritersSetTheCookie(t *testing.T) {
 // TestWriterKeepsGinSemantics: inside Middleware, c.Writer reports Status,
 // Size and Written as gin's own writer does at every step.
 func TestWriterKeepsGinSemantics(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	var steps [2][]any
 	handler := func(i int) gin.HandlerFunc {
 		return func(c *gin.Context) {
@@ -233,7 +216,7 @@ func TestWriterKeepsGinSemantics(t *testing.T) {
 // TestFrom: From and session.FromRequest(c.Request) give the same session,
 // which has the same ID in every handler and middleware of the chain.
 func TestFrom(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	r := gin.New()
 	var ids []string
 	r.Use(ginsession.Middleware(m), func(c *gin.Context) {
@@ -265,7 +248,7 @@ func TestFrom(t *testing.T) {
 // TestMiddlewareTwice: Middleware on the engine and again on a group with
 // the same Manager loads and saves one session.
 func TestMiddlewareTwice(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	r := gin.New()
 	r.Use(ginsession.Middleware(m))
 	g := r.Group("/g", ginsession.Middleware(m))
@@ -285,7 +268,7 @@ func TestMiddlewareTwice(t *testing.T) {
 // no later middleware or handler runs; with the token (form field or
 // header), the chain goes on and the form is still readable.
 func TestVerifyCSRFAborts(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	r := gin.New()
 	var ran []string
 	r.Use(ginsession.Middleware(m), ginsession.VerifyCSRF(m), func(c *gin.Context) { ran = append(ran, "middleware") })
@@ -341,7 +324,7 @@ func TestVerifyCSRFAborts(t *testing.T) {
 // TestErrorHandling: gin's ways of answering errors answer as they do
 // without sessions, and set the cookie.
 func TestErrorHandling(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	errorWriter := func(c *gin.Context) {
 		c.Next()
 		if len(c.Errors) > 0 {
@@ -436,7 +419,7 @@ func (s *flakyStore) Update(ctx context.Context, id string, fn func([]byte, bool
 // loaded runs no handler.
 func TestStoreFailure(t *testing.T) {
 	store := &flakyStore{Store: memstore.New()}
-	m := newManager(t, store)
+	m := storetest.NewManager(t, store, session.Config{})
 	var status []int
 	handled := 0
 	r := gin.New()
@@ -530,7 +513,7 @@ var streams = map[string]chan struct{}{}
 // TestFlowThroughServer runs the application of app on a real server with a
 // client that keeps cookies, as a browser does.
 func TestFlowThroughServer(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	srv := httptest.NewServer(app(m))
 	defer srv.Close()
 	jar, _ := cookiejar.New(nil)
@@ -632,7 +615,7 @@ func TestFlowThroughServer(t *testing.T) {
 // TestHijack: a handler can take over the connection through c.Writer, as
 // a WebSocket upgrade does; the session is saved first.
 func TestHijack(t *testing.T) {
-	m := newManager(t, nil)
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory"})
 	r := gin.New()
 	r.Use(ginsession.Middleware(m))
 	r.GET("/raw", func(c *gin.Context) {

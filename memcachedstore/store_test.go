@@ -211,7 +211,7 @@ func TestUnreachable(t *testing.T) {
 	if err := st.Delete(ctx, id); err == nil {
 		t.Error("Delete: no error")
 	}
-	code, _, _ := do(ctx, newManager(t, st), nil, func(s *session.Session) string { s.Put("k", "v"); return "" })
+	code, _, _ := do(ctx, storetest.NewManager(t, st, session.Config{}), nil, func(s *session.Session) string { s.Put("k", "v"); return "" })
 	if code != http.StatusInternalServerError {
 		t.Errorf("request with the store down: status %d, want 500", code)
 	}
@@ -246,21 +246,6 @@ func TestDriver(t *testing.T) {
 }
 
 // ---- through the Manager ----------------------------------------------------
-
-func newManager(t testing.TB, st session.Store) *session.Manager {
-	t.Helper()
-	m, err := session.New(session.Config{
-		Secret:  "memcachedstore test secret - a test secret, not for production",
-		Store:   st,
-		Lottery: [2]int{0, 1},
-		Logger:  slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
 
 // do, put and get send requests through a Manager (see storetest.Request).
 var (

@@ -3,7 +3,6 @@ package memcachedstore_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -103,17 +102,7 @@ func TestSwapRoundTrips(t *testing.T) {
 	const lifetime = 2 * time.Second // the expiry moves after 100 ms (Lifetime/20)
 	measure := func(store session.Store) requestCosts {
 		var c requestCosts
-		m, err := session.New(session.Config{
-			Secret:   "memcachedstore test secret - a test secret, not for production",
-			Store:    store,
-			Lifetime: lifetime,
-			Lottery:  [2]int{0, 1},
-			Logger:   slog.New(slog.DiscardHandler),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
+		m := storetest.NewManager(t, store, session.Config{Lifetime: lifetime})
 		// Warm the connection, so that no dial is counted.
 		warm := put(t, m, nil, "warm", "up")
 		get(t, m, warm, "warm")

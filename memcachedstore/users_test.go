@@ -157,7 +157,7 @@ func TestUserIndexRoundTrips(t *testing.T) {
 	trips("RemoveUserSessions", 2, func() error { return st.RemoveUserSessions(ctx, "ana", a) })
 	trips("RemoveUserSessions of a missing entry", 1, func() error { return st.RemoveUserSessions(ctx, "ana", a) })
 
-	m := newManager(t, st)
+	m := storetest.NewManager(t, st, session.Config{})
 	for range 3 {
 		rt.n.Store(0)
 		login(t, m, nil, "bea")
@@ -260,7 +260,7 @@ func TestEvictedUserIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newManager(t, st)
+	m := storetest.NewManager(t, st, session.Config{})
 	ctx := t.Context()
 	hidden := login(t, m, put(t, m, nil, "k", "v"), "ana")
 	if infos, err := m.UserSessions(ctx, "ana"); err != nil || len(infos) != 1 {

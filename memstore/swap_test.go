@@ -73,11 +73,7 @@ func (c *callCounter) Swap(ctx context.Context, id string, old, next []byte, exp
 // Manager using Swap: on a core that saves with Update it fails.
 func TestSwapCalls(t *testing.T) {
 	cs := &callCounter{Store: memstore.New(), calls: map[string]int{}}
-	m, err := session.New(session.Config{Secret: "memstore test secret - a test secret, not for production", Store: cs, Lottery: [2]int{0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
+	m := storetest.NewManager(t, cs, session.Config{})
 	do := func(cookie *http.Cookie, fn func(*session.Session)) *http.Cookie {
 		t.Helper()
 		code, body, next := storetest.Request(t.Context(), m, cookie, func(s *session.Session) string { fn(s); return "" })

@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/session/internal/hooktest"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/otelsession"
+	"github.com/sessionkit/session/storetest"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -178,7 +179,7 @@ func (e *env) checkCalls(calls *hooktest.Calls) {
 // A forged cookie counts as an invalid load and reaches no store.
 func TestForgedCookieIsInvalid(t *testing.T) {
 	e := newEnv(t)
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: e.tel.Hooks()})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: e.tel.Hooks()})
 	c := hooktest.NewClient(t, hooktest.Handler(m))
 	c.SetCookie("Zm9yZ2VkLWNvb2tpZS12YWx1ZQ.not-a-signature")
 	if status := c.Get(t.Context(), "/"); status != http.StatusOK {
@@ -200,7 +201,7 @@ func TestForgedCookieIsInvalid(t *testing.T) {
 // A POST without the session's token is refused and counted.
 func TestRefusedPostCountsCSRF(t *testing.T) {
 	e := newEnv(t)
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: e.tel.Hooks()})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: e.tel.Hooks()})
 	c := hooktest.NewClient(t, hooktest.Handler(m))
 	c.Get(t.Context(), "/put")
 	if status := c.Post(t.Context(), "/form", url.Values{"k": {"v"}}); status != http.StatusForbidden {
@@ -217,7 +218,7 @@ func TestRefusedPostCountsCSRF(t *testing.T) {
 func TestLifecycleAndSpans(t *testing.T) {
 	e := newEnv(t)
 	calls := hooktest.NewCalls()
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: calls.Wrap(e.tel.Hooks())})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: calls.Wrap(e.tel.Hooks())})
 	c := hooktest.NewClient(t, hooktest.Handler(m))
 	requests := e.tp.Tracer("test")
 	var parents []trace.SpanContext
@@ -285,7 +286,7 @@ func TestLifecycleAndSpans(t *testing.T) {
 func TestSweep(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: e.tel.Hooks(), Lifetime: time.Second})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: e.tel.Hooks(), Lifetime: time.Second})
 	h := hooktest.Handler(m)
 	for range 3 {
 		hooktest.NewClient(t, h).Get(t.Context(), "/put")
@@ -383,7 +384,7 @@ func TestPrometheusExporterNames(t *testing.T) {
 	c.Get(ctx, "/destroy")
 	c.SetCookie("forged")
 	c.Get(ctx, "/")
-	mem := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: tel.Hooks(), Lifetime: time.Second})
+	mem := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: tel.Hooks(), Lifetime: time.Second})
 	hooktest.NewClient(t, hooktest.Handler(mem)).Get(ctx, "/put")
 	time.Sleep(1100 * time.Millisecond)
 	if n, err := mem.Sweep(ctx); n != 1 || err != nil {
@@ -468,7 +469,7 @@ func TestGlobalProviders(t *testing.T) {
 	e := global.env
 	e.t = t
 	created, spans := e.sum("sessionkit.sessions.created"), len(e.spans.Ended())
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: tel.Hooks()})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: tel.Hooks()})
 	c := hooktest.NewClient(t, hooktest.Handler(m))
 	if status := c.Get(t.Context(), "/put"); status != http.StatusOK {
 		t.Fatalf("status %d", status)

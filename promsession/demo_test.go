@@ -19,6 +19,7 @@ import (
 	"github.com/sessionkit/session/internal/hooktest"
 	"github.com/sessionkit/session/internal/promtext"
 	"github.com/sessionkit/session/promsession"
+	"github.com/sessionkit/session/storetest"
 )
 
 // The demo's /metrics (internal/promtext, standard library only) and
@@ -49,7 +50,7 @@ func TestSameAsDemo(t *testing.T) {
 	c.Get(ctx, "/destroy")
 	c.SetCookie("forged")
 	c.Get(ctx, "/")
-	mem := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: hooks, Lifetime: time.Second})
+	mem := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: hooks, Lifetime: time.Second})
 	hooktest.NewClient(t, hooktest.Handler(mem)).Get(ctx, "/put")
 	time.Sleep(1100 * time.Millisecond)
 	if n, err := mem.Sweep(ctx); n != 1 || err != nil {

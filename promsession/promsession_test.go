@@ -16,6 +16,7 @@ import (
 	"github.com/sessionkit/session/internal/hooktest"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/promsession"
+	"github.com/sessionkit/session/storetest"
 )
 
 func TestMain(m *testing.M) {
@@ -77,7 +78,7 @@ func find(t *testing.T, reg prometheus.Gatherer, name string, labels ...string) 
 // A forged cookie counts as an invalid load, and nothing else.
 func TestForgedCookieIsInvalid(t *testing.T) {
 	pm, reg := newMetrics(t)
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: pm.Hooks()})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: pm.Hooks()})
 	c := hooktest.NewClient(t, hooktest.Handler(m))
 	c.SetCookie("Zm9yZ2VkLWNvb2tpZS12YWx1ZQ.not-a-signature")
 	if status := c.Get(t.Context(), "/"); status != http.StatusOK {
@@ -105,7 +106,7 @@ sessionkit_sessions_loaded_total{result="new"} 0
 // A POST without the session's token is refused and counted.
 func TestRefusedPostCountsCSRF(t *testing.T) {
 	pm, reg := newMetrics(t)
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: pm.Hooks()})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: pm.Hooks()})
 	c := hooktest.NewClient(t, hooktest.Handler(m))
 	c.Get(t.Context(), "/put")
 	if status := c.Post(t.Context(), "/form", url.Values{"k": {"v"}}); status != http.StatusForbidden {
@@ -125,7 +126,7 @@ func TestRefusedPostCountsCSRF(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	pm, reg := newMetrics(t)
 	calls := hooktest.NewCalls()
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: calls.Wrap(pm.Hooks())})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: calls.Wrap(pm.Hooks())})
 	c := hooktest.NewClient(t, hooktest.Handler(m))
 	ctx := t.Context()
 	for _, path := range []string{"/", "/put", "/", "/regenerate"} {
@@ -191,7 +192,7 @@ func checkHistogram(t *testing.T, reg prometheus.Gatherer, calls *hooktest.Calls
 // A sweep's removed sessions are counted.
 func TestSweep(t *testing.T) {
 	pm, reg := newMetrics(t)
-	m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: pm.Hooks(), Lifetime: time.Second})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: pm.Hooks(), Lifetime: time.Second})
 	h := hooktest.Handler(m)
 	for range 3 {
 		hooktest.NewClient(t, h).Get(t.Context(), "/put")
@@ -257,8 +258,8 @@ func TestTwoManagers(t *testing.T) {
 		if a != b {
 			t.Error("New again on the same registerer returned other Metrics")
 		}
-		m1 := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: a.Hooks()})
-		m2 := hooktest.Manager(t, session.Config{Driver: "file", Files: t.TempDir(), Hooks: b.Hooks()})
+		m1 := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: a.Hooks()})
+		m2 := storetest.NewManager(t, nil, session.Config{Driver: "file", Files: t.TempDir(), Hooks: b.Hooks()})
 		hooktest.NewClient(t, hooktest.Handler(m1)).Get(t.Context(), "/put")
 		hooktest.NewClient(t, hooktest.Handler(m2)).Get(t.Context(), "/put")
 		if got := value(t, reg, "sessionkit_sessions_created_total"); got != 2 {
@@ -277,7 +278,7 @@ func TestTwoManagers(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New wrapped with manager=%s: %v", name, err)
 			}
-			m := hooktest.Manager(t, session.Config{Driver: "memory", Hooks: pm.Hooks()})
+			m := storetest.NewManager(t, nil, session.Config{Driver: "memory", Hooks: pm.Hooks()})
 			for range i + 1 {
 				hooktest.NewClient(t, hooktest.Handler(m)).Get(t.Context(), "/put")
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/redisstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // BenchmarkRequest measures one request through the middleware over Redis,
@@ -44,7 +45,7 @@ func BenchmarkRequest(b *testing.B) {
 			rt := &roundTrips{}
 			client := topo.client(b, rt)
 			b.Cleanup(func() { client.Close() })
-			m := newManager(b, mustNew(b, client, redisstore.Options{Prefix: freshPrefix()}))
+			m := storetest.NewManager(b, mustNew(b, client, redisstore.Options{Prefix: freshPrefix()}), session.Config{})
 			handler := func(fn func(s *session.Session)) http.Handler {
 				return m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					fn(session.FromRequest(r))

@@ -3,7 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -19,22 +18,6 @@ import (
 	"github.com/sessionkit/session/storetest"
 )
 
-// newManager returns a Manager over st that never sweeps and logs nothing.
-func newManager(t testing.TB, st session.Store) *session.Manager {
-	t.Helper()
-	m, err := session.New(session.Config{
-		Secret:  "redisstore test secret - a test secret, not for production",
-		Store:   st,
-		Lottery: [2]int{0, 1},
-		Logger:  slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
-
 // do, put and get send requests through a Manager (see storetest.Request).
 var (
 	do  = storetest.Request
@@ -45,7 +28,7 @@ var (
 // requestThrough sends one writing request through a Manager over st and
 // reports its status and how long it took.
 func requestThrough(t *testing.T, st session.Store) (int, time.Duration) {
-	m := newManager(t, st)
+	m := storetest.NewManager(t, st, session.Config{})
 	start := time.Now()
 	code, _, _ := do(t.Context(), m, nil, func(s *session.Session) string { s.Put("k", "v"); return "" })
 	return code, time.Since(start)
@@ -141,7 +124,7 @@ func TestReadOnlyRequestCost(t *testing.T) {
 		t.Run(topo.name, func(t *testing.T) {
 			client, rt := countedClient(t, topo)
 			cs := &countingStore{Store: mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})}
-			m := newManager(t, cs)
+			m := storetest.NewManager(t, cs, session.Config{})
 			cookie := put(t, m, nil, "user", "Ana")
 			if got := get(t, m, cookie, "user"); got != "Ana" { // warm the connection
 				t.Fatalf("read %q", got)
@@ -176,7 +159,7 @@ func TestReadOnlyRequestCost(t *testing.T) {
 func TestManagerRegenerate(t *testing.T) {
 	for _, topo := range topologies {
 		t.Run(topo.name, func(t *testing.T) {
-			m := newManager(t, mustNew(t, topo.client(t), redisstore.Options{Prefix: freshPrefix()}))
+			m := storetest.NewManager(t, mustNew(t, topo.client(t), redisstore.Options{Prefix: freshPrefix()}), session.Config{})
 			old := put(t, m, nil, "cart", "apple")
 			code, _, fresh := do(t.Context(), m, old, func(s *session.Session) string {
 				if err := s.Regenerate(); err != nil {
@@ -213,7 +196,7 @@ func TestSentinelFailover(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { st.Close() })
-			m := newManager(t, st)
+			m := storetest.NewManager(t, st, session.Config{})
 
 			const sessions = 20
 			cookies := make([]*http.Cookie, sessions)

@@ -118,7 +118,7 @@ func TestSwapRoundTrips(t *testing.T) {
 			st := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
 			measure := func(store session.Store) requestCosts {
 				var c requestCosts
-				m := newManager(t, store)
+				m := storetest.NewManager(t, store, session.Config{})
 				// Warm a connection to every node (sessions land on
 				// random ones), so that no dial or slot-map load is
 				// counted.

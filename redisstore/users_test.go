@@ -169,7 +169,7 @@ func TestUserIndexRoundTrips(t *testing.T) {
 				}
 			})
 
-			m := newManager(t, st)
+			m := storetest.NewManager(t, st, session.Config{})
 			const n = 3
 			clients := make([]*userClient, n)
 			for i := range clients {

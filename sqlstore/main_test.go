@@ -118,17 +118,6 @@ func openStore(t testing.TB, rawURL string, opts sqlstore.Options) *sqlstore.Sto
 	return st
 }
 
-// newManager returns a Manager on st that never sweeps.
-func newManager(t testing.TB, st session.Store) *session.Manager {
-	t.Helper()
-	m, err := session.New(session.Config{Secret: testSecret, Store: st, Lottery: [2]int{0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
-
 // handler wraps fn in m's middleware.
 func handler(m *session.Manager, fn func(s *session.Session)) http.Handler {
 	return m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/sqlstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // countingStore counts the Store calls the Manager makes.
@@ -85,7 +86,7 @@ func TestRequestCost(t *testing.T) {
 			t.Fatal(err)
 		}
 		cs := &countingStore{Store: st}
-		m := newManager(t, cs)
+		m := storetest.NewManager(t, cs, session.Config{})
 		cookie := sessionCookie(t, request(handler(m, func(s *session.Session) { s.Put("user", "ana") }), nil))
 
 		// Read only.

@@ -96,13 +96,9 @@ func TestOpenSQLiteRelative(t *testing.T) {
 func TestDriver(t *testing.T) {
 	forEach(t, func(t *testing.T, b backend) {
 		rawURL := b.newURL(t)
-		m, err := session.New(session.Config{
-			Secret: testSecret, Driver: "database", Connection: rawURL, Table: "web_sessions",
-			Lifetime: time.Hour, Lottery: [2]int{0, 1},
+		m := storetest.NewManager(t, nil, session.Config{
+			Driver: "database", Connection: rawURL, Table: "web_sessions", Lifetime: time.Hour,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		st, ok := m.Store().(*sqlstore.Store)
 		if !ok {
 			t.Fatalf("Store is %T, want *sqlstore.Store", m.Store())
@@ -156,7 +152,7 @@ func TestAppPoolNotClosed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := newManager(t, st)
+		m := storetest.NewManager(t, st, session.Config{})
 		request(handler(m, func(s *session.Session) { s.Put("a", 1) }), nil)
 		if err := m.Close(); err != nil {
 			t.Fatal(err)

@@ -153,7 +153,7 @@ func TestSwapRoundTrips(t *testing.T) {
 		type cost struct{ newSession, read, write counts }
 		measure := func(t *testing.T, store session.Store) *cost {
 			var c cost
-			m := newManager(t, store)
+			m := storetest.NewManager(t, store, session.Config{})
 			dc.reset()
 			cookie := sessionCookie(t, request(handler(m, func(s *session.Session) { s.Put("user", "ana") }), nil))
 			c.newSession.add(&dc)

@@ -227,12 +227,7 @@ func TestDatabaseOutage(t *testing.T) {
 			u, _ := url.Parse(rawURL)
 			p := newProxy(t, u.Host)
 			st := openStore(t, withHost(t, rawURL, p.addr()), sqlstore.Options{})
-			m, err := session.New(session.Config{Secret: testSecret, Store: st, Lottery: [2]int{0, 1},
-				Logger: discardLogger()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			m := storetest.NewManager(t, st, session.Config{})
 			h := handler(m, func(s *session.Session) { s.Put("n", 1) })
 			cookie := sessionCookie(t, request(h, nil))
 
@@ -257,7 +252,7 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 			start := time.Now()
-			_, _, _, err = st.Load(ctx, storetest.NewID())
+			_, _, _, err := st.Load(ctx, storetest.NewID())
 			cancel()
 			if err == nil || time.Since(start) > 3*time.Second {
 				t.Errorf("Load while the database stalls: error %v after %v", err, time.Since(start))

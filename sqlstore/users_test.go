@@ -78,7 +78,7 @@ func TestUserIndexTableMissing(t *testing.T) {
 		if got := st.SchemaChanges(); len(got) > 0 {
 			t.Errorf("New with SkipCreate changed %q", got)
 		}
-		m := newManager(t, st)
+		m := storetest.NewManager(t, st, session.Config{})
 		cookie := sessionCookie(t, request(handler(m, func(s *session.Session) { s.Put("k", "v") }), nil))
 		var got any
 		request(handler(m, func(s *session.Session) { got = s.Get("k") }), cookie)
@@ -217,7 +217,7 @@ func TestUserListCost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := newManager(t, st)
+		m := storetest.NewManager(t, st, session.Config{})
 		for i := range 13 {
 			user := "ana"
 			if i >= 3 {

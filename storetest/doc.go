@@ -78,8 +78,9 @@
 // RunMover checks the optional session.Mover, RunSwapper the optional
 // session.Swapper (one-round-trip saves), RunLister the optional
 // session.Lister (used by sessionctl), and RunBatchSweeper the optional
-// session.BatchSweeper (sessionctl gc's progress). Request, Put and Get send
-// requests through a Manager, for a driver's own tests of its request costs.
+// session.BatchSweeper (sessionctl gc's progress). NewManager returns a
+// Manager with test defaults, and Request, Put and Get send requests through
+// one, for a driver's own tests of its request costs.
 // RunUpdatePanic checks a store that runs Update's fn under a lock: a panic
 // in fn leaves no lock held. BenchmarkRequests measures one request through
 // the middleware over a store (new, read, write, untouched); BenchmarkLoad

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -50,7 +49,7 @@ func RunManager(t *testing.T, newStore func(t *testing.T) session.Store) {
 // new visitor whose handler puts a value (new), an existing session read
 // (read), written (write), and not touched (untouched).
 func BenchmarkRequests(b *testing.B, st session.Store) {
-	BenchmarkManager(b, newManager(b, st))
+	BenchmarkManager(b, NewManager(b, st, checkConfig))
 }
 
 // BenchmarkManager is BenchmarkRequests through a Manager of the caller's,
@@ -91,24 +90,11 @@ func BenchmarkManager(b *testing.B, m *session.Manager) {
 	b.Run("untouched", func(b *testing.B) { run(b, func(*session.Session) {}, cookie) })
 }
 
-func newManager(tb testing.TB, st session.Store) *session.Manager {
-	tb.Helper()
-	m, err := session.New(session.Config{
-		Secret:  "storetest secret - a test secret, not for production",
-		Store:   st,
-		Lottery: [2]int{0, 1},
-		Logger:  slog.New(slog.DiscardHandler),
-		// Hundreds of concurrent writers queue on one session's lock; on a
-		// loaded machine under -race that can take longer than the default
-		// bound, and these tests are about lost updates, not timeouts.
-		StoreTimeout: time.Minute,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { m.Close() })
-	return m
-}
+// checkConfig is the Config of the Managers of the checks and benchmarks:
+// hundreds of concurrent writers queue on one session's lock; on a loaded
+// machine under -race that can take longer than the default bound, and
+// these checks are about lost updates, not timeouts.
+var checkConfig = session.Config{StoreTimeout: time.Minute}
 
 // client carries one session cookie across requests.
 type client struct {
@@ -147,7 +133,7 @@ func (c *client) do(ctx context.Context, fn func(*session.Session)) int {
 }
 
 func testConcurrentRequests(t *testing.T, st session.Store) {
-	c := &client{m: newManager(t, st)}
+	c := &client{m: NewManager(t, st, checkConfig)}
 	c.do(t.Context(), func(s *session.Session) { s.Put("start", true) })
 	const n = 200
 	var wg sync.WaitGroup
@@ -228,7 +214,7 @@ func testReadOnlyCost(t *testing.T, st session.Store) {
 	if _, ok := st.(session.Swapper); ok {
 		counted = countingSwapper{cs}
 	}
-	c := &client{m: newManager(t, counted)}
+	c := &client{m: NewManager(t, counted, checkConfig)}
 	c.do(t.Context(), func(s *session.Session) { s.Put("a", 1) })
 	loads, writes := cs.loads.Load(), cs.writes.Load()
 	var got any
@@ -253,7 +239,7 @@ func testReadOnlyCost(t *testing.T, st session.Store) {
 }
 
 func testRegenerate(t *testing.T, st session.Store) {
-	c := &client{m: newManager(t, st)}
+	c := &client{m: NewManager(t, st, checkConfig)}
 	var oldID, newID string
 	c.do(t.Context(), func(s *session.Session) { s.Put("a", 1); oldID = s.ID() })
 	old := c.cookie
@@ -282,7 +268,7 @@ func testRegenerate(t *testing.T, st session.Store) {
 }
 
 func testDestroyedStaysDestroyed(t *testing.T, st session.Store) {
-	c := &client{m: newManager(t, st)}
+	c := &client{m: NewManager(t, st, checkConfig)}
 	var id string
 	c.do(t.Context(), func(s *session.Session) { s.Put("a", 1); id = s.ID() })
 	inFlight, destroyed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})

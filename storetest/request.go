@@ -3,12 +3,51 @@ package storetest
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/sessionkit/session"
 )
+
+// Secret is the Config.Secret of the Managers NewManager returns when the
+// caller's Config sets none: a test secret, long enough for session.New,
+// with no comma, so that it can stand in a list of secrets
+// (SESSION_PREVIOUS_SECRETS).
+const Secret = "storetest secret - a test secret not for production"
+
+// NewManager returns session.New(cfg) with test defaults, closed when the
+// test ends: Store st when st is not nil (when it is, cfg's Driver and
+// Connection choose the store), Secret when cfg sets no secret, no sweeping
+// (Lottery 0 in 1) when cfg sets no Lottery, and a Logger that discards
+// everything when cfg sets none. A Config that session.New refuses, or an
+// error from the Manager's Close, fails tb.
+func NewManager(tb testing.TB, st session.Store, cfg session.Config) *session.Manager {
+	tb.Helper()
+	if st != nil {
+		cfg.Store = st
+	}
+	if cfg.Secret == "" {
+		cfg.Secret = Secret
+	}
+	if cfg.Lottery == [2]int{} {
+		cfg.Lottery = [2]int{0, 1}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	m, err := session.New(cfg)
+	if err != nil {
+		tb.Fatalf("session.New: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := m.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return m
+}
 
 // Request sends one GET request through m's middleware with cookie (if any)
 // and ctx; fn, the handler, returns the body. It returns the status, the body

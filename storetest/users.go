@@ -105,7 +105,7 @@ func userSessions(t *testing.T, m *session.Manager, ctx context.Context, user st
 }
 
 func testLogin(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	c := newUserClient(m, "TestBrowser/1.0", "192.0.2.7:5555")
 	c.do(t, func(_ context.Context, s *session.Session) { s.Put("k", "v") })
 	before := c.cookie
@@ -157,7 +157,7 @@ func testLogin(t *testing.T, st session.Store) {
 }
 
 func testLoginAnotherUser(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	c := newUserClient(m, "B", "192.0.2.1:1")
 	c.do(t, func(_ context.Context, s *session.Session) { s.Put("k", "v") })
 	c.login(t, "ana")
@@ -174,7 +174,7 @@ func testLoginAnotherUser(t *testing.T, st session.Store) {
 }
 
 func testRegenerateKeepsUser(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	c := newUserClient(m, "B", "192.0.2.1:1")
 	c.login(t, "ana")
 	handle := userSessions(t, m, t.Context(), "ana")[0].Handle
@@ -199,7 +199,7 @@ func testRegenerateKeepsUser(t *testing.T, st session.Store) {
 // the same request (not stored yet) is listed under the ID it is saved
 // with, so "log out everywhere" finds it.
 func testLoginThenRegenerate(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	c := newUserClient(m, "B", "192.0.2.1:1")
 	c.do(t, func(_ context.Context, s *session.Session) {
 		if err := s.Login("ana"); err != nil {
@@ -221,7 +221,7 @@ func testLoginThenRegenerate(t *testing.T, st session.Store) {
 }
 
 func testDestroyUserSessions(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	var anas []*userClient
 	for i := range 3 {
 		c := newUserClient(m, fmt.Sprint("device ", i), "192.0.2.1:1")
@@ -260,7 +260,7 @@ func testDestroyUserSessions(t *testing.T, st session.Store) {
 }
 
 func testDestroyOtherSessions(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	me, other1, other2 := newUserClient(m, "me", "192.0.2.1:1"), newUserClient(m, "o1", "192.0.2.1:1"), newUserClient(m, "o2", "192.0.2.1:1")
 	for _, c := range []*userClient{me, other1, other2} {
 		c.login(t, "ana")
@@ -287,7 +287,7 @@ func testDestroyOtherSessions(t *testing.T, st session.Store) {
 }
 
 func testDestroyUserSession(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	laptop, phone := newUserClient(m, "laptop", "192.0.2.1:1"), newUserClient(m, "phone", "192.0.2.2:1")
 	laptop.login(t, "ana")
 	phone.login(t, "ana")
@@ -326,7 +326,7 @@ func testDestroyUserSession(t *testing.T, st session.Store) {
 }
 
 func testConcurrentLogins(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	const n = 50
 	clients := make([]*userClient, n)
 	var wg sync.WaitGroup
@@ -356,7 +356,7 @@ func testConcurrentLogins(t *testing.T, st session.Store) {
 }
 
 func testInFlightStaysDestroyed(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	for _, change := range []func(s *session.Session){
 		func(s *session.Session) { s.Put("late", 1) },
 		func(s *session.Session) { _ = s.Regenerate() },
@@ -404,7 +404,7 @@ func (c *countingIndex) RemoveUserSessions(ctx context.Context, userID string, i
 
 func testListingCost(t *testing.T, st session.Store) {
 	ci := &countingIndex{counting: counting{Store: st}, idx: st.(session.UserIndex)}
-	m := newManager(t, ci)
+	m := NewManager(t, ci, checkConfig)
 	// Many sessions of others, three of ana's.
 	for i := range 20 {
 		c := newUserClient(m, "x", "192.0.2.1:1")
@@ -441,7 +441,7 @@ func testListingCost(t *testing.T, st session.Store) {
 // UserID work, and listing or destroying a user's sessions fails with an
 // error wrapping errors.ErrUnsupported.
 func testUserSessionsUnsupported(t *testing.T, st session.Store) {
-	m := newManager(t, st)
+	m := NewManager(t, st, checkConfig)
 	UserSessionsUnsupported(t, m)
 }
 

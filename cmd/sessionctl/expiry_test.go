@@ -10,6 +10,7 @@ import (
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/sqlstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // sqlTargets are the database driver's targets, MariaDB included.
@@ -84,7 +85,7 @@ func TestOperatorDefaultsKeepLongerLivedSessions(t *testing.T) {
 			}
 
 			cfg.Lifetime = 30 * time.Minute
-			m := newManager(t, cfg)
+			m := storetest.NewManager(t, nil, cfg)
 			id := newSession(t, m, "user", "ana")
 			ageRow(t, m.Store().(*sqlstore.Store), id, 10*time.Minute)
 			if _, _, found, err := m.Store().Load(context.Background(), id); !found || err != nil {

@@ -7,8 +7,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -37,7 +35,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const testSecret = "sessionctl test secret: not for production"
+// testSecret is the secret of the Managers the tests make (storetest.NewManager's
+// default), which sessionctl needs to open sealed sessions.
+const testSecret = storetest.Secret
 
 // A target is a kind of store that the command scenarios run against.
 type target struct {
@@ -120,20 +120,6 @@ func mustRun(t *testing.T, args ...string) result {
 	return r
 }
 
-// newManager opens a Manager on cfg's store, as the application would.
-func newManager(t *testing.T, cfg session.Config) *session.Manager {
-	t.Helper()
-	cfg.Secret = testSecret
-	cfg.Lottery = [2]int{0, 1}
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	m, err := session.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
-
 // newSession makes a session through m's middleware, putting key = value,
 // and returns its ID.
 func newSession(t *testing.T, m *session.Manager, key, value string) string {
@@ -210,7 +196,7 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 		}
 	}
 
-	m := newManager(t, cfg)
+	m := storetest.NewManager(t, nil, cfg)
 	ids := make([]string, 3)
 	for i := range ids {
 		ids[i] = newSession(t, m, "user", fmt.Sprintf("user-%d-%s", i, tg.name))
@@ -284,7 +270,7 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 		// from the flag, SESSION_SECRET, or SESSION_PREVIOUS_SECRETS.
 		enc := cfg
 		enc.Encrypt = true
-		sealed := newSession(t, newManager(t, enc), "card", "4111-secret-value")
+		sealed := newSession(t, storetest.NewManager(t, nil, enc), "card", "4111-secret-value")
 		if data, _, _, _ := m.Store().Load(context.Background(), sealed); !bytes.HasPrefix(data, []byte(sealedPrefix)) || bytes.Contains(data, []byte("4111")) {
 			t.Fatalf("the Encrypt session is stored as %q, not sealed", data)
 		}
@@ -429,7 +415,7 @@ func TestGCInterrupted(t *testing.T) {
 // an argument, before or after flags, and after "--".
 func TestDashID(t *testing.T) {
 	flags, cfg := targets[0].open(t)
-	m := newManager(t, cfg)
+	m := storetest.NewManager(t, nil, cfg)
 	var id string
 	for id == "" || id[0] != '-' {
 		id = storetest.NewID()
@@ -609,7 +595,7 @@ func TestUsage(t *testing.T) {
 // session.ConfigFromFunc; flags override it.
 func TestEnvironment(t *testing.T) {
 	dir := t.TempDir()
-	m := newManager(t, session.Config{Driver: "file", Files: dir})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "file", Files: dir})
 	newSession(t, m, "k", "v")
 	env := map[string]string{"SESSION_DRIVER": "file", "SESSION_FILES": dir, "SESSION_LIFETIME": "2h"}
 	getenv := func(k string) string { return env[k] }
@@ -699,9 +685,9 @@ func TestRedisOverlappingPrefixes(t *testing.T) {
 		}
 		theirs = append(theirs, id)
 	}
-	other := newManager(t, session.Config{Driver: "redis", Connection: connection(base + "2:")})
+	other := storetest.NewManager(t, nil, session.Config{Driver: "redis", Connection: connection(base + "2:")})
 	theirs = append(theirs, newSession(t, other, "k", "theirs"))
-	mine := newManager(t, session.Config{Driver: "redis", Connection: connection(base + ":")})
+	mine := storetest.NewManager(t, nil, session.Config{Driver: "redis", Connection: connection(base + ":")})
 	ours := []string{newSession(t, mine, "k", "mine"), newSession(t, mine, "k", "mine")}
 
 	for _, prefix := range []string{base, base + ":"} {

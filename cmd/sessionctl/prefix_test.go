@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/storetest"
 )
 
 // TestIDPrefix: show and destroy take an ID as list prints it without
 // --full (its start and "..."), when it names exactly one session.
 func TestIDPrefix(t *testing.T) {
 	dir := t.TempDir()
-	m := newManager(t, session.Config{Driver: "file", Files: dir})
+	m := storetest.NewManager(t, nil, session.Config{Driver: "file", Files: dir})
 	id := newSession(t, m, "k", "prefixed value")
 	other := newSession(t, m, "k", "other")
 	flags := []string{"--driver", "file", "--files", dir}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/testserver"
+	"github.com/sessionkit/session/storetest"
 )
 
 // On Redis (one server and a Cluster), the keys that index a user's
@@ -23,7 +24,7 @@ func TestRedisUserIndexesAreNotSessions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			u := fmt.Sprintf("%s?prefix=sessionctl-%s:", tc.url, rand.Text()[:10])
 			flags := []string{"--driver", "redis", "--connection", u}
-			m := newManager(t, session.Config{Driver: "redis", Connection: u})
+			m := storetest.NewManager(t, nil, session.Config{Driver: "redis", Connection: u})
 			ids := []string{
 				newSession(t, m, "k", "anonymous"),
 				loginSession(t, m, "ana", "redis test", "192.0.2.1:1"),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/storetest"
 )
 
 // loginSession makes a session through m's middleware, from a browser with
@@ -69,7 +70,7 @@ func TestUserCommands(t *testing.T) {
 func userScenarios(t *testing.T, flags []string, cfg session.Config) {
 	with := func(args ...string) []string { return append(args, flags...) }
 	secret := opts{env: map[string]string{"SESSION_SECRET": testSecret}}
-	m := newManager(t, cfg)
+	m := storetest.NewManager(t, nil, cfg)
 	laptop := loginSession(t, m, "ana", "Laptop/1.0", "192.0.2.1:1234")
 	phone := loginSession(t, m, "ana", "Phone/2.0 \x1b[31mred", "192.0.2.2:1234")
 	bob := loginSession(t, m, "bob", "Bob/1.0", "192.0.2.3:1234")
@@ -167,7 +168,7 @@ func userScenarios(t *testing.T, flags []string, cfg session.Config) {
 	// have dropped it as corrupt).
 	enc := cfg
 	enc.Encrypt = true
-	eve := loginSession(t, newManager(t, enc), "eve", "Eve/1.0", "192.0.2.9:1")
+	eve := loginSession(t, storetest.NewManager(t, nil, enc), "eve", "Eve/1.0", "192.0.2.9:1")
 	wrong := opts{env: map[string]string{"SESSION_SECRET": "not the application's secret, though long enough"}}
 	for _, args := range [][]string{{"user", "list", "eve"}, {"user", "destroy", "eve"}} {
 		r := ctlWith(t, wrong, with(args...)...)

@@ -12,7 +12,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,30 +23,8 @@ import (
 	"github.com/sessionkit/session/internal/faultproxy"
 	"github.com/sessionkit/session/internal/testserver"
 	_ "github.com/sessionkit/session/redisstore" // the redis driver
+	"github.com/sessionkit/session/storetest"
 )
-
-// Secret signs the test Managers' cookies.
-const Secret = "hooktest secret - a test secret, not for production"
-
-// Manager returns a Manager built from cfg, with Secret and a logger that
-// discards set, and no lottery sweeps (a test sweeps with Manager.Sweep),
-// closed when t ends.
-func Manager(t testing.TB, cfg session.Config) *session.Manager {
-	t.Helper()
-	cfg.Secret = Secret
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.Lottery = [2]int{0, 1}
-	m, err := session.New(cfg)
-	if err != nil {
-		t.Fatalf("session.New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return m
-}
 
 // Handler returns the test application, in m's Middleware and VerifyCSRF:
 // GET / loads the session and changes nothing, GET /put stores a value,
@@ -135,7 +112,7 @@ func RedisBehindProxy(t testing.TB, hooks *session.Hooks) (*session.Manager, *fa
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	m := Manager(t, session.Config{
+	m := storetest.NewManager(t, nil, session.Config{
 		Driver: "redis", Connection: "redis://" + p.Addr() + "/0?prefix=" + freshPrefix(),
 		Hooks: hooks,
 	})

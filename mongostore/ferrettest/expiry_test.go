@@ -3,7 +3,6 @@ package ferrettest_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -27,11 +26,7 @@ func TestOtherLifetimeKeepsSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	appM, err := session.New(session.Config{Secret: testSecret, Store: app, Lifetime: 30 * time.Minute, Lottery: [2]int{0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { appM.Close() })
+	appM := storetest.NewManager(t, app, session.Config{Lifetime: 30 * time.Minute})
 	storetest.Put(t, appM, nil, "user", "Ana")
 	var doc struct {
 		ID string `bson:"_id"`
@@ -49,18 +44,11 @@ func TestOtherLifetimeKeepsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	op, err := session.New(session.Config{
-		Secret:     testSecret,
+	op := storetest.NewManager(t, nil, session.Config{
 		Driver:     "mongodb",
 		Connection: serverURI + testDB + "?maxPoolSize=1",
 		Table:      coll.Name(),
-		Lottery:    [2]int{0, 1},
-		Logger:     slog.New(slog.DiscardHandler),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { op.Close() })
 	st := op.Store().(*mongostore.Store)
 
 	if n, err := op.Sweep(t.Context()); n != 0 || err != nil {

@@ -28,8 +28,6 @@ var (
 	_ session.Lister  = (*mongostore.Store)(nil)
 )
 
-const testSecret = "ferrettest secret: not for production use"
-
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) session.Store { return newStore(t) })
 	storetest.RunLister(t, func(t *testing.T) session.Store { return newStore(t) })
@@ -278,16 +276,12 @@ func TestManager(t *testing.T) {
 func TestManagerConcurrentRequests(t *testing.T) {
 	const n = 200
 	st := newStore(t)
-	m, err := session.New(session.Config{Secret: testSecret, Store: st, Lottery: [2]int{0, 1},
+	m := storetest.NewManager(t, st, session.Config{
 		// The 200 requests queue on the session's lock, over FerretDB's one
 		// connection: on a loaded machine under -race the last waits longer
 		// than the default 5 s bound, and this test is about lost updates,
 		// not timeouts (as storetest's Manager checks).
 		StoreTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
 	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s := session.FromRequest(r)
 		if k := r.URL.Query().Get("put"); k != "" {
@@ -344,16 +338,11 @@ func TestManagerConcurrentRequests(t *testing.T) {
 func TestDriver(t *testing.T) {
 	needServer(t)
 	coll := fmt.Sprintf("drv%04d", collSeq.Add(1))
-	m, err := session.New(session.Config{
-		Secret:     testSecret,
+	m := storetest.NewManager(t, nil, session.Config{
 		Driver:     "mongodb",
 		Connection: strings.TrimSuffix(serverURI, "/") + "/" + testDB + "?maxPoolSize=1",
 		Table:      coll,
-		Lottery:    [2]int{0, 1},
 	})
-	if err != nil {
-		t.Fatalf("session.New with Driver mongodb: %v", err)
-	}
 	t.Cleanup(func() {
 		client.Database(testDB).Collection(coll).Drop(context.Background())
 		client.Database(testDB).Collection(coll + "_users").Drop(context.Background())

@@ -126,11 +126,7 @@ func TestSwapRoundTrips(t *testing.T) {
 
 	type costs struct{ newSession, read, write int64 }
 	measure := func(store session.Store) costs {
-		m, err := session.New(session.Config{Secret: testSecret, Store: store, Lottery: [2]int{0, 1}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer m.Close()
+		m := storetest.NewManager(t, store, session.Config{})
 		do := func(cookie *http.Cookie, fn func(*session.Session)) *http.Cookie {
 			code, body, next := storetest.Request(t.Context(), m, cookie, func(s *session.Session) string { fn(s); return "" })
 			if code != http.StatusOK {
