@@ -7,69 +7,24 @@ package redisstore_test
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/faultproxy"
 	"github.com/sessionkit/session/internal/faulttest"
 	"github.com/sessionkit/session/internal/leakcheck"
 	"github.com/sessionkit/session/internal/testserver"
 )
 
-// faultBound is the time within which every request must end while Redis
-// fails, for a Manager with StoreTimeout st: a correctness bound (no request
-// hangs), not a speed target. A request makes at most a load and a save,
-// each bounded by the StoreTimeout.
-func faultBound(st time.Duration) time.Duration { return 5 * st }
-
-// faultManager returns a Manager on the redis driver of connection with
-// the given StoreTimeout and the fault tests' error handler.
-func faultManager(t *testing.T, connection string, storeTimeout time.Duration) *session.Manager {
-	t.Helper()
-	m, err := session.New(session.Config{
-		Secret: "redisstore fault test secret - a test secret, not for production", Driver: "redis", Connection: connection,
-		Lottery: [2]int{0, 1}, StoreTimeout: storeTimeout,
-		ErrorHandler: faulttest.ErrorHandler, Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return m
-}
-
 // faultProxy starts a proxy in mode in front of the single test server and
 // returns it with a connection URL through it, with a fresh key prefix.
 func faultProxy(t *testing.T, mode faultproxy.Mode) (*faultproxy.Proxy, string) {
 	t.Helper()
-	p, err := faultproxy.New(testserver.Redis(t), mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := faulttest.Proxy(t, testserver.Redis(t), mode)
 	return p, "redis://" + p.Addr() + "/0?prefix=" + freshPrefix()
-}
-
-// checkBounded fails t when a phase saw a response other than 200 or the
-// error handler's, or a request slower than bound.
-func checkBounded(t *testing.T, what string, st faulttest.Stats, bound time.Duration) {
-	t.Helper()
-	t.Logf("%s: %v", what, st)
-	if st.Other > 0 {
-		t.Errorf("%s: %d responses were neither 200 nor the error handler's %d", what, st.Other, faulttest.StatusStoreDown)
-	}
-	if st.Max > bound {
-		t.Errorf("%s: a request took %v, more than %v", what, st.Max, bound)
-	}
 }
 
 // Redis is unreachable (refused, then silent) when the application starts:
@@ -83,13 +38,13 @@ func TestFaultDownAtStart(t *testing.T) {
 	for _, mode := range []faultproxy.Mode{faultproxy.Down, faultproxy.Hang} {
 		t.Run(mode.String(), func(t *testing.T) {
 			p, conn := faultProxy(t, mode)
-			h := faulttest.Handler(faultManager(t, conn, storeTimeout))
+			h := faulttest.Handler(faulttest.NewManager(t, "redis", conn, storeTimeout))
 			var cookie *http.Cookie
 			for i := range 5 {
 				res := faulttest.Do(h, "/inc", cookie)
-				if res.Status != faulttest.StatusStoreDown || res.Took > faultBound(storeTimeout) {
+				if res.Status != faulttest.StatusStoreDown || res.Took > faulttest.Bound(storeTimeout) {
 					t.Errorf("request %d with Redis %v: status %d after %v; want %d within %v",
-						i, mode, res.Status, res.Took, faulttest.StatusStoreDown, faultBound(storeTimeout))
+						i, mode, res.Status, res.Took, faulttest.StatusStoreDown, faulttest.Bound(storeTimeout))
 				}
 			}
 			p.Set(faultproxy.Up)
@@ -119,31 +74,8 @@ func TestFaultOutageUnderTraffic(t *testing.T) {
 	leakcheck.Check(t)
 	const storeTimeout = 300 * time.Millisecond
 	p, conn := faultProxy(t, faultproxy.Up)
-	h := faulttest.Handler(faultManager(t, conn, storeTimeout))
-	tr := faulttest.Start(t, h, 8, 2*time.Millisecond)
-	defer tr.Stop()
-	if !tr.WaitOK(50, 30*time.Second) {
-		t.Fatalf("traffic did not start: %v", tr.Stats("start"))
-	}
-	for _, fault := range []faultproxy.Mode{faultproxy.Down, faultproxy.Hang} {
-		tr.Phase(fault.String())
-		p.Set(fault)
-		time.Sleep(time.Second)
-		recover := "recover after " + fault.String()
-		tr.Phase(recover)
-		p.Set(faultproxy.Up)
-		if !tr.WaitOK(50, 30*time.Second) {
-			t.Fatalf("traffic did not recover within 30s after %v: %v", fault, tr.Stats(recover))
-		}
-		st := tr.Stats(fault.String())
-		checkBounded(t, "Redis "+fault.String(), st, faultBound(storeTimeout))
-		if st.StoreDown == 0 {
-			t.Errorf("Redis %v: no request got the error handler's response", fault)
-		}
-		checkBounded(t, "recovering after "+fault.String(), tr.Stats(recover), faultBound(storeTimeout))
-	}
-	tr.Stop()
-	t.Logf("%d sessions checked", tr.Verify(t))
+	h := faulttest.Handler(faulttest.NewManager(t, "redis", conn, storeTimeout))
+	faulttest.Outage(t, "Redis", h, p, storeTimeout, time.Second)
 }
 
 // A slow Redis (every byte delayed) and one that swallows every byte are
@@ -153,40 +85,8 @@ func TestFaultSlowRedis(t *testing.T) {
 	leakcheck.Check(t)
 	const storeTimeout = 200 * time.Millisecond
 	p, conn := faultProxy(t, faultproxy.Up)
-	p.SetDelay(20 * time.Millisecond)
-	h := faulttest.Handler(faultManager(t, conn, storeTimeout))
-	first := faulttest.Do(h, "/inc", nil)
-	if first.Status != http.StatusOK {
-		t.Fatalf("first request: %d %q", first.Status, first.Body)
-	}
-	want := 1
-	for _, fault := range []faultproxy.Mode{faultproxy.Slow, faultproxy.Blackhole} {
-		p.Set(fault)
-		for i := range 3 {
-			res := faulttest.Do(h, "/inc", first.Cookie)
-			if res.Status != faulttest.StatusStoreDown || res.Took > faultBound(storeTimeout) {
-				t.Errorf("request %d with Redis %v: status %d after %v; want %d within %v",
-					i, fault, res.Status, res.Took, faulttest.StatusStoreDown, faultBound(storeTimeout))
-			}
-		}
-		p.Set(faultproxy.Up)
-		var res faulttest.Result
-		for range 5 { // connections the fault left broken may fail once
-			if res = faulttest.Do(h, "/get", first.Cookie); res.Status == http.StatusOK {
-				break
-			}
-		}
-		if res.Status != http.StatusOK {
-			t.Fatalf("after Redis was %v: status %d %q", fault, res.Status, res.Body)
-		}
-		// A failed increment may have been stored before its answer was
-		// lost; none may have been applied twice.
-		n, err := strconv.Atoi(res.Body)
-		if err != nil || n < want || n > want+3 {
-			t.Errorf("after Redis was %v: counter %q, want %d to %d", fault, res.Body, want, want+3)
-		}
-		want = n
-	}
+	h := faulttest.Handler(faulttest.NewManager(t, "redis", conn, storeTimeout))
+	faulttest.Slow(t, "Redis", h, p, storeTimeout)
 }
 
 // replicated waits until the replica at replica has every write the master
@@ -236,7 +136,7 @@ func TestFaultSentinelFailoverUnderTraffic(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			g := testserver.RedisSentinelFresh(t)
 			conn := fmt.Sprintf("redis+sentinel://%s/%s/0?dial_timeout=300ms&max_retries=1&prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix())
-			h := faulttest.Handler(faultManager(t, conn, storeTimeout))
+			h := faulttest.Handler(faulttest.NewManager(t, "redis", conn, storeTimeout))
 
 			before := faulttest.Start(t, h, 8, 2*time.Millisecond)
 			if !before.WaitOK(100, 30*time.Second) {
@@ -291,8 +191,8 @@ func TestFaultSentinelFailoverUnderTraffic(t *testing.T) {
 			}
 			t.Logf("traffic recovered %v after the failover began", time.Since(start).Round(time.Millisecond))
 			during.Stop()
-			checkBounded(t, "during the failover", during.Stats("failover"), faultBound(storeTimeout))
-			checkBounded(t, "after the failover", during.Stats("after"), faultBound(storeTimeout))
+			during.Stats("failover").Check(t, "during the failover", faulttest.Bound(storeTimeout))
+			during.Stats("after").Check(t, "after the failover", faulttest.Bound(storeTimeout))
 			t.Logf("%d sessions written before the failover checked", before.Verify(t))
 		})
 	}

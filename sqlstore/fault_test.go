@@ -7,14 +7,12 @@ package sqlstore_test
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/faultproxy"
 	"github.com/sessionkit/session/internal/faulttest"
 	"github.com/sessionkit/session/internal/leakcheck"
@@ -24,9 +22,7 @@ import (
 
 // faultStoreTimeout is the Config.StoreTimeout of the fault tests, and
 // faultBound the time within which every request must end while the
-// database fails: a correctness bound (no request hangs), not a speed
-// target. A request makes at most a load and a save, each bounded by the
-// StoreTimeout.
+// database fails (see faulttest.Bound).
 //
 // The timeout is 1 s, not less: once an outage has emptied the pool, every
 // request has to open a connection within its StoreTimeout, and on these
@@ -36,10 +32,9 @@ import (
 // (seen in 2 runs of 3). Open's pools now keep the connections of abandoned
 // setups for the next call (spare.go; TestSlowReconnect), so that no longer
 // happens; the 1 s stays, for fewer failed requests while recovering.
-const (
-	faultStoreTimeout = time.Second
-	faultBound        = 5 * faultStoreTimeout
-)
+const faultStoreTimeout = time.Second
+
+var faultBound = faulttest.Bound(faultStoreTimeout)
 
 // faultProxy starts a proxy in mode in front of the server of rawURL and
 // returns it with the URL that goes through it.
@@ -49,48 +44,8 @@ func faultProxy(t *testing.T, rawURL string, mode faultproxy.Mode) (*faultproxy.
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := faultproxy.New(u.Host, mode)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := faulttest.Proxy(t, u.Host, mode)
 	return p, withHost(t, rawURL, p.Addr())
-}
-
-// faultManager returns a Manager on the database driver of rawURL with the
-// fault tests' StoreTimeout and error handler.
-func faultManager(t *testing.T, rawURL string) *session.Manager {
-	t.Helper()
-	m, err := session.New(faultConfig(rawURL))
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := m.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return m
-}
-
-func faultConfig(rawURL string) session.Config {
-	return session.Config{
-		Secret: testSecret, Driver: "database", Connection: rawURL, Lottery: [2]int{0, 1},
-		StoreTimeout: faultStoreTimeout, ErrorHandler: faulttest.ErrorHandler, Logger: discardLogger(),
-	}
-}
-
-// checkBounded fails t when a phase saw a response other than 200 or the
-// error handler's, or a request slower than faultBound.
-func checkBounded(t *testing.T, what string, st faulttest.Stats) {
-	t.Helper()
-	t.Logf("%s: %v", what, st)
-	if st.Other > 0 {
-		t.Errorf("%s: %d responses were neither 200 nor the error handler's %d", what, st.Other, faulttest.StatusStoreDown)
-	}
-	if st.Max > faultBound {
-		t.Errorf("%s: a request took %v, more than %v (5 × StoreTimeout %v)", what, st.Max, faultBound, faultStoreTimeout)
-	}
 }
 
 // The database is unreachable when the application starts. The database
@@ -105,7 +60,7 @@ func TestFaultDownAtStart(t *testing.T) {
 			direct := b.newURL(t)
 			p, raw := faultProxy(t, direct, faultproxy.Down)
 			start := time.Now()
-			h := faulttest.Handler(faultManager(t, raw))
+			h := faulttest.Handler(faulttest.NewManager(t, "database", raw, faultStoreTimeout))
 			if took := time.Since(start); took > faultBound {
 				t.Errorf("New with the database down took %v, more than %v", took, faultBound)
 			}
@@ -161,30 +116,9 @@ func TestFaultOutageUnderTraffic(t *testing.T) {
 	for _, b := range serverBackends() {
 		t.Run(b.name, func(t *testing.T) {
 			p, raw := faultProxy(t, b.newURL(t), faultproxy.Up)
-			h := faulttest.Handler(faultManager(t, raw))
-			tr := faulttest.Start(t, h, 8, 2*time.Millisecond)
-			defer tr.Stop()
-			if !tr.WaitOK(50, 30*time.Second) {
-				t.Fatalf("traffic did not start: %v", tr.Stats("start"))
-			}
-			for _, fault := range []faultproxy.Mode{faultproxy.Down, faultproxy.Hang} {
-				tr.Phase(fault.String())
-				p.Set(fault)
-				time.Sleep(5 * faultStoreTimeout / 2) // longer than a store call may wait
-				tr.Phase("recover after " + fault.String())
-				p.Set(faultproxy.Up)
-				if !tr.WaitOK(50, 30*time.Second) {
-					t.Fatalf("traffic did not recover within 30s after %v: %v", fault, tr.Stats("recover after "+fault.String()))
-				}
-				st := tr.Stats(fault.String())
-				checkBounded(t, "database "+fault.String(), st)
-				if st.StoreDown == 0 {
-					t.Errorf("database %v: no request got the error handler's response", fault)
-				}
-				checkBounded(t, "recovering after "+fault.String(), tr.Stats("recover after "+fault.String()))
-			}
-			tr.Stop()
-			t.Logf("%d sessions checked", tr.Verify(t))
+			h := faulttest.Handler(faulttest.NewManager(t, "database", raw, faultStoreTimeout))
+			// Each fault lasts longer than a store call may wait.
+			faulttest.Outage(t, "the database", h, p, faultStoreTimeout, 5*faultStoreTimeout/2)
 		})
 	}
 }
@@ -197,40 +131,8 @@ func TestFaultSlowDatabase(t *testing.T) {
 	for _, b := range serverBackends() {
 		t.Run(b.name, func(t *testing.T) {
 			p, raw := faultProxy(t, b.newURL(t), faultproxy.Up)
-			p.SetDelay(20 * time.Millisecond)
-			h := faulttest.Handler(faultManager(t, raw))
-			first := faulttest.Do(h, "/inc", nil)
-			if first.Status != http.StatusOK {
-				t.Fatalf("first request: %d %q", first.Status, first.Body)
-			}
-			want := 1
-			for _, fault := range []faultproxy.Mode{faultproxy.Slow, faultproxy.Blackhole} {
-				p.Set(fault)
-				for i := range 3 {
-					res := faulttest.Do(h, "/inc", first.Cookie)
-					if res.Status != faulttest.StatusStoreDown || res.Took > faultBound {
-						t.Errorf("request %d with the database %v: status %d after %v; want %d within %v",
-							i, fault, res.Status, res.Took, faulttest.StatusStoreDown, faultBound)
-					}
-				}
-				p.Set(faultproxy.Up)
-				var res faulttest.Result
-				for range 5 { // connections the fault left broken may fail once
-					if res = faulttest.Do(h, "/get", first.Cookie); res.Status == http.StatusOK {
-						break
-					}
-				}
-				if res.Status != http.StatusOK {
-					t.Fatalf("after the database was %v: status %d %q", fault, res.Status, res.Body)
-				}
-				// A failed increment may have committed before its answer was
-				// lost; none may have been applied twice.
-				n := 0
-				if _, err := fmt.Sscan(res.Body, &n); err != nil || n < want || n > want+3 {
-					t.Errorf("after the database was %v: counter %q, want %d to %d", fault, res.Body, want, want+3)
-				}
-				want = n
-			}
+			h := faulttest.Handler(faulttest.NewManager(t, "database", raw, faultStoreTimeout))
+			faulttest.Slow(t, "the database", h, p, faultStoreTimeout)
 		})
 	}
 }
@@ -241,7 +143,7 @@ func TestFaultSlowDatabase(t *testing.T) {
 // before or during the restart is lost.
 func TestFaultPostgresRestart(t *testing.T) {
 	leakcheck.Check(t)
-	h := faulttest.Handler(faultManager(t, testserver.Postgres(t)))
+	h := faulttest.Handler(faulttest.NewManager(t, "database", testserver.Postgres(t), faultStoreTimeout))
 	tr := faulttest.Start(t, h, 8, 2*time.Millisecond)
 	defer tr.Stop()
 	if !tr.WaitOK(50, 30*time.Second) {
@@ -260,7 +162,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	recovered := time.Since(start)
 	tr.Stop()
 	t.Logf("restart took %v, traffic recovered after %v", restarted.Round(time.Millisecond), recovered.Round(time.Millisecond))
-	checkBounded(t, "during the restart", tr.Stats("restart"))
-	checkBounded(t, "after the restart", tr.Stats("after"))
+	tr.Stats("restart").Check(t, "during the restart", faultBound)
+	tr.Stats("after").Check(t, "after the restart", faultBound)
 	t.Logf("%d sessions checked", tr.Verify(t))
 }

@@ -2,7 +2,10 @@
 // session.Manager for the drivers' fault tests: clients, each with its own
 // session, increment a counter while a test breaks the store, and the
 // traffic records, phase by phase, how requests ended and how long they took,
-// then checks that no acknowledged increment was lost.
+// then checks that no acknowledged increment was lost. NewManager and Proxy
+// set a test up (a Manager on a driver, a fault proxy in front of its
+// server); Outage and Slow are the scenarios every driver with a server
+// runs.
 package faulttest
 
 import (
@@ -18,7 +21,37 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/faultproxy"
+	"github.com/sessionkit/session/storetest"
 )
+
+// Bound is the time within which every request must end while the store
+// fails, for a Manager with StoreTimeout storeTimeout: a correctness bound
+// (no request hangs), not a speed target. A request makes at most a load
+// and a save, each bounded by the StoreTimeout.
+func Bound(storeTimeout time.Duration) time.Duration { return 5 * storeTimeout }
+
+// NewManager returns a Manager on driver's store at connection with
+// storeTimeout and ErrorHandler, and storetest.NewManager's test defaults
+// otherwise, closed when t ends.
+func NewManager(t testing.TB, driver, connection string, storeTimeout time.Duration) *session.Manager {
+	t.Helper()
+	return storetest.NewManager(t, nil, session.Config{
+		Driver: driver, Connection: connection, StoreTimeout: storeTimeout, ErrorHandler: ErrorHandler,
+	})
+}
+
+// Proxy starts a fault proxy in mode in front of backend (host:port),
+// closed when t ends.
+func Proxy(t testing.TB, backend string, mode faultproxy.Mode) *faultproxy.Proxy {
+	t.Helper()
+	p, err := faultproxy.New(backend, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
 
 // StatusStoreDown is the status ErrorHandler answers with, so that a test
 // can tell the error handler's response from any other failure.
@@ -77,6 +110,19 @@ type Stats struct {
 	OK, StoreDown, Other int64         // 200, StatusStoreDown, anything else
 	Max                  time.Duration // the slowest request
 	LastError            string        // the body of the last response that was not 200
+}
+
+// Check logs s and fails t when the phase saw a response other than 200 or
+// the error handler's, or a request slower than bound.
+func (s Stats) Check(t testing.TB, what string, bound time.Duration) {
+	t.Helper()
+	t.Logf("%s: %v", what, s)
+	if s.Other > 0 {
+		t.Errorf("%s: %d responses were neither 200 nor the error handler's %d", what, s.Other, StatusStoreDown)
+	}
+	if s.Max > bound {
+		t.Errorf("%s: a request took %v, more than %v", what, s.Max, bound)
+	}
 }
 
 func (s Stats) String() string {
@@ -252,4 +298,82 @@ func (tr *Traffic) Verify(t testing.TB) int {
 		}
 	}
 	return len(tr.clients)
+}
+
+// Outage runs traffic through h (a Manager with storeTimeout whose
+// connections go through p, up) while the server goes away (connections
+// cut, new ones refused), then stalls (bytes held), each for hold, and comes
+// back. Every request in the meantime must end within Bound(storeTimeout)
+// with 200 or the error handler's response, some with the latter; traffic
+// must recover without a restart; and no acknowledged write may be lost.
+// server names the server in messages ("Redis", "the database").
+func Outage(t testing.TB, server string, h http.Handler, p *faultproxy.Proxy, storeTimeout, hold time.Duration) {
+	t.Helper()
+	bound := Bound(storeTimeout)
+	tr := Start(t, h, 8, 2*time.Millisecond)
+	defer tr.Stop()
+	if !tr.WaitOK(50, 30*time.Second) {
+		t.Fatalf("traffic did not start: %v", tr.Stats("start"))
+	}
+	for _, fault := range []faultproxy.Mode{faultproxy.Down, faultproxy.Hang} {
+		tr.Phase(fault.String())
+		p.Set(fault)
+		time.Sleep(hold)
+		recovering := "recovering after " + fault.String()
+		tr.Phase(recovering)
+		p.Set(faultproxy.Up)
+		if !tr.WaitOK(50, 30*time.Second) {
+			t.Fatalf("traffic did not recover within 30s after %v: %v", fault, tr.Stats(recovering))
+		}
+		st := tr.Stats(fault.String())
+		st.Check(t, server+" "+fault.String(), bound)
+		if st.StoreDown == 0 {
+			t.Errorf("%s %v: no request got the error handler's response", server, fault)
+		}
+		tr.Stats(recovering).Check(t, recovering, bound)
+	}
+	tr.Stop()
+	t.Logf("%d sessions checked", tr.Verify(t))
+}
+
+// Slow makes the server behind p slow (every byte delayed 20 ms), then
+// swallow every byte: requests through h (a Manager with storeTimeout) must
+// get the error handler's response within Bound(storeTimeout), and work
+// again once p forwards normally. An increment that failed may have been
+// stored before its answer was lost; none may be applied twice. server
+// names the server in messages ("Redis", "the database").
+func Slow(t testing.TB, server string, h http.Handler, p *faultproxy.Proxy, storeTimeout time.Duration) {
+	t.Helper()
+	bound := Bound(storeTimeout)
+	p.SetDelay(20 * time.Millisecond)
+	first := Do(h, "/inc", nil)
+	if first.Status != http.StatusOK {
+		t.Fatalf("first request: %d %q", first.Status, first.Body)
+	}
+	want := 1
+	for _, fault := range []faultproxy.Mode{faultproxy.Slow, faultproxy.Blackhole} {
+		p.Set(fault)
+		for i := range 3 {
+			res := Do(h, "/inc", first.Cookie)
+			if res.Status != StatusStoreDown || res.Took > bound {
+				t.Errorf("request %d with %s %v: status %d after %v; want %d within %v",
+					i, server, fault, res.Status, res.Took, StatusStoreDown, bound)
+			}
+		}
+		p.Set(faultproxy.Up)
+		var res Result
+		for range 5 { // connections the fault left broken may fail once
+			if res = Do(h, "/get", first.Cookie); res.Status == http.StatusOK {
+				break
+			}
+		}
+		if res.Status != http.StatusOK {
+			t.Fatalf("after %s was %v: status %d %q", server, fault, res.Status, res.Body)
+		}
+		n, err := strconv.Atoi(res.Body)
+		if err != nil || n < want || n > want+3 {
+			t.Errorf("after %s was %v: counter %q, want %d to %d", server, fault, res.Body, want, want+3)
+		}
+		want = n
+	}
 }
