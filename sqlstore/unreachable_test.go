@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/faultproxy"
+	"github.com/sessionkit/session/internal/faulttest"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/sqlstore"
 	"github.com/sessionkit/session/storetest"
@@ -103,120 +104,6 @@ func TestOpenUnreachable(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP connections to a server and can hang them (stop
-// forwarding) or cut them (close them all and refuse new ones), to play a
-// database that stalls or goes away.
-type proxy struct {
-	ln      net.Listener
-	backend string
-
-	mu    sync.Mutex
-	cond  *sync.Cond
-	state string        // "up", "hang", "down"
-	delay time.Duration // before a new connection reaches the backend
-	conns map[net.Conn]bool
-}
-
-func newProxy(t *testing.T, backend string) *proxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, backend: backend, state: "up", conns: map[net.Conn]bool{}}
-	p.cond = sync.NewCond(&p.mu)
-	t.Cleanup(func() { ln.Close(); p.set("down") })
-	go p.serve()
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) set(state string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.state = state
-	if state == "down" {
-		for c := range p.conns {
-			c.Close()
-		}
-		clear(p.conns)
-	}
-	p.cond.Broadcast()
-}
-
-// setDelay makes every new connection wait d before it reaches the
-// backend, so that setting one up takes at least d.
-func (p *proxy) setDelay(d time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.delay = d
-}
-
-func (p *proxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		go p.connect(c)
-	}
-}
-
-// connect forwards c to the backend, after the proxy's delay.
-func (p *proxy) connect(c net.Conn) {
-	p.mu.Lock()
-	down, delay := p.state == "down", p.delay
-	p.mu.Unlock()
-	if down {
-		c.Close()
-		return
-	}
-	time.Sleep(delay)
-	s, err := net.Dial("tcp", p.backend)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.state == "down" {
-		p.mu.Unlock()
-		c.Close()
-		s.Close()
-		return
-	}
-	p.conns[c], p.conns[s] = true, true
-	p.mu.Unlock()
-	go p.pipe(c, s)
-	go p.pipe(s, c)
-}
-
-// pipe copies from src to dst, holding the bytes while the proxy hangs.
-func (p *proxy) pipe(src, dst net.Conn) {
-	defer src.Close()
-	defer dst.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			for p.state == "hang" {
-				p.cond.Wait()
-			}
-			down := p.state == "down"
-			p.mu.Unlock()
-			if down {
-				return
-			}
-			if _, err := dst.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
 // A database that stalls or goes away makes requests fail promptly (within
 // their deadline) with a 500, and the first request after it is back works.
 func TestDatabaseOutage(t *testing.T) {
@@ -225,8 +112,8 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Parallel()
 			rawURL := b.newURL(t)
 			u, _ := url.Parse(rawURL)
-			p := newProxy(t, u.Host)
-			st := openStore(t, withHost(t, rawURL, p.addr()), sqlstore.Options{})
+			p := faulttest.Proxy(t, u.Host, faultproxy.Up)
+			st := openStore(t, withHost(t, rawURL, p.Addr()), sqlstore.Options{})
 			m := storetest.NewManager(t, st, session.Config{})
 			h := handler(m, func(s *session.Session) { s.Put("n", 1) })
 			cookie := sessionCookie(t, request(h, nil))
@@ -245,7 +132,7 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 
 			// Stalled: the request's deadline bounds it.
-			p.set("hang")
+			p.Set(faultproxy.Hang)
 			code, took := timed(300 * time.Millisecond)
 			if code != http.StatusInternalServerError || took > 3*time.Second {
 				t.Errorf("request while the database stalls: status %d after %v, want 500 within the 300ms deadline", code, took)
@@ -257,7 +144,7 @@ func TestDatabaseOutage(t *testing.T) {
 			if err == nil || time.Since(start) > 3*time.Second {
 				t.Errorf("Load while the database stalls: error %v after %v", err, time.Since(start))
 			}
-			p.set("up")
+			p.Set(faultproxy.Up)
 			if code, _ := timed(10 * time.Second); code != http.StatusOK {
 				t.Errorf("first request after the stall: status %d", code)
 			}
@@ -270,12 +157,12 @@ func TestDatabaseOutage(t *testing.T) {
 				go func() { defer wg.Done(); timed(10 * time.Second) }()
 			}
 			wg.Wait()
-			p.set("down")
+			p.Set(faultproxy.Down)
 			code, took = timed(10 * time.Second)
 			if code != http.StatusInternalServerError || took > 5*time.Second {
 				t.Errorf("request while the database is down: status %d after %v, want a prompt 500", code, took)
 			}
-			p.set("up")
+			p.Set(faultproxy.Up)
 			// Every request after it is back works, although the pool still
 			// holds dead connections.
 			for i := range 10 {
@@ -300,11 +187,7 @@ func TestDeferUnreachable(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := faultproxy.New(u.Host, faultproxy.Down)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
+			p := faulttest.Proxy(t, u.Host, faultproxy.Down)
 			st, err := sqlstore.Open(t.Context(), withHost(t, direct, p.Addr()), sqlstore.Options{DeferUnreachable: true})
 			if err != nil {
 				t.Fatalf("Open with the database down and DeferUnreachable: %v", err)
@@ -429,8 +312,8 @@ func TestSlowReconnect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := newProxy(t, u.Host)
-			st := openStore(t, withHost(t, rawURL, p.addr()), sqlstore.Options{})
+			p := faulttest.Proxy(t, u.Host, faultproxy.Up)
+			st := openStore(t, withHost(t, rawURL, p.Addr()), sqlstore.Options{})
 			id := storetest.NewID()
 			err = st.Update(t.Context(), id, func([]byte, bool) ([]byte, time.Time, error) {
 				return []byte("v"), time.Now().Add(time.Hour), nil
@@ -439,9 +322,9 @@ func TestSlowReconnect(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			p.set("down") // every connection of the pool dies
-			p.setDelay(setupDelay)
-			p.set("up")
+			p.Set(faultproxy.Down) // every connection of the pool dies
+			p.SetConnectDelay(setupDelay)
+			p.Set(faultproxy.Up)
 			load := func() error {
 				ctx, cancel := context.WithTimeout(t.Context(), callTimeout)
 				defer cancel()

@@ -46,13 +46,15 @@ type Proxy struct {
 	ln      net.Listener
 	backend string
 
-	mu    sync.Mutex
-	cond  *sync.Cond
-	mode  Mode
-	delay time.Duration // per byte, in Slow mode
-	conns map[net.Conn]bool
-	wg    sync.WaitGroup
-	done  bool
+	mu      sync.Mutex
+	cond    *sync.Cond
+	mode    Mode
+	delay   time.Duration // per byte, in Slow mode
+	connect time.Duration // before a new connection reaches the backend
+	conns   map[net.Conn]bool
+	wg      sync.WaitGroup
+	done    bool
+	stop    chan struct{} // closed by Close
 }
 
 // New starts a proxy to backend (host:port) on a free loopback port, in mode.
@@ -61,7 +63,7 @@ func New(backend string, mode Mode) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
-	p := &Proxy{ln: ln, backend: backend, mode: mode, delay: 10 * time.Millisecond, conns: map[net.Conn]bool{}}
+	p := &Proxy{ln: ln, backend: backend, mode: mode, delay: 10 * time.Millisecond, conns: map[net.Conn]bool{}, stop: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.serve()
@@ -89,6 +91,15 @@ func (p *Proxy) SetDelay(d time.Duration) {
 	p.delay = d
 }
 
+// SetConnectDelay makes every new connection wait d before the proxy dials
+// the backend for it (default 0), so that setting one up takes at least d:
+// a server slow to accept connections.
+func (p *Proxy) SetConnectDelay(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.connect = d
+}
+
 // Mode returns the proxy's mode.
 func (p *Proxy) Mode() Mode {
 	p.mu.Lock()
@@ -100,7 +111,10 @@ func (p *Proxy) Mode() Mode {
 // goroutines to end.
 func (p *Proxy) Close() error {
 	p.mu.Lock()
-	p.done = true
+	if !p.done {
+		p.done = true
+		close(p.stop)
+	}
 	p.closeConnsLocked()
 	p.cond.Broadcast()
 	p.mu.Unlock()
@@ -126,38 +140,60 @@ func (p *Proxy) serve() {
 		if err != nil {
 			return
 		}
-		p.mu.Lock()
-		mode, done := p.mode, p.done
-		p.mu.Unlock()
-		if done || mode == Down {
-			c.Close()
-			continue
-		}
-		var s net.Conn
-		if mode != Blackhole {
-			if s, err = net.DialTimeout("tcp", p.backend, 5*time.Second); err != nil {
-				c.Close()
-				continue
-			}
-		}
-		p.mu.Lock()
-		if p.done || p.mode == Down {
-			p.mu.Unlock()
-			c.Close()
-			if s != nil {
-				s.Close()
-			}
-			continue
-		}
-		p.conns[c] = true
-		if s != nil {
-			p.conns[s] = true
-		}
-		p.wg.Add(2)
-		p.mu.Unlock()
-		go p.pipe(c, s)
-		go p.pipe(s, c)
+		p.wg.Add(1)
+		go p.accept(c)
 	}
+}
+
+// accept connects c to the backend, after the connect delay, and starts
+// piping between them.
+func (p *Proxy) accept(c net.Conn) {
+	defer p.wg.Done()
+	p.mu.Lock()
+	mode, done, wait := p.mode, p.done, p.connect
+	p.mu.Unlock()
+	if done || mode == Down {
+		c.Close()
+		return
+	}
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-p.stop:
+			timer.Stop()
+			c.Close()
+			return
+		}
+		p.mu.Lock()
+		mode = p.mode
+		p.mu.Unlock()
+	}
+	var s net.Conn
+	if mode != Blackhole {
+		var err error
+		if s, err = net.DialTimeout("tcp", p.backend, 5*time.Second); err != nil {
+			c.Close()
+			return
+		}
+	}
+	p.mu.Lock()
+	if p.done || p.mode == Down {
+		p.mu.Unlock()
+		c.Close()
+		if s != nil {
+			s.Close()
+		}
+		return
+	}
+	p.conns[c] = true
+	if s != nil {
+		p.conns[s] = true
+	}
+	p.wg.Add(2)
+	p.mu.Unlock()
+	go p.pipe(c, s)
+	go p.pipe(s, c)
 }
 
 // pipe copies from src to dst by the rules of the current mode. A nil src

@@ -122,3 +122,40 @@ func TestModes(t *testing.T) {
 		t.Errorf("Mode: %v, %v, %v", p.Mode(), Mode(9), Blackhole)
 	}
 }
+
+// A connect delay holds a new connection before the backend: its bytes do
+// not come back while the delay lasts; connections made after it is lifted
+// work at once; Close ends a connection still waiting, without waiting for
+// its delay.
+func TestConnectDelay(t *testing.T) {
+	leakcheck.Check(t)
+	p, err := New(echoServer(t), Up)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetConnectDelay(time.Hour)
+	waiting, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	if got, err := roundTrip(waiting, bufio.NewReader(waiting), 100*time.Millisecond); err == nil {
+		t.Fatalf("a connection in its connect delay reached the backend: %q", got)
+	}
+	p.SetConnectDelay(0)
+	c, err := net.Dial("tcp", p.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, err := roundTrip(c, bufio.NewReader(c), 5*time.Second); got != "ping\n" || err != nil {
+		t.Fatalf("after the delay was lifted: %q, %v", got, err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waiting.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := waiting.Read(make([]byte, 1)); err == nil {
+		t.Error("Close left the waiting connection open")
+	}
+}
