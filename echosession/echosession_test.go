@@ -10,7 +10,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/echosession"
+	"github.com/sessionkit/session/internal/readmetest"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -652,23 +652,5 @@ func TestHijack(t *testing.T) {
 // TestREADME: the wiring code of the README's echo section is this
 // package's tested code, line for line (imports aside).
 func TestREADME(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n### echo\n")
-	_, block, ok2 := strings.Cut(section, "```go\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("README has no ### echo section with a Go block")
-	}
-	for _, line := range strings.Split(block, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "import ") && !strings.Contains(string(src), line) {
-			t.Errorf("README line not in example_test.go: %s", line)
-		}
-	}
+	readmetest.Check(t, "../README.md", "echo", "example_test.go")
 }

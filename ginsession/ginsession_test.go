@@ -18,6 +18,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/ginsession"
+	"github.com/sessionkit/session/internal/readmetest"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -647,23 +648,5 @@ func TestHijack(t *testing.T) {
 // TestREADME: the wiring code of the README's gin section is this
 // package's tested code, line for line (imports aside).
 func TestREADME(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("example_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n### gin\n")
-	_, block, ok2 := strings.Cut(section, "```go\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("README has no ### gin section with a Go block")
-	}
-	for _, line := range strings.Split(block, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "import ") && !strings.Contains(string(src), line) {
-			t.Errorf("README line not in example_test.go: %s", line)
-		}
-	}
+	readmetest.Check(t, "../README.md", "gin", "example_test.go")
 }

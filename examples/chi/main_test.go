@@ -6,12 +6,12 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/readmetest"
 )
 
 // TestRouter runs the chi application on a real server with a client that
@@ -66,23 +66,5 @@ func TestRouter(t *testing.T) {
 // TestREADME: the wiring code of the README's chi section is this
 // package's tested code, line for line (imports aside).
 func TestREADME(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := os.ReadFile("main.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n### chi\n")
-	_, block, ok2 := strings.Cut(section, "```go\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("README has no ### chi section with a Go block")
-	}
-	for _, line := range strings.Split(block, "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "import ") && !strings.Contains(string(src), line) {
-			t.Errorf("README line not in main.go: %s", line)
-		}
-	}
+	readmetest.Check(t, "../../README.md", "chi", "main.go")
 }
