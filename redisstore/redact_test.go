@@ -2,17 +2,18 @@ package redisstore_test
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/secrettest"
 	"github.com/sessionkit/session/redisstore"
+	"github.com/sessionkit/session/storetest"
 )
 
-// The two halves of every test password: distinctive, so that finding
-// either in an error means the password leaked (whole or in part).
+// The two halves of every test password, made of letters that messages
+// seldom hold (see secrettest.Forms).
 const pwHead, pwTail = "Ab3Xq", "Zr7Kw"
 
 // pwSeparators go between the halves: the characters that a URL gives a
@@ -56,60 +57,39 @@ var pwURLs = []string{
 	"REDIS://:{pw}@cache.internal:6379/0?read_timeout=x",
 }
 
-// leaks reports whether s holds a part of the test password.
-func leaks(s string) bool { return strings.Contains(s, pwHead) || strings.Contains(s, pwTail) }
-
-// call runs f, turning a panic into an error that quotes its value.
-func call(f func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return f()
-}
-
 // No error, log line or panic of Open, or of session.New with the "redis"
 // driver, holds a part of the URL's password, however malformed the URL.
 func TestPasswordNeverShown(t *testing.T) {
 	errs := 0
 	for _, tmpl := range pwURLs {
 		for _, sep := range pwSeparators {
-			raw := strings.ReplaceAll(tmpl, "{pw}", pwHead+sep+pwTail)
-			err := call(func() error {
+			pw := pwHead + sep + pwTail
+			raw := strings.ReplaceAll(tmpl, "{pw}", pw)
+			with := strings.ReplaceAll(tmpl, "{pw}", "<"+pw+">")
+			secrettest.NoPanic(t, "Open with "+with, pw, func() {
 				st, err := redisstore.Open(t.Context(), raw, redisstore.Options{})
 				if err == nil {
 					st.Close()
+					return
 				}
-				return err
-			})
-			if err != nil {
 				errs++
-				if leaks(err.Error()) {
-					t.Errorf("Open(%q): the error shows the password: %v", raw, err)
-				}
+				secrettest.CheckErr(t, "Open's error with "+with, err, pw)
 				if !strings.HasPrefix(err.Error(), "redisstore: ") || strings.HasPrefix(err.Error(), "redisstore: redisstore:") {
-					t.Errorf("Open(%q): error %q lacks its one package prefix", raw, err)
+					t.Errorf("Open with %s: error %q lacks its one package prefix", with, err)
 				}
-			}
+			})
 			var logs bytes.Buffer
-			err = call(func() error {
+			secrettest.NoPanic(t, "session.New with "+with, pw, func() {
 				m, err := session.New(session.Config{
-					Secret: "test secret - a test secret, not for production",
-					Driver: "redis", Connection: raw,
+					Secret: storetest.Secret, Driver: "redis", Connection: raw,
 					Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 				})
 				if err == nil {
 					m.Close()
 				}
-				return err
+				secrettest.CheckErr(t, "session.New's error with "+with, err, pw)
 			})
-			if err != nil && leaks(err.Error()) {
-				t.Errorf("session.New with %q: the error shows the password: %v", raw, err)
-			}
-			if leaks(logs.String()) {
-				t.Errorf("session.New with %q: the log shows the password: %s", raw, logs.String())
-			}
+			secrettest.Check(t, "the log of session.New with "+with, logs.String(), pw)
 		}
 	}
 	if errs < len(pwURLs)*len(pwSeparators)/2 {
