@@ -1,7 +1,6 @@
 package session_test
 
 import (
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -28,12 +27,7 @@ func BenchmarkRequest(b *testing.B) {
 	})
 	b.Run("memory", func(b *testing.B) { storetest.BenchmarkRequests(b, memstore.New()) })
 	b.Run("cookie", func(b *testing.B) {
-		m, err := session.New(session.Config{Secret: "bench secret - a test secret, not for production", Driver: "cookie", Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { m.Close() })
-		storetest.BenchmarkManager(b, m)
+		storetest.BenchmarkManager(b, storetest.NewManager(b, nil, session.Config{Driver: "cookie"}))
 	})
 	b.Run("file", func(b *testing.B) {
 		st, err := filestore.New(b.TempDir())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/jsoncodec"
+	"github.com/sessionkit/session/storetest"
 )
 
 // nested returns a value of n nested maps: {"k": {"k": ... "end"}}.
@@ -117,15 +118,11 @@ func TestUnencodableValueFailsSave(t *testing.T) {
 func TestUnencodableValueLogNamesTheKey(t *testing.T) {
 	eachDriver(t, func(t *testing.T, st session.Store) {
 		logs := &captureHandler{}
-		cfg := session.Config{Secret: testSecret, Lottery: [2]int{0, 1}, Logger: slog.New(logs), Store: st}
+		cfg := session.Config{Logger: slog.New(logs)}
 		if st == nil {
 			cfg.Driver = "cookie"
 		}
-		m, err := session.New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { m.Close() })
+		m := storetest.NewManager(t, st, cfg)
 		c := newClient(t, m)
 		c.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) {
 			s.Put("profile", map[string]any{"name": "Ana"})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/memstore"
+	"github.com/sessionkit/session/storetest"
 )
 
 // eventLog records what Hooks report, as "name" or "name:detail" counts.
@@ -98,11 +99,7 @@ func TestHooks(t *testing.T) {
 	}
 	st.fail.Store(false)
 
-	m2, err := session.New(session.Config{Secret: testSecret, Hooks: l.hooks(), Lifetime: time.Second, Driver: "memory", Lottery: [2]int{0, 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m2.Close()
+	m2 := storetest.NewManager(t, nil, session.Config{Hooks: l.hooks(), Lifetime: time.Second, Driver: "memory"})
 	c3 := newClient(t, m2)
 	c3.do(func(_ http.ResponseWriter, _ *http.Request, s *session.Session) { s.Put("k", 1) })
 	time.Sleep(1100 * time.Millisecond)

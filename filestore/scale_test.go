@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -17,15 +16,6 @@ import (
 // scalePayload is a typical encoded session (about 130 bytes).
 var scalePayload = []byte(`{"v":1,"data":{"user":{"id":42,"name":"Ana"},"cart":["apple","pear"]},"token":"` +
 	"tttttttttttttttttttttttttttttttttttttttttt" + `","flash":{}}`)
-
-// scaleSizes returns the store sizes of the scale benchmarks: 10,000, and
-// 1,000,000 too when SESSION_SCALE=1m.
-func scaleSizes() []int {
-	if os.Getenv("SESSION_SCALE") == "1m" {
-		return []int{10_000, 1_000_000}
-	}
-	return []int{10_000}
-}
 
 // fillStore writes n sessions with Update from several goroutines, with
 // expiries spread evenly from `from` over span (so over span/minute index
@@ -76,7 +66,7 @@ func fillStore(b *testing.B, s *filestore.Store, n int, from time.Time, span tim
 //	go test -run '^$' -bench Scale ./filestore/
 //	SESSION_SCALE=1m go test -run '^$' -bench 'Scale/N=1000000' -timeout 80m ./filestore/
 func BenchmarkScale(b *testing.B) {
-	for _, n := range scaleSizes() {
+	for _, n := range storetest.ScaleSizes(10_000) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
 			s := newStore(b, dir)

@@ -3,8 +3,6 @@ package memcachedstore_test
 import (
 	"encoding/binary"
 	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -176,22 +174,11 @@ func TestInvalidIDs(t *testing.T) {
 	}
 }
 
-// closedAddr returns a loopback address where nothing listens.
-func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // A server that is not there gives a prompt error from every method and a
 // 500 from the Manager; a canceled context stops the store before it calls
 // memcached.
 func TestUnreachable(t *testing.T) {
-	st, err := memcachedstore.Open(t.Context(), "memcached://"+closedAddr(t), memcachedstore.Options{})
+	st, err := memcachedstore.Open(t.Context(), "memcached://"+testserver.ClosedAddr(t), memcachedstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,12 +213,7 @@ func TestDriver(t *testing.T) {
 	if !slices.Contains(session.Drivers(), "memcached") {
 		t.Fatalf("driver not registered: %v", session.Drivers())
 	}
-	m, err := session.New(session.Config{Secret: "test secret - a test secret, not for production", Driver: "memcached", Connection: "memcached://" + addr + "?prefix=" + freshPrefix(),
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	m := storetest.NewManager(t, nil, session.Config{Driver: "memcached", Connection: "memcached://" + addr + "?prefix=" + freshPrefix()})
 	if _, ok := m.Store().(*memcachedstore.Store); !ok {
 		t.Fatalf("store %T", m.Store())
 	}
@@ -239,7 +221,7 @@ func TestDriver(t *testing.T) {
 	if got := get(t, m, cookie, "k"); got != "v" {
 		t.Errorf("read back %q", got)
 	}
-	_, err = session.New(session.Config{Secret: "test secret - a test secret, not for production", Driver: "memcached", Connection: "redis://" + addr})
+	_, err := session.New(session.Config{Secret: storetest.Secret, Driver: "memcached", Connection: "redis://" + addr})
 	if err == nil || !strings.Contains(err.Error(), "memcachedstore: connection URL") {
 		t.Errorf("bad URL: %v", err)
 	}

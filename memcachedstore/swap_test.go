@@ -75,15 +75,6 @@ func countedClient(t *testing.T) (*memcache.Client, *roundTrips) {
 	return c, rt
 }
 
-// noSwap hides the store's Swap from the Manager, which then saves with
-// Update, for comparison.
-type noSwap struct{ session.Store }
-
-// requestCosts is the round trips of four requests: one creating a
-// session, one reading it, one writing it, one reading it late enough that
-// its expiry moves (a touch).
-type requestCosts struct{ newSession, read, write, touch int64 }
-
 // TestSwapRoundTrips counts round trips to memcached through a Manager: a
 // read-only request makes one (the Load: gets); a writing request on a
 // session no other request changed makes two (the Load, then one cas with
@@ -100,51 +91,44 @@ func TestSwapRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	const lifetime = 2 * time.Second // the expiry moves after 100 ms (Lifetime/20)
-	measure := func(store session.Store) requestCosts {
-		var c requestCosts
+	// measure returns the round trips of MeasureRequests' requests, and of
+	// one more reading the session late enough that its expiry moves (a
+	// touch).
+	measure := func(store session.Store) (c storetest.RequestCosts, touch int64) {
 		m := storetest.NewManager(t, store, session.Config{Lifetime: lifetime})
 		// Warm the connection, so that no dial is counted.
 		warm := put(t, m, nil, "warm", "up")
 		get(t, m, warm, "warm")
-
-		rt.n.Store(0)
-		cookie := put(t, m, nil, "user", "Ana")
-		c.newSession = rt.n.Swap(0)
-		if got := get(t, m, cookie, "user"); got != "Ana" {
-			t.Fatalf("read %q", got)
-		}
-		c.read = rt.n.Swap(0)
-		cookie = put(t, m, cookie, "user", "Bea")
-		c.write = rt.n.Swap(0)
+		c, cookie := storetest.MeasureRequests(t, m, func() int64 { return rt.n.Swap(0) })
 		time.Sleep(lifetime/20 + 50*time.Millisecond)
 		rt.n.Store(0)
 		if got := get(t, m, cookie, "user"); got != "Bea" {
-			t.Fatalf("after the write, read %q", got)
+			t.Fatalf("read late %q", got)
 		}
-		c.touch = rt.n.Swap(0)
+		touch = rt.n.Swap(0)
 		if got := get(t, m, cookie, "user"); got != "Bea" {
 			t.Fatalf("after the touch, read %q", got)
 		}
-		return c
+		return c, touch
 	}
-	before := measure(noSwap{st})
-	after := measure(st)
-	t.Logf("round trips saving with Update: new session %d, read %d, write %d, touching read %d", before.newSession, before.read, before.write, before.touch)
-	t.Logf("round trips saving with Swap:   new session %d, read %d, write %d, touching read %d", after.newSession, after.read, after.write, after.touch)
-	if before.read != 1 || before.write != 3 {
-		t.Errorf("saving with Update: read %d, write %d round trips, want 1 and 3 (gets; gets, cas)", before.read, before.write)
+	before, beforeTouch := measure(storetest.Plain(st))
+	after, afterTouch := measure(st)
+	t.Logf("round trips saving with Update: new session %d, read %d, write %d, touching read %d", before.NewSession, before.Read, before.Write, beforeTouch)
+	t.Logf("round trips saving with Swap:   new session %d, read %d, write %d, touching read %d", after.NewSession, after.Read, after.Write, afterTouch)
+	if before.Read != 1 || before.Write != 3 {
+		t.Errorf("saving with Update: read %d, write %d round trips, want 1 and 3 (gets; gets, cas)", before.Read, before.Write)
 	}
-	if after.read != 1 {
-		t.Errorf("read-only request: %d round trips, want 1 (gets)", after.read)
+	if after.Read != 1 {
+		t.Errorf("read-only request: %d round trips, want 1 (gets)", after.Read)
 	}
-	if after.write != 2 {
-		t.Errorf("writing request on an unchanged session: %d round trips, want 2 (gets, cas)", after.write)
+	if after.Write != 2 {
+		t.Errorf("writing request on an unchanged session: %d round trips, want 2 (gets, cas)", after.Write)
 	}
-	if after.newSession != 1 {
-		t.Errorf("new session: %d round trips, want 1 (add)", after.newSession)
+	if after.NewSession != 1 {
+		t.Errorf("new session: %d round trips, want 1 (add)", after.NewSession)
 	}
-	if after.touch != 2 {
-		t.Errorf("read that moves the expiry: %d round trips, want 2 (gets, cas)", after.touch)
+	if afterTouch != 2 {
+		t.Errorf("read that moves the expiry: %d round trips, want 2 (gets, cas)", afterTouch)
 	}
 }
 

@@ -3,7 +3,6 @@ package memstore_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -22,16 +21,12 @@ import (
 //
 //	go test -run '^$' -bench BytesPerSession -benchtime 3x ./memstore/
 func BenchmarkBytesPerSession(b *testing.B) {
-	sizes := []int{100_000}
-	if os.Getenv("SESSION_SCALE") == "1m" {
-		sizes = append(sizes, 1_000_000)
-	}
 	payload := []byte(`{"v":1,"data":{"user":{"id":42,"name":"Ana"},"cart":["apple","pear"]},"token":"` +
 		"ttttttttttttttttttttttttttttttttttttttttttt" + `","flash":{}}`)
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
 	fn := func([]byte, bool) ([]byte, time.Time, error) { return payload, exp, nil }
-	for _, n := range sizes {
+	for _, n := range storetest.ScaleSizes(100_000) {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			var perSession float64
 			for b.Loop() {

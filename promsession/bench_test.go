@@ -1,7 +1,6 @@
 package promsession_test
 
 import (
-	"log/slog"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,15 +28,7 @@ func BenchmarkRequest(b *testing.B) {
 		}},
 	} {
 		b.Run("hooks="+c.name, func(b *testing.B) {
-			m, err := session.New(session.Config{
-				Secret: "bench secret - a test secret, not for production", Driver: "memory",
-				Hooks: c.hooks(b), Lottery: [2]int{0, 1}, Logger: slog.New(slog.DiscardHandler),
-			})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { m.Close() })
-			storetest.BenchmarkManager(b, m)
+			storetest.BenchmarkManager(b, storetest.NewManager(b, nil, session.Config{Driver: "memory", Hooks: c.hooks(b)}))
 		})
 	}
 }

@@ -8,8 +8,6 @@ package redisstore_test
 import (
 	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -89,34 +87,57 @@ func TestFaultSlowRedis(t *testing.T) {
 	faulttest.Slow(t, "Redis", h, p, storeTimeout)
 }
 
-// replicated waits until the replica at replica has every write the master
-// at master has made (its replication offset caught up), or fails t.
-func replicated(t *testing.T, master, replica string) {
+// failoverModes are the ways startFailover fails g's master over: the
+// Sentinel's SENTINEL FAILOVER (the master hands over), or the master shut
+// down.
+var failoverModes = []string{"SENTINEL-FAILOVER", "master-killed"}
+
+// startFailover starts a failover of g's master as mode (one of
+// failoverModes) says, and returns when it began.
+func startFailover(t *testing.T, g testserver.RedisSentinelGroup, mode string) time.Time {
 	t.Helper()
-	offset := func(addr string) int64 {
-		v, err := testserver.RedisDo(addr, 2*time.Second, "INFO", "replication")
-		if err != nil {
-			t.Fatalf("INFO replication on %s: %v", addr, err)
+	switch mode {
+	case "SENTINEL-FAILOVER":
+		if r, err := testserver.RedisDo(g.SentinelAddr, 5*time.Second, "SENTINEL", "FAILOVER", g.MasterName); err != nil || r != "OK" {
+			t.Fatalf("SENTINEL FAILOVER: %v, %v", r, err)
 		}
-		s, _ := v.(string)
-		for line := range strings.SplitSeq(s, "\n") {
-			if val, ok := strings.CutPrefix(strings.TrimSpace(line), "master_repl_offset:"); ok {
-				n, err := strconv.ParseInt(val, 10, 64)
-				if err == nil {
-					return n
-				}
-			}
-		}
-		t.Fatalf("INFO replication on %s has no master_repl_offset:\n%s", addr, s)
-		return 0
+	case "master-killed":
+		testserver.RedisDo(g.MasterAddr, 2*time.Second, "SHUTDOWN", "NOSAVE") // no reply: the server is gone
+	default:
+		t.Fatalf("failover mode %q", mode)
 	}
-	want := offset(master)
-	deadline := time.Now().Add(10 * time.Second)
-	for offset(replica) < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("the replica did not reach the master's replication offset %d within 10s", want)
+	return time.Now()
+}
+
+// waitPromoted waits until g's Sentinel names the replica as the master,
+// failing t after deadline.
+func waitPromoted(t *testing.T, g testserver.RedisSentinelGroup, deadline time.Time) {
+	t.Helper()
+	for {
+		v, _ := testserver.RedisDo(g.SentinelAddr, time.Second, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", g.MasterName)
+		if a, _ := v.([]any); len(a) == 2 && fmt.Sprint(a[0], ":", a[1]) == g.ReplicaAddr {
+			return
 		}
-		time.Sleep(10 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatal("the Sentinel did not promote the replica in time")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitDemoted waits until g's old master serves as a replica, which ends a
+// SENTINEL FAILOVER, failing t after deadline.
+func waitDemoted(t *testing.T, g testserver.RedisSentinelGroup, deadline time.Time) {
+	t.Helper()
+	for {
+		v, _ := testserver.RedisDo(g.MasterAddr, time.Second, "ROLE")
+		if a, _ := v.([]any); len(a) > 0 && a[0] == "slave" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the old master did not become a replica in time")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -132,7 +153,7 @@ func replicated(t *testing.T, master, replica string) {
 func TestFaultSentinelFailoverUnderTraffic(t *testing.T) {
 	leakcheck.Check(t)
 	const storeTimeout = 300 * time.Millisecond
-	for _, mode := range []string{"SENTINEL-FAILOVER", "master-killed"} {
+	for _, mode := range failoverModes {
 		t.Run(mode, func(t *testing.T) {
 			g := testserver.RedisSentinelFresh(t)
 			conn := fmt.Sprintf("redis+sentinel://%s/%s/0?dial_timeout=300ms&max_retries=1&prefix=%s", g.SentinelAddr, g.MasterName, freshPrefix())
@@ -144,7 +165,9 @@ func TestFaultSentinelFailoverUnderTraffic(t *testing.T) {
 				t.Fatalf("traffic did not start: %v", before.Stats("start"))
 			}
 			before.Stop()
-			replicated(t, g.MasterAddr, g.ReplicaAddr)
+			if err := testserver.RedisWaitReplicated(g.MasterAddr, g.ReplicaAddr, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
 
 			during := faulttest.Start(t, h, 8, 2*time.Millisecond)
 			defer during.Stop()
@@ -152,38 +175,11 @@ func TestFaultSentinelFailoverUnderTraffic(t *testing.T) {
 				t.Fatalf("traffic did not start: %v", during.Stats("start"))
 			}
 			during.Phase("failover")
-			switch mode {
-			case "SENTINEL-FAILOVER":
-				if r, err := testserver.RedisDo(g.SentinelAddr, 5*time.Second, "SENTINEL", "FAILOVER", g.MasterName); err != nil || r != "OK" {
-					t.Fatalf("SENTINEL FAILOVER: %v, %v", r, err)
-				}
-			case "master-killed":
-				testserver.RedisDo(g.MasterAddr, 2*time.Second, "SHUTDOWN", "NOSAVE") // no reply: the server is gone
-			}
-			start := time.Now()
+			start := startFailover(t, g, mode)
 			deadline := start.Add(30 * time.Second)
-			for {
-				v, _ := testserver.RedisDo(g.SentinelAddr, time.Second, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", g.MasterName)
-				if a, _ := v.([]any); len(a) == 2 && fmt.Sprint(a[0], ":", a[1]) == g.ReplicaAddr {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("the Sentinel did not promote the replica within 30s")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitPromoted(t, g, deadline)
 			if mode == "SENTINEL-FAILOVER" {
-				// The failover ends when the old master serves as a replica.
-				for {
-					v, _ := testserver.RedisDo(g.MasterAddr, time.Second, "ROLE")
-					if a, _ := v.([]any); len(a) > 0 && a[0] == "slave" {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatal("the old master did not become a replica within 30s")
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
+				waitDemoted(t, g, deadline)
 			}
 			during.Phase("after")
 			if !during.WaitOK(50, 30*time.Second) {

@@ -188,7 +188,7 @@ func TestManagerRegenerate(t *testing.T) {
 // has a 1 s deadline, and none may take 3 s); and requests succeed again
 // once the Sentinel has promoted the replica.
 func TestSentinelFailover(t *testing.T) {
-	for _, mode := range []string{"SENTINEL-FAILOVER", "master-killed"} {
+	for _, mode := range failoverModes {
 		t.Run(mode, func(t *testing.T) {
 			g := testserver.RedisSentinelFresh(t)
 			st, err := redisstore.Open(t.Context(), fmt.Sprintf("redis+sentinel://%s/%s/0?dial_timeout=300ms&max_retries=1", g.SentinelAddr, g.MasterName), redisstore.Options{})
@@ -252,26 +252,9 @@ func TestSentinelFailover(t *testing.T) {
 				t.Fatal("no request succeeded before the failover")
 			}
 
-			switch mode {
-			case "SENTINEL-FAILOVER":
-				if r, err := testserver.RedisDo(g.SentinelAddr, 5*time.Second, "SENTINEL", "FAILOVER", g.MasterName); err != nil || r != "OK" {
-					t.Fatalf("SENTINEL FAILOVER: %v, %v", r, err)
-				}
-			case "master-killed":
-				testserver.RedisDo(g.MasterAddr, 2*time.Second, "SHUTDOWN", "NOSAVE") // no reply: the server is gone
-			}
-			failoverStart := time.Now()
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				v, _ := testserver.RedisDo(g.SentinelAddr, time.Second, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", g.MasterName)
-				if a, _ := v.([]any); len(a) == 2 && fmt.Sprint(a[0], ":", a[1]) == g.ReplicaAddr {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the Sentinel did not promote the replica within 30s")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			failoverStart := startFailover(t, g, mode)
+			deadline := failoverStart.Add(30 * time.Second)
+			waitPromoted(t, g, deadline)
 			promoted := time.Since(failoverStart)
 			// Recovered: requests succeed again.
 			okAtPromotion := ok.Load()
@@ -295,16 +278,7 @@ func TestSentinelFailover(t *testing.T) {
 			// until then (seen: a READONLY answer, a 500, right after traffic
 			// recovered). Wait for that before the checks below.
 			if mode == "SENTINEL-FAILOVER" {
-				for {
-					v, _ := testserver.RedisDo(g.MasterAddr, time.Second, "ROLE")
-					if a, _ := v.([]any); len(a) > 0 && a[0] == "slave" {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("the old master did not become a replica within 30s of the failover")
-					}
-					time.Sleep(20 * time.Millisecond)
-				}
+				waitDemoted(t, g, deadline)
 			}
 
 			// Every session written before the failover is there after it.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -290,21 +289,10 @@ func TestList(t *testing.T) {
 	}
 }
 
-// closedAddr returns a loopback address where nothing listens.
-func closedAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
-
 // A server that is not there gives a prompt error, not a hang, from every
 // method, and a 500 from the Manager, with Open's default options.
 func TestUnreachable(t *testing.T) {
-	st, err := redisstore.Open(t.Context(), "redis://"+closedAddr(t)+"/0", redisstore.Options{})
+	st, err := redisstore.Open(t.Context(), "redis://"+testserver.ClosedAddr(t)+"/0", redisstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +323,7 @@ func TestUnreachable(t *testing.T) {
 
 	// A client from New with go-redis's slower defaults: a request
 	// deadline bounds the wait.
-	c := redis.NewClient(&redis.Options{Addr: closedAddr(t), ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: testserver.ClosedAddr(t), ContextTimeoutEnabled: true})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()

@@ -90,14 +90,6 @@ func TestSwapKeyLayout(t *testing.T) {
 	}
 }
 
-// noSwap hides a store's optional interfaces (Swapper among them) from the
-// Manager, which then saves with Update, for comparison.
-type noSwap struct{ session.Store }
-
-// requestCosts is the round trips of three requests: one creating a
-// session, one reading it, one writing it.
-type requestCosts struct{ newSession, read, write int64 }
-
 // TestSwapRoundTrips counts round trips to Redis (each command, and each
 // pipeline or MULTI/EXEC sent together, is one) through a Manager: a
 // read-only request makes one (the Load); a writing request on a session no
@@ -116,8 +108,7 @@ func TestSwapRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := mustNew(t, client, redisstore.Options{Prefix: freshPrefix()})
-			measure := func(store session.Store) requestCosts {
-				var c requestCosts
+			measure := func(store session.Store) storetest.RequestCosts {
 				m := storetest.NewManager(t, store, session.Config{})
 				// Warm a connection to every node (sessions land on
 				// random ones), so that no dial or slot-map load is
@@ -127,35 +118,24 @@ func TestSwapRoundTrips(t *testing.T) {
 					get(t, m, c, "warm")
 					put(t, m, c, "warm", "again")
 				}
-				rt.n.Store(0)
-				cookie := put(t, m, nil, "user", "Ana")
-				c.newSession = rt.n.Swap(0)
-				if got := get(t, m, cookie, "user"); got != "Ana" {
-					t.Fatalf("read %q", got)
-				}
-				c.read = rt.n.Swap(0)
-				cookie = put(t, m, cookie, "user", "Bea")
-				c.write = rt.n.Swap(0)
-				if got := get(t, m, cookie, "user"); got != "Bea" {
-					t.Fatalf("after the write, read %q", got)
-				}
+				c, _ := storetest.MeasureRequests(t, m, func() int64 { return rt.n.Swap(0) })
 				return c
 			}
-			before := measure(noSwap{st})
+			before := measure(storetest.Plain(st))
 			after := measure(st)
-			t.Logf("%s, round trips saving with Update: new session %d, read %d, write %d", topo.name, before.newSession, before.read, before.write)
-			t.Logf("%s, round trips saving with Swap:   new session %d, read %d, write %d", topo.name, after.newSession, after.read, after.write)
-			if before.read != 1 || before.write != 4 {
-				t.Errorf("saving with Update: read %d, write %d round trips, want 1 and 4 (load; WATCH, GET+PTTL, MULTI/SET/EXEC)", before.read, before.write)
+			t.Logf("%s, round trips saving with Update: new session %d, read %d, write %d", topo.name, before.NewSession, before.Read, before.Write)
+			t.Logf("%s, round trips saving with Swap:   new session %d, read %d, write %d", topo.name, after.NewSession, after.Read, after.Write)
+			if before.Read != 1 || before.Write != 4 {
+				t.Errorf("saving with Update: read %d, write %d round trips, want 1 and 4 (load; WATCH, GET+PTTL, MULTI/SET/EXEC)", before.Read, before.Write)
 			}
-			if after.read != 1 {
-				t.Errorf("read-only request: %d round trips, want 1", after.read)
+			if after.Read != 1 {
+				t.Errorf("read-only request: %d round trips, want 1", after.Read)
 			}
-			if after.write != 2 {
-				t.Errorf("writing request on an unchanged session: %d round trips, want 2 (load, EVALSHA)", after.write)
+			if after.Write != 2 {
+				t.Errorf("writing request on an unchanged session: %d round trips, want 2 (load, EVALSHA)", after.Write)
 			}
-			if after.newSession != 1 {
-				t.Errorf("new session: %d round trips, want 1 (EVALSHA)", after.newSession)
+			if after.NewSession != 1 {
+				t.Errorf("new session: %d round trips, want 1 (EVALSHA)", after.NewSession)
 			}
 		})
 	}

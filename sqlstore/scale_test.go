@@ -4,21 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/session/sqlstore"
+	"github.com/sessionkit/session/storetest"
 )
-
-// scaleSizes returns the table sizes of BenchmarkScale: 10,000, and
-// 1,000,000 too when SESSION_SCALE=1m.
-func scaleSizes() []int {
-	if os.Getenv("SESSION_SCALE") == "1m" {
-		return []int{10_000, 1_000_000}
-	}
-	return []int{10_000}
-}
 
 // scaleID returns the ID of row i written by scaleFill with prefix (4
 // bytes, so the ID has the Manager's 43 characters).
@@ -64,7 +55,7 @@ func BenchmarkScale(b *testing.B) {
 			continue
 		}
 		b.Run(be.name, func(b *testing.B) {
-			for _, n := range scaleSizes() {
+			for _, n := range storetest.ScaleSizes(10_000) {
 				b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 					st := openStore(b, be.newURL(b), sqlstore.Options{Table: fmt.Sprintf("scale_%d", n), Lifetime: lifetime})
 					ctx := context.Background()

@@ -109,10 +109,6 @@ func roundTrips(c *counts) int64 {
 	return c.queries.Load() + c.execs.Load() + 2*c.begins.Load()
 }
 
-// noSwap hides a store's optional interfaces (Swapper among them) from the
-// Manager, which then saves with Update, for comparison.
-type noSwap struct{ session.Store }
-
 // TestSwapRoundTrips counts what a request costs at the database/sql
 // driver, through a Manager over the store: a read-only request makes one
 // query and no write; a writing request on a session that no other request
@@ -179,7 +175,7 @@ func TestSwapRoundTrips(t *testing.T) {
 			return &c
 		}
 
-		before := measure(t, noSwap{st})
+		before := measure(t, storetest.Plain(st))
 		after := measure(t, st)
 		t.Logf("%s, saving with Update: new session %v (%d round trips), read %v (%d), write %v (%d)", b.name,
 			&before.newSession, roundTrips(&before.newSession), &before.read, roundTrips(&before.read), &before.write, roundTrips(&before.write))

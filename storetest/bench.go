@@ -2,11 +2,21 @@ package storetest
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/session"
 )
+
+// ScaleSizes returns the store sizes of a scale benchmark: n, and 1,000,000
+// too when the environment sets SESSION_SCALE=1m (a long run).
+func ScaleSizes(n int) []int {
+	if os.Getenv("SESSION_SCALE") == "1m" {
+		return []int{n, 1_000_000}
+	}
+	return []int{n}
+}
 
 // benchPayload is the record the store benchmarks write: a small session.
 var benchPayload = []byte("some session payload of a typical size, say eighty bytes long......")

@@ -80,11 +80,14 @@
 // session.Lister (used by sessionctl), and RunBatchSweeper the optional
 // session.BatchSweeper (sessionctl gc's progress). NewManager returns a
 // Manager with test defaults, and Request, Put and Get send requests through
-// one, for a driver's own tests of its request costs.
+// one; MeasureRequests counts what a new session, a read and a write cost,
+// and Plain hides a store's optional interfaces to compare with: for a
+// driver's own tests of its request costs.
 // RunUpdatePanic checks a store that runs Update's fn under a lock: a panic
 // in fn leaves no lock held. BenchmarkRequests measures one request through
 // the middleware over a store (new, read, write, untouched); BenchmarkLoad
-// and BenchmarkUpdate measure the store's own calls.
+// and BenchmarkUpdate measure the store's own calls; ScaleSizes gives a
+// scale benchmark its store sizes (SESSION_SCALE=1m adds a million).
 //
 // Session IDs in the suite look like the Manager's: see NewID.
 //

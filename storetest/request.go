@@ -96,3 +96,44 @@ func Get(t testing.TB, m *session.Manager, cookie *http.Cookie, k string) string
 	}
 	return body
 }
+
+// RequestCosts is what a counter counted for each request MeasureRequests
+// sends.
+type RequestCosts struct {
+	NewSession int64 // a request creating a session
+	Read       int64 // a request only reading it
+	Write      int64 // a request changing it
+}
+
+// MeasureRequests sends through m a request that creates a session
+// (user = Ana), one that reads it and one that changes it (user = Bea),
+// checking what each reads, and returns what count counted for each, and
+// the session's cookie. count returns what it counted since it was last
+// called: store calls, round trips to a server, commands. The session is
+// read back after the change, uncounted.
+func MeasureRequests(t testing.TB, m *session.Manager, count func() int64) (RequestCosts, *http.Cookie) {
+	t.Helper()
+	var c RequestCosts
+	count()
+	cookie := Put(t, m, nil, "user", "Ana")
+	c.NewSession = count()
+	if got := Get(t, m, cookie, "user"); got != "Ana" {
+		t.Fatalf("read %q, want Ana", got)
+	}
+	c.Read = count()
+	cookie = Put(t, m, cookie, "user", "Bea")
+	c.Write = count()
+	if got := Get(t, m, cookie, "user"); got != "Bea" {
+		t.Fatalf("after the write, read %q, want Bea", got)
+	}
+	count()
+	return c, cookie
+}
+
+// Plain returns st with the methods of session.Store only, hiding the
+// optional interfaces it implements (Swapper, Mover, UserIndex, ...): a
+// Manager over it falls back (saves with Update), to compare with what the
+// store's own capabilities cost.
+func Plain(st session.Store) session.Store { return plain{st} }
+
+type plain struct{ session.Store }

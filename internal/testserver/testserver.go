@@ -60,6 +60,19 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// ClosedAddr returns a loopback address, host:port, where nothing listens:
+// the address of a server that is not there.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
 // Dir creates a fresh temporary directory that other users (a server that
 // drops privileges, such as PostgreSQL's postgres user) can enter: mode 0755.
 // The caller removes it.

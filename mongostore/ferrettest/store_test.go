@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/mongostore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -439,17 +439,11 @@ func TestNewDoesNotOwnClient(t *testing.T) {
 // A server that does not answer (a closed port) gives a prompt error, bounded
 // by the context, never a hang.
 func TestUnreachable(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close() // nothing listens there now
-
+	addr := testserver.ClosedAddr(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	start := time.Now()
-	_, err = mongostore.Open(ctx, "mongodb://"+addr+"/app", mongostore.Options{})
+	_, err := mongostore.Open(ctx, "mongodb://"+addr+"/app", mongostore.Options{})
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Errorf("Open of an unreachable server took %v, want about the context's 1 s", elapsed)
 	}

@@ -3,7 +3,6 @@ package ferrettest_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,10 +92,6 @@ func (c *commandCounter) monitor() *event.CommandMonitor {
 	return &event.CommandMonitor{Started: func(context.Context, *event.CommandStartedEvent) { c.n.Add(1) }}
 }
 
-// noSwap hides a store's optional interfaces (Swapper among them) from the
-// Manager, which then saves with Update, for comparison.
-type noSwap struct{ session.Store }
-
 // TestSwapRoundTrips counts the commands (round trips) a request sends,
 // through a Manager: a read-only request sends one (find); a writing request
 // on a session no other request changed sends two (find, then one update);
@@ -124,48 +119,24 @@ func TestSwapRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	type costs struct{ newSession, read, write int64 }
-	measure := func(store session.Store) costs {
-		m := storetest.NewManager(t, store, session.Config{})
-		do := func(cookie *http.Cookie, fn func(*session.Session)) *http.Cookie {
-			code, body, next := storetest.Request(t.Context(), m, cookie, func(s *session.Session) string { fn(s); return "" })
-			if code != http.StatusOK {
-				t.Fatalf("status %d: %s", code, body)
-			}
-			return next
-		}
-		var c costs
-		cc.n.Store(0)
-		cookie := do(nil, func(s *session.Session) { s.Put("user", "Ana") })
-		c.newSession = cc.n.Swap(0)
-		var got any
-		do(cookie, func(s *session.Session) { got = s.Get("user") })
-		c.read = cc.n.Swap(0)
-		if got != "Ana" {
-			t.Fatalf("read %v", got)
-		}
-		cookie = do(cookie, func(s *session.Session) { s.Put("user", "Bea") })
-		c.write = cc.n.Swap(0)
-		do(cookie, func(s *session.Session) { got = s.Get("user") })
-		if got != "Bea" {
-			t.Fatalf("after the write, read %v", got)
-		}
+	measure := func(store session.Store) storetest.RequestCosts {
+		c, _ := storetest.MeasureRequests(t, storetest.NewManager(t, store, session.Config{}), func() int64 { return cc.n.Swap(0) })
 		return c
 	}
-	before := measure(noSwap{st})
+	before := measure(storetest.Plain(st))
 	after := measure(st)
-	t.Logf("commands saving with Update: new session %d, read %d, write %d", before.newSession, before.read, before.write)
-	t.Logf("commands saving with Swap:   new session %d, read %d, write %d", after.newSession, after.read, after.write)
-	if before.newSession != 2 || before.read != 1 || before.write != 3 {
-		t.Errorf("saving with Update: new session %d, read %d, write %d commands, want 2, 1 and 3", before.newSession, before.read, before.write)
+	t.Logf("commands saving with Update: new session %d, read %d, write %d", before.NewSession, before.Read, before.Write)
+	t.Logf("commands saving with Swap:   new session %d, read %d, write %d", after.NewSession, after.Read, after.Write)
+	if before.NewSession != 2 || before.Read != 1 || before.Write != 3 {
+		t.Errorf("saving with Update: new session %d, read %d, write %d commands, want 2, 1 and 3", before.NewSession, before.Read, before.Write)
 	}
-	if after.read != 1 {
-		t.Errorf("read-only request: %d commands, want 1", after.read)
+	if after.Read != 1 {
+		t.Errorf("read-only request: %d commands, want 1", after.Read)
 	}
-	if after.write != 2 {
-		t.Errorf("writing request on an unchanged session: %d commands, want 2 (find, update)", after.write)
+	if after.Write != 2 {
+		t.Errorf("writing request on an unchanged session: %d commands, want 2 (find, update)", after.Write)
 	}
-	if after.newSession != 1 {
-		t.Errorf("new session: %d commands, want 1 (upsert)", after.newSession)
+	if after.NewSession != 1 {
+		t.Errorf("new session: %d commands, want 1 (upsert)", after.NewSession)
 	}
 }
