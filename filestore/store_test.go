@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(envChildDir); dir != "" {
 		os.Exit(child(dir))
 	}
+	if dir := os.Getenv(envUserChildDir); dir != "" {
+		os.Exit(userChild(dir))
+	}
 	if dir := os.Getenv(envKillDir); dir != "" {
 		fmt.Fprintln(os.Stderr, "kill writer:", killWriter(dir))
 		os.Exit(1)
