@@ -343,3 +343,52 @@ func TestSweepUserIndexRacesAdds(t *testing.T) {
 		t.Errorf("after sweeps raced %d adds, %d entries listed", len(want), len(got))
 	}
 }
+
+// BenchmarkUserIndex measures the user index's calls: an add to an existing
+// index file (what Login adds to a request), the listing of a user with 10 entries, and one Sweep
+// of a store with 10000 users whose sessions live (the user index's part:
+// the expiry index has nothing due).
+func BenchmarkUserIndex(b *testing.B) {
+	ctx := context.Background()
+	b.Run("Add", func(b *testing.B) {
+		s := newStore(b, b.TempDir())
+		for u := range 1000 { // the files exist: a Login appends
+			if err := s.AddUserSession(ctx, fmt.Sprint("user", u), storetest.NewID()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for i := 0; b.Loop(); i++ {
+			if err := s.AddUserSession(ctx, fmt.Sprint("user", i%1000), storetest.NewID()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("List10", func(b *testing.B) {
+		s := newStore(b, b.TempDir())
+		for range 10 {
+			if err := s.AddUserSession(ctx, "ana", storetest.NewID()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for b.Loop() {
+			n := 0
+			if err := s.ListUserSessions(ctx, "ana", func(string, time.Time) bool { n++; return true }); err != nil || n != 10 {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("Sweep10kUsers", func(b *testing.B) {
+		s := newStore(b, b.TempDir())
+		old := time.Now().Add(-2 * time.Minute)
+		for i := range 10000 {
+			id := storetest.NewID()
+			put(b, s, id, "x", time.Now().Add(time.Hour))
+			writeUserFile(b, s, fmt.Sprint("user", i), userLine(id, old))
+		}
+		for b.Loop() {
+			if _, err := s.Sweep(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
