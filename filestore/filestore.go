@@ -18,9 +18,9 @@ import (
 	"github.com/sessionkit/session/internal/sessionid"
 )
 
-// ErrInvalidID is wrapped by the errors Update, Delete, Touch and Swap return
-// for an ID outside the store's alphabet ([A-Za-z0-9_-], 1 to 128
-// characters).
+// ErrInvalidID is wrapped by the errors Update, Delete, Touch, Swap and
+// AddUserSession return for a session ID outside the store's alphabet
+// ([A-Za-z0-9_-], 1 to 128 characters).
 var ErrInvalidID = errors.New("filestore: invalid session ID")
 
 // ErrUnsafeDir is wrapped by the error New returns for a directory that
