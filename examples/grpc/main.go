@@ -76,6 +76,7 @@ type visits struct {
 	grpc_health_v1.UnimplementedHealthServer
 }
 
+// Check counts a visit and reports the server as serving.
 func (visits) Check(ctx context.Context, _ *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
 	s := session.FromContext(ctx)
 	n, _ := session.GetAs[int](s, "visits")
@@ -84,14 +85,14 @@ func (visits) Check(ctx context.Context, _ *grpc_health_v1.HealthCheckRequest) (
 	return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}, nil
 }
 
-// unarySessions is a unary interceptor: the session travels in the "session"
-// metadata key, and the token to hold from now on comes back in the response
-// header ("": drop it), so handlers must leave sending the header to it.
+// A gRPC unary interceptor: the session travels in the "session" metadata key.
+// The token to hold from then on comes back in the response header ("": drop
+// it), so handlers leave sending the header to the interceptor.
 func unarySessions(m *session.Manager) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 		ctx, s, err := m.Load(ctx, first(metadata.ValueFromIncomingContext(ctx, "session"))) // bad or unknown token: a new session, no error
 		if err != nil {
-			return nil, failed(err)
+			return nil, failed(err) // codes.Unavailable when the store failed
 		}
 		resp, err := next(ctx, req) // handlers use session.FromContext(ctx)
 		token, _, cerr := m.Commit(ctx, s)
