@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -323,5 +324,70 @@ func TestLogOutOldCookieDoesNotLogIn(t *testing.T) {
 	waitNewPage(t, ctx)
 	if txt := bodyText(t, ctx); strings.Contains(txt, "Bob") {
 		t.Fatalf("the old cookie still logs in after log out:\n%s", txt)
+	}
+}
+
+// rows counts the sessions listed on the "Your sessions" page.
+func rows(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	var n int
+	do(t, ctx, chromedp.Evaluate(`document.querySelectorAll("table.sessions tr").length - 1`, &n))
+	return n
+}
+
+// TestYourSessions: three browsers log in as one user (on the demo's file
+// store); the first lists all three on "Your sessions", itself marked "(this
+// browser)", revokes the third by the handle that the third's own page
+// lacks, then logs out the other device, and stays logged in itself.
+func TestYourSessions(t *testing.T) {
+	laptop, phone, tablet := browser(t), browser(t), browser(t)
+	for _, ctx := range []context.Context{laptop, phone, tablet} {
+		open(t, ctx, "/")
+		logIn(t, ctx, "Carol")
+	}
+	open(t, laptop, "/sessions")
+	if n := rows(t, laptop); n != 3 {
+		t.Fatalf("Your sessions lists %d sessions, want 3:\n%s", n, bodyText(t, laptop))
+	}
+	if txt := bodyText(t, laptop); !strings.Contains(txt, "(this browser)") || !strings.Contains(txt, "Chrome") || !strings.Contains(txt, "127.0.0.1") {
+		t.Fatalf("the page lacks the current marker, the device or the IP:\n%s", txt)
+	}
+
+	// Revoke the tablet's session: the one the laptop's page offers to
+	// revoke and the tablet's does not (no page offers its own).
+	var laptopHandles, tabletHandles []string
+	handles := `Array.from(document.querySelectorAll('input[name=handle]')).map(e => e.value)`
+	do(t, laptop, chromedp.Evaluate(handles, &laptopHandles))
+	open(t, tablet, "/sessions")
+	do(t, tablet, chromedp.Evaluate(handles, &tabletHandles))
+	var tabletHandle string
+	for _, h := range laptopHandles {
+		if !slices.Contains(tabletHandles, h) {
+			tabletHandle = h
+		}
+	}
+	if tabletHandle == "" {
+		t.Fatal("could not tell the tablet's session")
+	}
+	click(t, laptop, `form[action="/sessions/revoke"] input[value="`+tabletHandle+`"] ~ button`)
+	if txt := bodyText(t, laptop); !strings.Contains(txt, "Session revoked.") || rows(t, laptop) != 2 {
+		t.Fatalf("after Revoke:\n%s", txt)
+	}
+	open(t, tablet, "/")
+	if txt := bodyText(t, tablet); !strings.Contains(txt, "Not logged in") {
+		t.Errorf("the revoked browser is still logged in:\n%s", txt)
+	}
+
+	click(t, laptop, `form[action="/sessions/others"] button`)
+	if txt := bodyText(t, laptop); !strings.Contains(txt, "Logged out 1 other session.") || rows(t, laptop) != 1 {
+		t.Fatalf("after Log out other devices:\n%s", txt)
+	}
+	open(t, phone, "/")
+	if txt := bodyText(t, phone); !strings.Contains(txt, "Not logged in") {
+		t.Errorf("the other device is still logged in:\n%s", txt)
+	}
+	open(t, laptop, "/")
+	if txt := bodyText(t, laptop); !strings.Contains(txt, "Logged in as Carol") {
+		t.Errorf("this browser was logged out too:\n%s", txt)
 	}
 }

@@ -109,6 +109,70 @@
 //     the Store opens on first use and keeps open until Close, so an Update
 //     is atomic across goroutines and across processes sharing the
 //     directory. Load takes no lock, but for a file that keeps reading torn.
+//   - <dir>/.users/ is the index of each user's sessions (see "The user
+//     index" below): .users/<xx>/<hash>, where <hash> is the SHA-256 of the
+//     user ID in 64 lower-case hex digits and <xx> its first two.
+//
+// # The user index
+//
+// The store implements session.UserIndex, which Manager.UserSessions,
+// DestroyUserSessions, DestroyUserSession and Session.DestroyOtherSessions
+// use, with one file per user: .users/<xx>/<hash>, mode 0600, in directories
+// of mode 0700 (New checks .users as it checks the others; it makes <xx> on
+// the first entry of a user whose hash starts with it). A user ID never
+// names a path: whatever its bytes (slashes, dots, NUL, any length), its
+// file is named by its hash, so two user IDs share a file only if SHA-256
+// collides, and listing a user's sessions reads that one file, never the
+// directory.
+//
+//   - Each line of the file is an entry, "<session ID> <added>\n", <added>
+//     being Unix seconds zero-padded to 12 digits. AddUserSession appends
+//     one line, with one write (O_APPEND), under the lock of shard <xx> (the
+//     lock of the session shards, mutex and flock, so concurrent adds from
+//     any goroutines and processes all land). When the file does not end in
+//     a newline (a line a crash cut short), the append puts one first, so
+//     the new entry stays whole; the cut line, closed so, fails the format
+//     (its time is not 12 digits, or it has none) and is no entry, unless
+//     only its newline was missing. Adding an ID again appends it again,
+//     with the newer time.
+//   - ListUserSessions reads the file with no lock: it sees each whole line
+//     written before the read (an unfinished last line, being appended, is
+//     skipped), and lists each ID once, with its newest time.
+//   - RemoveUserSessions, under the same lock, writes the entries that
+//     remain, each once, to a temporary file .tmp/<xx>-*, which it renames
+//     over the user's file (a reader sees the file before or after), or
+//     removes the file when none remain.
+//   - The index is a hint that the Manager checks against each record, and
+//     it adds a session's entry before it stores the session as the user's,
+//     so an entry may name a session that is gone, expired, another user's
+//     now, or about to exist. The Manager removes the stale entries it meets
+//     when it lists a user's sessions, and when a Login finds the index
+//     large; Sweep removes those of users who never come back, so that the
+//     index does not grow for ever.
+//   - After the expiry index, each Sweep (and SweepBatch) visits the user
+//     files in turn, resuming where the previous sweep of the Store stopped,
+//     with a budget of 1024 (each directory read, file read and entry
+//     checked costs one), so its work stays bounded however many users there
+//     are. It drops an entry whose session file is missing or expired (read
+//     as Load reads it, the expiry only: a file that reads torn as a write
+//     changes it is read again) and that was added over a minute ago, the
+//     Manager's grace for a Login in flight, and removes a file left without
+//     entries. It checks the sessions with no lock held, then rewrites the
+//     file under the shard's lock as RemoveUserSessions does, dropping only
+//     entries still a minute old then (an ID added again meanwhile stays).
+//     Entries whose session lives on as another user's are the Manager's to
+//     remove. Pruned entries are not counted in what Sweep reports.
+//
+// The index is kept in a file per user rather than a field of each session
+// file, because a field could be found only by reading every session; and
+// apart from the sessions' files, so that a request that loads or saves a
+// session, logged in or not, reads and writes only its session's file: the
+// index is written when a user's session is logged in, regenerated or
+// destroyed, when stale entries are removed, and by Sweep. Index files of
+// the shard <xx> share its lock with the sessions of that shard: each lock
+// is held for one append or one rewrite of one user's file, and no lock is
+// taken while another is held, so the two never wait on each other for long
+// nor deadlock.
 //
 // # The v1 layout
 //

@@ -95,3 +95,12 @@ func SetIndexHook(f func(id string)) { indexHook = f }
 
 // ShardOf returns the lock shard of id, which names its index log.
 func ShardOf(id string) int { return shardOf(id) }
+
+// UserSweepBudget bounds the work of one Sweep on the user index.
+const UserSweepBudget = userSweepBudget
+
+// UserFile returns the index file of userID.
+func (s *Store) UserFile(userID string) string {
+	path, _ := s.userFile(userID)
+	return path
+}

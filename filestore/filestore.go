@@ -18,9 +18,9 @@ import (
 	"github.com/sessionkit/session/internal/sessionid"
 )
 
-// ErrInvalidID is wrapped by the errors Update, Delete, Touch and Swap return
-// for an ID outside the store's alphabet ([A-Za-z0-9_-], 1 to 128
-// characters).
+// ErrInvalidID is wrapped by the errors Update, Delete, Touch, Swap and
+// AddUserSession return for a session ID outside the store's alphabet
+// ([A-Za-z0-9_-], 1 to 128 characters).
 var ErrInvalidID = errors.New("filestore: invalid session ID")
 
 // ErrUnsafeDir is wrapped by the error New returns for a directory that
@@ -59,7 +59,7 @@ type lockShard struct {
 
 // Store is a session store keeping one file per session in a directory. It
 // implements session.Store, session.Sweeper, session.BatchSweeper,
-// session.Swapper and session.Lister. Create one with New and release its
+// session.Swapper, session.Lister and session.UserIndex. Create one with New and release its
 // lock files with Close. A Store is safe for concurrent use, and several
 // Stores, in one process or many, may share a directory.
 type Store struct {
@@ -70,6 +70,8 @@ type Store struct {
 	// the expiry's minute need not add one.
 	indexed atomic.Bool
 	shards  [shardCount]lockShard
+	// userSweep is where Sweep's pruning of the user index resumes.
+	userSweep userSweep
 }
 
 // New returns a store keeping its files in dir. It creates dir (mode 0700,
@@ -95,7 +97,7 @@ func New(dir string) (*Store, error) {
 	if err := checkDir(abs); err != nil {
 		return nil, err
 	}
-	for _, sub := range []string{lockDir, tempDir, indexDir} {
+	for _, sub := range []string{lockDir, tempDir, indexDir, usersDir} {
 		name := filepath.Join(abs, sub)
 		if err := os.MkdirAll(name, 0o700); err != nil {
 			return nil, fmt.Errorf("filestore: %w", err)
@@ -112,6 +114,9 @@ func New(dir string) (*Store, error) {
 	probe.Close()
 	os.Remove(probe.Name())
 	s := &Store{dir: abs}
+	// Stores sharing a directory start pruning the user index at different
+	// places.
+	s.userSweep.shard = rand.IntN(shardCount)
 	complete := s.indexComplete()
 	if !complete {
 		// A directory without sessions (a new one) has a complete index.
@@ -491,9 +496,16 @@ func (s *Store) writeHeader(id string, f sfile, h header) error {
 }
 
 // createTemp writes content to a new temporary file .tmp/<shard>-<random>
-// and returns its name.
+// for id and returns its name.
 func (s *Store) createTemp(id string, content []byte) (string, error) {
-	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shardOf(id)))
+	return s.createTempShard(shardOf(id), content)
+}
+
+// createTempShard writes content to a new temporary file
+// .tmp/<shard>-<random> and returns its name. The caller holds the shard's
+// lock, under which Sweep removes stale temporary files of the shard.
+func (s *Store) createTempShard(shard int, content []byte) (string, error) {
+	prefix := filepath.Join(s.dir, tempDir, fmt.Sprintf("%02x-", shard))
 	for range 100 {
 		name := prefix + strconv.FormatUint(rand.Uint64(), 36)
 		err := create(name, content)

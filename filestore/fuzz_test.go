@@ -372,3 +372,148 @@ func FuzzLoadFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUserIndex: any user ID through AddUserSession, ListUserSessions and
+// RemoveUserSessions never panics, never creates or changes anything
+// outside the store's directory, and keeps that user's entries apart from
+// another's; any bytes as a user's index file list without a panic, each
+// valid ID once, and an add after them lands and loses none of them (a last
+// line that missed only its newline becomes an entry).
+func FuzzUserIndex(f *testing.F) {
+	parent := f.TempDir()
+	dir := filepath.Join(parent, "store")
+	if err := os.WriteFile(filepath.Join(parent, "victim"), []byte("keep"), 0o600); err != nil {
+		f.Fatal(err)
+	}
+	s, err := filestore.New(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	a := strings.Repeat("A", 43)
+	for _, seed := range []struct{ user, file string }{
+		{"ana", ""},
+		{"../victim", a + " 001700000000\n"},
+		{"/etc/passwd", a + " 001700000000\n" + a + " 001700000001\n"},
+		{"a\x00b", a + " 0017"},
+		{".", a + " 0017\nB 001700000000\n"},
+		{"", "garbage\n\n \n" + a + "  001700000000\n"},
+		{strings.Repeat("é", 300), a + " 99999999999x\n"},
+	} {
+		f.Add(seed.user, []byte(seed.file))
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, user string, file []byte) {
+		list := func(u string) map[string]time.Time {
+			t.Helper()
+			got := map[string]time.Time{}
+			err := s.ListUserSessions(ctx, u, func(id string, added time.Time) bool {
+				if !validFuzzID(id) {
+					t.Fatalf("user %q: listed an invalid ID %q", u, id)
+				}
+				if _, dup := got[id]; dup {
+					t.Fatalf("user %q: %q listed twice", u, id)
+				}
+				got[id] = added
+				return true
+			})
+			if err != nil {
+				t.Fatalf("ListUserSessions(%q): %v", u, err)
+			}
+			return got
+		}
+
+		// Any user ID.
+		outside := snapshot(t, parent, dir)
+		other := "other than " + user
+		otherID := storetest.NewID()
+		if err := s.AddUserSession(ctx, other, otherID); err != nil {
+			t.Fatal(err)
+		}
+		id := storetest.NewID()
+		if err := s.AddUserSession(ctx, user, id); err != nil {
+			t.Fatalf("AddUserSession(%q): %v", user, err)
+		}
+		if got := list(user); len(got) != 1 || got[id].IsZero() {
+			t.Fatalf("user %q lists %v, want only %s", user, got, id)
+		}
+		if err := s.RemoveUserSessions(ctx, user, id, otherID); err != nil {
+			t.Fatalf("RemoveUserSessions(%q): %v", user, err)
+		}
+		if got := list(user); len(got) != 0 {
+			t.Fatalf("user %q lists %v after its entry was removed", user, got)
+		}
+		if got := list(other); len(got) != 1 || got[otherID].IsZero() {
+			t.Fatalf("removing from user %q's index changed another's: %v", user, got)
+		}
+		if err := s.RemoveUserSessions(ctx, other, otherID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Lstat(s.UserFile(user)); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("user %q: the index file without entries is still there (%v)", user, err)
+		}
+		after := snapshot(t, parent, dir)
+		if len(after) != len(outside) {
+			t.Fatalf("user %q: %d paths outside the store, was %d", user, len(after), len(outside))
+		}
+		for p, e := range outside {
+			if after[p] != e {
+				t.Fatalf("user %q changed %s outside the store", user, p)
+			}
+		}
+
+		// Any index file.
+		path := s.UserFile("file")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, file, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		before := list("file")
+		// What the file lists once closed by a newline, as the add closes
+		// it: a line that missed only its newline is whole then.
+		closed := s.UserFile("closed")
+		if err := os.MkdirAll(filepath.Dir(closed), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(closed, append(slices.Clone(file), '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want := list("closed")
+		os.Remove(closed)
+		for prev, added := range before {
+			if !want[prev].Equal(added) {
+				t.Fatalf("closing the last line changed the entry %s (%v -> %v)", prev, added, want[prev])
+			}
+		}
+		if err := s.AddUserSession(ctx, "file", id); err != nil {
+			t.Fatal(err)
+		}
+		got := list("file")
+		for prev, added := range want {
+			if !got[prev].Equal(added) {
+				t.Fatalf("an add lost or changed the entry %s (%v -> %v)", prev, added, got[prev])
+			}
+		}
+		if got[id].IsZero() || len(got) != len(want)+1 {
+			t.Fatalf("after an add to %q: %d entries, want %d", file, len(got), len(want)+1)
+		}
+		ids := slices.Collect(func(yield func(string) bool) {
+			for k := range want {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		if err := s.RemoveUserSessions(ctx, "file", ids...); err != nil {
+			t.Fatal(err)
+		}
+		if got := list("file"); len(got) != 1 || got[id].IsZero() {
+			t.Fatalf("after removing the file's entries: %v, want only %s", got, id)
+		}
+		if err := s.RemoveUserSessions(ctx, "file", id); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -643,7 +643,7 @@ func TestNewSessionAppendsOneEntry(t *testing.T) {
 	if got := markerFiles(t, dir); len(got) != 0 {
 		t.Errorf("writes created marker files %q", got)
 	}
-	if got, want := dirNames(t, dir), slices.Sorted(slices.Values([]string{".expiry", ".locks", ".tmp", id, same, other})); !slices.Equal(got, want) {
+	if got, want := dirNames(t, dir), slices.Sorted(slices.Values([]string{".expiry", ".locks", ".tmp", ".users", id, same, other})); !slices.Equal(got, want) {
 		t.Errorf("the store's directory holds %q, want %q", got, want)
 	}
 }

@@ -9,7 +9,9 @@ import (
 )
 
 // TestManager runs the manager-level checks (200 concurrent requests on one
-// session, read-only cost, Regenerate, Destroy) over the file store.
+// session, read-only cost, Regenerate, Destroy, and, the store being a
+// session.UserIndex, the sessions of a user: Login, listing, destroying,
+// 50 concurrent logins) over the file store.
 func TestManager(t *testing.T) {
 	storetest.RunManager(t, func(t *testing.T) session.Store {
 		st, err := filestore.New(t.TempDir())

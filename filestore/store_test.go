@@ -39,6 +39,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(envChildDir); dir != "" {
 		os.Exit(child(dir))
 	}
+	if dir := os.Getenv(envUserChildDir); dir != "" {
+		os.Exit(userChild(dir))
+	}
 	if dir := os.Getenv(envKillDir); dir != "" {
 		fmt.Fprintln(os.Stderr, "kill writer:", killWriter(dir))
 		os.Exit(1)
@@ -113,7 +116,7 @@ func TestNew(t *testing.T) {
 
 	dir := filepath.Join(root, "a", "b", "sessions")
 	s := newStore(t, dir)
-	for _, d := range []string{filepath.Join(root, "a"), filepath.Join(root, "a", "b"), dir, filepath.Join(dir, ".locks"), filepath.Join(dir, ".tmp"), filepath.Join(dir, ".expiry")} {
+	for _, d := range []string{filepath.Join(root, "a"), filepath.Join(root, "a", "b"), dir, filepath.Join(dir, ".locks"), filepath.Join(dir, ".tmp"), filepath.Join(dir, ".expiry"), filepath.Join(dir, ".users")} {
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
 			t.Errorf("New created %s with mode %v (%v), want a directory with 0700", d, fi.Mode(), err)
 		}
@@ -122,8 +125,8 @@ func TestNew(t *testing.T) {
 		t.Errorf("Dir() = %q, want %q", s.Dir(), dir)
 	}
 	// New leaves nothing behind but its own directories.
-	if got := dirNames(t, dir); !slices.Equal(got, []string{".expiry", ".locks", ".tmp"}) {
-		t.Errorf("a new store directory holds %q, want only .expiry, .locks and .tmp", got)
+	if got := dirNames(t, dir); !slices.Equal(got, []string{".expiry", ".locks", ".tmp", ".users"}) {
+		t.Errorf("a new store directory holds %q, want only .expiry, .locks, .tmp and .users", got)
 	}
 
 	if _, err := filestore.New(""); err == nil {
@@ -197,6 +200,15 @@ func TestNewRefusesUnsafeDirectory(t *testing.T) {
 	}
 	if _, err := filestore.New(dir); !errors.Is(err, filestore.ErrUnsafeDir) {
 		t.Errorf("New with a world-writable .tmp: %v, want ErrUnsafeDir", err)
+	}
+	// The user index's directory alike.
+	dir = filepath.Join(root, "users")
+	newStore(t, dir)
+	if err := os.Chmod(filepath.Join(dir, ".users"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := filestore.New(dir); !errors.Is(err, filestore.ErrUnsafeDir) || !strings.Contains(err.Error(), ".users") {
+		t.Errorf("New with a world-writable .users: %v, want ErrUnsafeDir naming it", err)
 	}
 	// A symbolic link to a world-writable directory.
 	open := filepath.Join(root, "open")
@@ -344,7 +356,7 @@ func TestFileLayout(t *testing.T) {
 	if d := readV2(t, path); d.Cap != 16<<10 {
 		t.Errorf("16 KiB of data in a 128 KiB file: capacity %d, want %d", d.Cap, 16<<10)
 	}
-	if names, want := dirNames(t, dir), slices.Sorted(slices.Values([]string{".expiry", ".locks", ".tmp", id})); !slices.Equal(names, want) {
+	if names, want := dirNames(t, dir), slices.Sorted(slices.Values([]string{".expiry", ".locks", ".tmp", ".users", id})); !slices.Equal(names, want) {
 		t.Errorf("store directory holds %q, want only .expiry, .locks, .tmp and the session", names)
 	}
 	if names := dirNames(t, filepath.Join(dir, ".tmp")); len(names) != 0 {
@@ -534,6 +546,7 @@ func TestPathInjection(t *testing.T) {
 	want := map[string]bool{
 		"x": true, "x/secret": true, "x/y": true, "x/y/store": true, "x/y/store/.locks": true,
 		"x/y/store/.tmp": true, "x/y/store/.expiry": true, "x/y/store/.expiry/.complete": true,
+		"x/y/store/.users": true,
 	}
 	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {

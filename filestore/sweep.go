@@ -22,10 +22,12 @@ import (
 // shard lock before removal, so a session renewed meanwhile by an Update in
 // any process stays. Sweep also removes temporary files left by crashed
 // writes once their mtime is an hour old (they are not counted), under their
-// shard's lock so that a write in progress is never disturbed. On a v1
-// directory (no complete index yet) it first scans the whole directory
-// once, building the index. On errors it carries on with the other files
-// and returns the first error with the count.
+// shard's lock so that a write in progress is never disturbed, and prunes a
+// bounded part of the user index (see the package documentation; pruned
+// entries are not counted either). On a v1 directory (no complete index
+// yet) it first scans the whole directory once, building the index. On
+// errors it carries on with the other files and returns the first error
+// with the count.
 func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 	return s.sweep(ctx, -1)
 }
@@ -93,6 +95,9 @@ func (s *Store) sweep(ctx context.Context, limit int) (int, error) {
 		s.indexed.Store(true)
 	}
 	if err := w.sweepBuckets(); err != nil {
+		return w.removed, err
+	}
+	if err := w.sweepUsers(); err != nil {
 		return w.removed, err
 	}
 	return w.removed, w.firstErr

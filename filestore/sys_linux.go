@@ -3,6 +3,7 @@
 package filestore
 
 import (
+	"fmt"
 	"io"
 	"syscall"
 	"time"
@@ -164,6 +165,44 @@ func appendFile(path string, b []byte) (err error) {
 			err = cerr
 		}
 	}()
+	return writeAll(fd, b)
+}
+
+// appendLine appends the line b (ending in a newline) to the file path,
+// creating it with mode 0600 if missing, with one write; when the file does
+// not end in a newline (a line that a crash cut short), a newline goes
+// first, so that b stays a line of its own. It does not follow a symbolic
+// link. A missing directory is an error wrapping fs.ErrNotExist. The caller
+// holds a lock that every writer of path holds.
+func appendLine(path string, b []byte) (err error) {
+	fd, err := retry(func() (int, error) {
+		return syscall.Open(path, syscall.O_RDWR|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	})
+	if err != nil {
+		return err // syscall.ENOENT is fs.ErrNotExist
+	}
+	f := sfile{fd: fd, writable: true}
+	defer func() {
+		if cerr := f.close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	regular, size, _, err := f.stat()
+	if err != nil {
+		return err
+	}
+	if !regular {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if size > 0 {
+		var last [1]byte
+		if err := f.readAt(last[:], size-1); err != nil {
+			return err
+		}
+		if last[0] != '\n' {
+			b = append([]byte{'\n'}, b...)
+		}
+	}
 	return writeAll(fd, b)
 }
 

@@ -4,6 +4,7 @@ package filestore
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -110,6 +111,35 @@ func appendFile(path string, b []byte) error {
 		return err
 	}
 	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// appendLine appends the line b (ending in a newline) to the file path,
+// creating it with mode 0600 if missing; when the file does not end in a
+// newline (a line that a crash cut short), a newline goes first, so that b
+// stays a line of its own. A missing directory is an error wrapping
+// fs.ErrNotExist. The caller holds a lock that every writer of path holds.
+func appendLine(path string, b []byte) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() > 0 {
+		var last [1]byte
+		if _, err = f.ReadAt(last[:], fi.Size()-1); err == nil && last[0] != '\n' {
+			b = append([]byte{'\n'}, b...)
+		}
+	}
+	if err == nil {
+		_, err = f.Write(b)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

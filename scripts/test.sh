@@ -50,8 +50,8 @@ go test -race -count=1 ./...
 # gorilla/sessions stay out of the library's go.mod): its tests check that
 # every library's handlers do the work they are measured doing.
 (cd bench && go test -race -count=1 ./...)
-# The framework adapters and the chi example (own modules, so that gin, echo
-# and chi stay out of the library's go.mod).
-for mod in ginsession echosession examples/chi; do
+# The framework adapters and the chi and gRPC examples (own modules, so that
+# gin, echo, chi and grpc stay out of the library's go.mod).
+for mod in ginsession echosession examples/chi examples/grpc; do
   (cd "$mod" && go test -race -count=1 ./...)
 done

@@ -33,6 +33,7 @@ func RunManager(t *testing.T, newStore func(t *testing.T) session.Store) {
 		{"ReadOnlyCost", testReadOnlyCost},
 		{"Regenerate", testRegenerate},
 		{"DestroyedStaysDestroyed", testDestroyedStaysDestroyed},
+		{"OwnLifetimes", testOwnLifetimes},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newStore(t)) })
 	}

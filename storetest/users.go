@@ -32,6 +32,7 @@ var userTests = []struct {
 	{"ConcurrentLogins", testConcurrentLogins},
 	{"InFlightRequestStaysDestroyed", testInFlightStaysDestroyed},
 	{"ListingCost", testListingCost},
+	{"ExpiredNotListed", testExpiredNotListed},
 }
 
 // userClient is a client whose requests come from a given browser and
@@ -472,5 +473,55 @@ func UserSessionsUnsupported(t *testing.T, m *session.Manager) {
 	}
 	if err := m.DestroyUserSession(t.Context(), "ana", "h"); !errors.Is(err, errors.ErrUnsupported) {
 		t.Errorf("DestroyUserSession: %v, want errors.ErrUnsupported", err)
+	}
+}
+
+// testOwnLifetimes: a session's own idle lifetime (SetLifetime) and the
+// absolute lifetime reach the store as the record's expiry, whatever the
+// Manager's Lifetime, and a session past its own lifetime never loads, even
+// before a sweep.
+func testOwnLifetimes(t *testing.T, st session.Store) {
+	cfg := checkConfig
+	cfg.Lifetime, cfg.AbsoluteLifetime = 2*time.Hour, time.Hour
+	m := NewManager(t, st, cfg)
+	expiry := func(c *userClient) time.Time {
+		t.Helper()
+		var id string
+		c.do(t, func(_ context.Context, s *session.Session) { id = s.ID() })
+		_, exp, found, err := st.Load(t.Context(), id)
+		if err != nil || !found {
+			t.Fatalf("load: found %v, %v", found, err)
+		}
+		return exp
+	}
+	near := func(a, b time.Time) bool { return a.Sub(b).Abs() < 5*time.Second }
+
+	c := newUserClient(m, "B", "192.0.2.1:1")
+	c.login(t, "ana")
+	if exp := expiry(c); !near(exp, time.Now().Add(time.Hour)) {
+		t.Errorf("expiry %v: want the absolute end, an hour from now (not the 2-hour idle lifetime)", exp)
+	}
+	c.do(t, func(_ context.Context, s *session.Session) { s.SetLifetime(10 * time.Minute) })
+	if exp := expiry(c); !near(exp, time.Now().Add(10*time.Minute)) {
+		t.Errorf("after SetLifetime(10m) the expiry is %v, want 10 minutes from now", exp)
+	}
+	c.do(t, func(_ context.Context, s *session.Session) { s.SetLifetime(300 * time.Millisecond) })
+	time.Sleep(1100 * time.Millisecond) // past the session's own lifetime (stores count in whole seconds at worst)
+	if user, _ := c.userOf(t); user != "" {
+		t.Error("a session past its own lifetime loaded")
+	}
+}
+
+// testExpiredNotListed: a session past its lifetime is not listed, even
+// before a sweep removes it.
+func testExpiredNotListed(t *testing.T, st session.Store) {
+	m := NewManager(t, st, checkConfig)
+	c := newUserClient(m, "B", "192.0.2.1:1")
+	c.login(t, "ana")
+	newUserClient(m, "B", "192.0.2.1:1").login(t, "ana")
+	c.do(t, func(_ context.Context, s *session.Session) { s.SetLifetime(300 * time.Millisecond) })
+	time.Sleep(1100 * time.Millisecond)
+	if got := userSessions(t, m, t.Context(), "ana"); len(got) != 1 {
+		t.Errorf("ana lists %d sessions, want 1: an expired one is listed", len(got))
 	}
 }
