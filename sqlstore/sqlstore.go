@@ -175,6 +175,9 @@ type Store struct {
 	setupSem chan struct{}
 	// stmts are the SQLite statements prepared once (execDB, queryRowDB).
 	stmts stmtCache
+	// noRaw is set once the pool's connections turned out not to take
+	// the driver-level path of Load (raw.go).
+	noRaw atomic.Bool
 	// changes are what setup changed in the schema (SchemaChanges).
 	changesMu sync.Mutex
 	changes   []string
@@ -348,7 +351,10 @@ func (s *Store) ping(ctx context.Context) error {
 
 // DB returns the Store's pool: the application's for a Store from New, the
 // Store's own for one from Open (tune it with SetMaxOpenConns and friends;
-// do not close it).
+// do not close it). Through sql.Conn.Raw, the connections of a SQLite pool
+// from Open are the Store's wrapper of the driver's connection, which keeps
+// the Store's statements prepared; its method Unwrap() driver.Conn returns
+// the driver's.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Dialect returns the Store's dialect.
