@@ -475,3 +475,38 @@ func TestSlowReconnect(t *testing.T) {
 		})
 	}
 }
+
+// The connect timeout (the URL's connect_timeout or timeout, else
+// ConnectTimeout) ends the setup of a connection to a server that accepts
+// and never answers, handshake included, before the caller's context does.
+func TestConnectTimeoutSilentServer(t *testing.T) {
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			direct := b.newURL(t)
+			u, err := url.Parse(direct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := faultproxy.New(u.Host, faultproxy.Blackhole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			param := map[sqlstore.Dialect]string{sqlstore.Postgres: "&connect_timeout=1", sqlstore.MySQL: "?timeout=300ms"}[b.dialect]
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			st, err := sqlstore.Open(ctx, withHost(t, direct, p.Addr())+param, sqlstore.Options{})
+			if err == nil {
+				st.Close()
+				t.Fatal("Open on a server that never answers succeeded")
+			}
+			if ctx.Err() != nil {
+				t.Errorf("Open returned when its context ended, not after the connect timeout: %v", err)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "timeout") {
+				t.Errorf("Open on a server that never answers: %v, want a timeout", err)
+			}
+		})
+	}
+}
