@@ -34,11 +34,13 @@
 //
 // An empty Connection is an error: there is no default database. The driver
 // starts while a PostgreSQL or MySQL database cannot be reached (it sets
-// Options.DeferUnreachable): calls fail with an error wrapping ErrNotReady
-// until the database answers, and the first that reaches it makes and
-// checks the table; New and Open without that option fail at once. A store can
-// also be built in code on a pool the application owns (its own TLS
-// settings, its own limits), which the store never closes:
+// Options.DeferUnreachable), within 2 s (Options.DeferAfter) even when the
+// database's address silently drops packets: calls fail with an error
+// wrapping ErrNotReady until the database answers, and the first that
+// reaches it makes and checks the table; New and Open without that option
+// fail at once. A store can also be built in code on a pool the
+// application owns (its own TLS settings, its own limits), which the store
+// never closes:
 //
 //	// with _ "github.com/sessionkit/session/sqlstore/postgres" imported
 //	st, err := sqlstore.New(ctx, db, sqlstore.Postgres, sqlstore.Options{Lifetime: time.Hour})
