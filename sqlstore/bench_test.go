@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/sqlstore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -26,6 +27,93 @@ func BenchmarkRequest(b *testing.B) {
 		b.Run(be.name, func(b *testing.B) {
 			storetest.BenchmarkRequests(b, openStore(b, be.newURL(b), sqlstore.Options{}))
 		})
+	}
+}
+
+// BenchmarkLoad measures Load of a live 300-byte record beside its bound:
+// the same query (lib=sql: SELECT payload, expiresAt ... WHERE id = ? AND
+// expiresAt > ?) through database/sql on the Store's own pool, prepared
+// once for SQLite, with a context that can be cancelled, as a served
+// request's can (database/sql, and modernc.org/sqlite, watch such a
+// context with a goroutine per query). lib=load-timeout adds the child
+// context with a deadline that the Manager's StoreTimeout gives each store
+// call. Besides ns/op it reports cpu-ns/op, the process's CPU time per
+// operation, which varies far less on a busy machine:
+//
+//	go test -run '^$' -bench Load -cpu 1 ./sqlstore/
+func BenchmarkLoad(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			st := openStore(b, be.newURL(b), sqlstore.Options{})
+			id := storetest.NewID()
+			if ok, err := st.Swap(b.Context(), id, nil, []byte(strings.Repeat("x", 300)), time.Now().Add(time.Hour)); !ok || err != nil {
+				b.Fatalf("Swap = (%v, %v)", ok, err)
+			}
+			q := `SELECT payload, expiresAt FROM sessions WHERE id = ? AND expiresAt > ?`
+			switch be.dialect {
+			case sqlstore.Postgres:
+				q = `SELECT payload, "expiresAt" FROM sessions WHERE id = $1 AND "expiresAt" > $2`
+			case sqlstore.MySQL:
+				q = strings.ReplaceAll(q, "expiresAt", "`expiresAt`")
+			}
+			stmt, err := st.DB().Prepare(q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer stmt.Close()
+			check := func(data []byte, found bool, err error) {
+				if err != nil || !found || len(data) != 300 {
+					b.Fatalf("read %d bytes, found %v, error %v", len(data), found, err)
+				}
+			}
+			b.Run("lib=sql", func(b *testing.B) {
+				measureCalls(b, func(ctx context.Context) {
+					var (
+						data []byte
+						ex   int64
+						err  error
+					)
+					if be.dialect == sqlstore.SQLite {
+						err = stmt.QueryRowContext(ctx, id, time.Now().UnixMilli()).Scan(&data, &ex)
+					} else {
+						err = st.DB().QueryRowContext(ctx, q, id, time.Now().UnixMilli()).Scan(&data, &ex)
+					}
+					check(data, err == nil, err)
+				})
+			})
+			b.Run("lib=load", func(b *testing.B) {
+				measureCalls(b, func(ctx context.Context) {
+					data, _, found, err := st.Load(ctx, id)
+					check(data, found, err)
+				})
+			})
+			b.Run("lib=load-timeout", func(b *testing.B) {
+				measureCalls(b, func(ctx context.Context) {
+					ctx, cancel := context.WithTimeout(ctx, session.DefaultStoreTimeout)
+					data, _, found, err := st.Load(ctx, id)
+					cancel()
+					check(data, found, err)
+				})
+			})
+		})
+	}
+}
+
+// measureCalls runs call in b's loop, each time with a context of its own
+// that is cancelled after the call (as a request's is when its handler
+// returns), and reports cpu-ns/op where the CPU time can be measured.
+func measureCalls(b *testing.B, call func(ctx context.Context)) {
+	b.ReportAllocs()
+	cpu0, ok := cpuTime()
+	n := 0
+	for b.Loop() {
+		n++
+		ctx, cancel := context.WithCancel(b.Context())
+		call(ctx)
+		cancel()
+	}
+	if cpu1, ok1 := cpuTime(); ok && ok1 && n > 0 {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(n), "cpu-ns/op")
 	}
 }
 

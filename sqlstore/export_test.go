@@ -17,3 +17,7 @@ func (s *Store) UserListQuery() string { return s.uq.list }
 func (s *Store) SetUserTimes(recheck, sweepEvery time.Duration) {
 	s.users.recheck, s.users.sweepEvery = recheck, sweepEvery
 }
+
+// DriverPath reports whether Load still goes to the driver itself (raw.go)
+// rather than through database/sql.
+func (s *Store) DriverPath() bool { return !s.noRaw.Load() }

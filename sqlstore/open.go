@@ -119,7 +119,7 @@ func openDB(rawURL string) (Dialect, *sql.DB, []string, error) {
 	}
 	switch b.Dialect {
 	case SQLite:
-		return SQLite, sql.OpenDB(conn), nil, nil
+		return SQLite, sql.OpenDB(liteConnector{conn}), nil, nil
 	case MySQL:
 		conn = readCommittedConnector{conn}
 	}

@@ -80,19 +80,66 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, e
 		return nil, time.Time{}, false, err
 	}
 	var (
-		v  []byte
-		ex int64
+		v     []byte
+		ex    int64
+		found bool
 	)
-	err := s.retryBroken(ctx, func() error {
-		return s.queryRowDB(ctx, s.q.load, id, stampsNow().now).Scan(&v, &ex)
+	err := s.retryBroken(ctx, func() (err error) {
+		v, ex, found, err = s.loadRow(ctx, id, stampsNow().now)
+		return err
 	})
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, time.Time{}, false, nil
 	case err != nil:
 		return nil, time.Time{}, false, errorf("load: %w", err)
+	case !found:
+		return nil, time.Time{}, false, nil
 	}
 	return payloadOf(v), time.UnixMilli(ex), true, nil
+}
+
+// loadRow reads the payload column and the expiry of the row of id when it
+// is live at now: through the driver itself when the pool allows it (see
+// raw.go), else through database/sql.
+func (s *Store) loadRow(ctx context.Context, id string, now int64) (v []byte, ex int64, found bool, err error) {
+	if !s.noRaw.Load() {
+		found, err = s.queryRowRaw(ctx, s.q.load, []driver.NamedValue{{Ordinal: 1, Value: id}, {Ordinal: 2, Value: now}}, make([]driver.Value, 2),
+			func(dest []driver.Value) error {
+				var ok bool
+				if v, ok = rawBytes(dest[0]); !ok {
+					return errFallback
+				}
+				if ex, ok = dest[1].(int64); !ok {
+					return errFallback
+				}
+				return nil
+			})
+		switch {
+		case errors.Is(err, errNoRaw):
+			s.noRaw.Store(true)
+		case !errors.Is(err, errFallback):
+			return v, ex, found, err
+		}
+	}
+	err = s.queryRowDB(ctx, s.q.load, id, now).Scan(&v, &ex)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, false, nil
+	}
+	return v, ex, err == nil, err
+}
+
+// rawBytes copies a text or binary value that a driver returned, as
+// database/sql's Scan into a *[]byte would; ok is false for a value of
+// another type.
+func rawBytes(v driver.Value) (b []byte, ok bool) {
+	switch v := v.(type) {
+	case string:
+		return []byte(v), true
+	case []byte:
+		return bytes.Clone(v), true
+	case nil:
+		return nil, true
+	}
+	return nil, false
 }
 
 // payloadOf returns the record's data from the payload column's value.
@@ -267,7 +314,7 @@ func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
 	}
 	defer s.unlockWrites()
 	err := s.retryBroken(ctx, func() error {
-		_, err := s.execDB(ctx, query, args...)
+		_, err := s.execPointDB(ctx, query, args...)
 		return err
 	})
 	if err != nil {
@@ -454,6 +501,9 @@ func (s *Store) inTx(ctx context.Context, op string, body func(querier) error) e
 // connect at all and the context's end are returned at once.
 func (s *Store) retryBroken(ctx context.Context, f func() error) error {
 	err := f()
+	if err == nil {
+		return nil
+	}
 	for attempts := s.db.Stats().OpenConnections + 1; attempts > 0 && s.brokenConn(err) && ctx.Err() == nil; attempts-- {
 		err = f()
 	}

@@ -107,7 +107,23 @@ type Options struct {
 	// error, a canceled ctx. The "database" driver sets it, so that an
 	// application starts while its database is down; it is off by
 	// default, so that code building a Store itself finds out at once.
+	// How long New waits for an answer before deferring is DeferAfter.
 	DeferUnreachable bool
+
+	// DeferAfter bounds, when DeferUnreachable is set, New's (and Open's)
+	// attempt to reach a PostgreSQL or MySQL database: one that has
+	// neither answered nor refused the connection within it (its address
+	// silently drops packets, or a server accepts and says nothing) counts
+	// as unreachable, and New returns the Store with its setup deferred.
+	// Default DefaultDeferAfter, 2 s, instead of the connect timeout
+	// (ConnectTimeout, 10 s, unless the URL sets one), so that an
+	// application starts quickly while its database is unreachable; a
+	// negative value leaves only ctx and the connect timeout. It bounds
+	// reaching the database only: the setup that follows (creating or
+	// checking the table) has ctx's time. A pool from Open goes on with
+	// the connection it was setting up, and keeps it for the Store's
+	// first call. Without DeferUnreachable, it is not used.
+	DeferAfter time.Duration
 
 	// SweepBatch is how many expired rows one DELETE statement of Sweep
 	// removes at most; Sweep repeats it until fewer are left, so that no
@@ -119,6 +135,9 @@ type Options struct {
 
 // DefaultSweepBatch is the default of Options.SweepBatch.
 const DefaultSweepBatch = 5000
+
+// DefaultDeferAfter is the default of Options.DeferAfter.
+const DefaultDeferAfter = 2 * time.Second
 
 var tableRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,47}$`)
 
@@ -135,6 +154,9 @@ func (opts Options) withDefaults() (Options, error) {
 	}
 	if opts.SweepBatch == 0 {
 		opts.SweepBatch = DefaultSweepBatch
+	}
+	if opts.DeferAfter == 0 {
+		opts.DeferAfter = DefaultDeferAfter
 	}
 	return opts, nil
 }
@@ -175,6 +197,9 @@ type Store struct {
 	setupSem chan struct{}
 	// stmts are the SQLite statements prepared once (execDB, queryRowDB).
 	stmts stmtCache
+	// noRaw is set once the pool's connections turned out not to take
+	// the driver-level path of Load (raw.go).
+	noRaw atomic.Bool
 	// changes are what setup changed in the schema (SchemaChanges).
 	changesMu sync.Mutex
 	changes   []string
@@ -214,8 +239,9 @@ var (
 // checks that the table has usable id, payload, lastActivity and expiresAt
 // columns, and reports one that is missing or unusable in an error naming
 // the table and the column, wrapping ErrSchema. ctx bounds that work. With
-// opts.DeferUnreachable, a database that cannot be reached defers that work
-// to the Store's first call instead of failing New.
+// opts.DeferUnreachable, a database that cannot be reached (within
+// opts.DeferAfter, 2 s by default) defers that work to the Store's first
+// call instead of failing New.
 //
 // The pool should allow fewer connections than the server accepts
 // (sql.DB.SetMaxOpenConns), and keep as many idle (SetMaxIdleConns: the
@@ -264,7 +290,11 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 			s.txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 		}
 	}
-	err = s.setup(ctx)
+	reach := time.Duration(0) // no bound of its own
+	if opts.DeferUnreachable && dialect != SQLite {
+		reach = opts.DeferAfter
+	}
+	err = s.setup(ctx, reach)
 	switch {
 	case err == nil:
 		s.ready.Store(true)
@@ -276,10 +306,17 @@ func New(ctx context.Context, db *sql.DB, dialect Dialect, opts Options) (*Store
 	return s, nil
 }
 
-// setup checks that the database answers, makes what the schema lacks
-// (unless Options.SkipCreate is set: see migrate), and checks the table.
-func (s *Store) setup(ctx context.Context) error {
-	if err := s.ping(ctx); err != nil {
+// setup checks that the database answers, within reach when it is positive
+// (Options.DeferAfter), makes what the schema lacks (unless
+// Options.SkipCreate is set: see migrate), and checks the table.
+func (s *Store) setup(ctx context.Context, reach time.Duration) error {
+	pctx, cancel := ctx, context.CancelFunc(func() {})
+	if reach > 0 {
+		pctx, cancel = context.WithTimeout(ctx, reach)
+	}
+	err := s.ping(pctx)
+	cancel()
+	if err != nil {
 		return errorf("cannot reach the %s database: %w", s.dialect, err)
 	}
 	changes, err := s.migrate(ctx)
@@ -320,7 +357,7 @@ func (s *Store) awaitReady(ctx context.Context, op string) error {
 	if s.ready.Load() { // another call set it up while this one waited
 		return nil
 	}
-	if err := s.setup(ctx); err != nil {
+	if err := s.setup(ctx, 0); err != nil {
 		return errorf("%w: %s: %w", ErrNotReady, op, err)
 	}
 	s.ready.Store(true)
@@ -348,7 +385,10 @@ func (s *Store) ping(ctx context.Context) error {
 
 // DB returns the Store's pool: the application's for a Store from New, the
 // Store's own for one from Open (tune it with SetMaxOpenConns and friends;
-// do not close it).
+// do not close it). Through sql.Conn.Raw, the connections of a SQLite pool
+// from Open are the Store's wrapper of the driver's connection, which keeps
+// the Store's statements prepared; its method Unwrap() driver.Conn returns
+// the driver's.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Dialect returns the Store's dialect.
@@ -374,10 +414,12 @@ func (s *Store) Close() error {
 // cfg.Connection, cfg.Table and cfg.Lifetime (which only sets the expiry of
 // rows that have none, see Options.Lifetime), bounded by a one-minute
 // timeout (the Driver has no context), and with Options.DeferUnreachable:
-// the application starts while its database is down, its requests fail
-// (the Manager's ErrorHandler answers them) until the database is back, and
-// the first to reach it creates the table. An empty Connection is an error
-// wrapping session.ErrConfig: there is no default database.
+// the application starts while its database is down (within
+// DefaultDeferAfter, 2 s, when the database's address drops packets), its
+// requests fail (the Manager's ErrorHandler answers them) until the
+// database is back, and the first to reach it creates the table. An empty
+// Connection is an error wrapping session.ErrConfig: there is no default
+// database.
 func Driver(cfg session.Config) (session.Store, error) {
 	if cfg.Connection == "" {
 		return nil, errorf("%w: the database driver needs Config.Connection, e.g. sqlite://./sessions.db, postgres://user:pass@host:5432/app or mysql://user:pass@host:3306/app", session.ErrConfig)

@@ -146,7 +146,7 @@ func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry ti
 		var res sql.Result
 		var err error
 		for attempt := 1; ; attempt++ {
-			res, err = s.execDB(ctx, query, args...)
+			res, err = s.execPointDB(ctx, query, args...)
 			if err == nil || attempt >= maxAttempts || !s.rolledBack(err) || ctx.Err() != nil {
 				break
 			}

@@ -2,6 +2,8 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
@@ -350,6 +352,182 @@ func TestSlowReconnect(t *testing.T) {
 				t.Errorf("no call failed, although setting up a connection takes %v and a call may wait %v", setupDelay, callTimeout)
 			}
 			t.Logf("%d calls failed before 5 in a row succeeded", failed)
+		})
+	}
+}
+
+// blackholeConnector plays a database whose address drops every packet:
+// Connect records the deadline of its context and returns when it ends.
+type blackholeConnector struct {
+	mu        sync.Mutex
+	deadlines []time.Time // of each Connect; the zero Time for none
+}
+
+func (c *blackholeConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	d, _ := ctx.Deadline()
+	c.mu.Lock()
+	c.deadlines = append(c.deadlines, d)
+	c.mu.Unlock()
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (c *blackholeConnector) Driver() driver.Driver { return nil }
+
+// last returns the deadline of the last Connect, and how many there were.
+func (c *blackholeConnector) last() (time.Time, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.deadlines) == 0 {
+		return time.Time{}, 0
+	}
+	return c.deadlines[len(c.deadlines)-1], len(c.deadlines)
+}
+
+// With DeferUnreachable, New's attempt to reach the database is bounded by
+// Options.DeferAfter (DefaultDeferAfter when zero; none when negative) on
+// top of ctx, and only that attempt: the deferred setup that a call runs
+// has the call's context. Without DeferUnreachable, DeferAfter is unused.
+func TestDeferAfter(t *testing.T) {
+	cases := []struct {
+		name  string
+		opts  sqlstore.Options
+		ctx   time.Duration // the deadline of New's context
+		bound time.Duration // the deadline of the first Connect, after New's start; 0: ctx's
+		fails bool
+	}{
+		{"configured", sqlstore.Options{DeferUnreachable: true, DeferAfter: 250 * time.Millisecond}, time.Minute, 250 * time.Millisecond, false},
+		{"default", sqlstore.Options{DeferUnreachable: true}, time.Minute, sqlstore.DefaultDeferAfter, false},
+		{"later than ctx", sqlstore.Options{DeferUnreachable: true, DeferAfter: time.Minute}, 300 * time.Millisecond, 0, false},
+		{"negative", sqlstore.Options{DeferUnreachable: true, DeferAfter: -1}, 300 * time.Millisecond, 0, false},
+		{"not deferring", sqlstore.Options{DeferAfter: 100 * time.Millisecond}, 300 * time.Millisecond, 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := &blackholeConnector{}
+			db := sql.OpenDB(c)
+			defer db.Close()
+			ctx, cancel := context.WithTimeout(t.Context(), tc.ctx)
+			defer cancel()
+			ctxDeadline, _ := ctx.Deadline()
+			before := time.Now()
+			st, err := sqlstore.New(ctx, db, sqlstore.Postgres, tc.opts)
+			switch {
+			case tc.fails && err == nil:
+				t.Fatal("New on a database that never answers succeeded without DeferUnreachable")
+			case !tc.fails && err != nil:
+				t.Fatalf("New with DeferUnreachable on a database that never answers: %v", err)
+			}
+			d, n := c.last()
+			switch {
+			case n == 0:
+				t.Fatal("New never connected")
+			case tc.bound == 0 && !d.Equal(ctxDeadline):
+				t.Errorf("the first Connect's deadline is %v after New's start, want ctx's (%v after)", d.Sub(before), ctxDeadline.Sub(before))
+			case tc.bound != 0 && (d.Before(before.Add(tc.bound)) || d.After(before.Add(tc.bound+time.Second))):
+				t.Errorf("the first Connect's deadline is %v after New's start, want %v", d.Sub(before), tc.bound)
+			}
+			if st == nil {
+				return
+			}
+			// The deferred setup runs on the call's context only.
+			cctx, ccancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+			defer ccancel()
+			callDeadline, _ := cctx.Deadline()
+			if _, _, _, err := st.Load(cctx, storetest.NewID()); !errors.Is(err, sqlstore.ErrNotReady) {
+				t.Errorf("Load while the database never answers: %v, want an error wrapping ErrNotReady", err)
+			}
+			if d, m := c.last(); m == n || !d.Equal(callDeadline) {
+				t.Errorf("the deferred setup's Connect (%d after New's %d) has the deadline %v, want the call's, %v", m, n, d, callDeadline)
+			}
+		})
+	}
+}
+
+// Open with DeferUnreachable returns a Store well before the connect
+// timeout (10 s) when the database's address answers nothing, and the
+// Store works once the database does; so does the database driver, with
+// DefaultDeferAfter.
+func TestDeferUnreachableSilent(t *testing.T) {
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			direct := b.newURL(t)
+			u, err := url.Parse(direct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := faultproxy.New(u.Host, faultproxy.Blackhole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			via := withHost(t, direct, p.Addr())
+
+			start := time.Now()
+			st, err := sqlstore.Open(t.Context(), via, sqlstore.Options{DeferUnreachable: true, DeferAfter: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatalf("Open with the database silent and DeferUnreachable: %v", err)
+			}
+			defer st.Close()
+			if d := time.Since(start); d >= sqlstore.ConnectTimeout*8/10 {
+				t.Errorf("Open with DeferAfter 200ms took %v: the connect timeout, %v, rather than DeferAfter", d, sqlstore.ConnectTimeout)
+			}
+
+			start = time.Now()
+			ds, err := sqlstore.Driver(session.Config{Connection: via})
+			if err != nil {
+				t.Fatalf("the database driver with the database silent: %v", err)
+			}
+			defer ds.(*sqlstore.Store).Close()
+			if d := time.Since(start); d >= sqlstore.ConnectTimeout*8/10 {
+				t.Errorf("the database driver took %v: the connect timeout, %v, rather than DefaultDeferAfter, %v", d, sqlstore.ConnectTimeout, sqlstore.DefaultDeferAfter)
+			}
+
+			p.Set(faultproxy.Up)
+			id := storetest.NewID()
+			if ok, err := st.Swap(t.Context(), id, nil, []byte("v"), time.Now().Add(time.Hour)); !ok || err != nil {
+				t.Fatalf("Swap once the database answers = (%v, %v)", ok, err)
+			}
+			if data, _, found, err := st.Load(t.Context(), id); err != nil || !found || string(data) != "v" {
+				t.Errorf("Load once the database answers = (%q, %v, %v)", data, found, err)
+			}
+		})
+	}
+}
+
+// The connect timeout (the URL's connect_timeout or timeout, else
+// ConnectTimeout) ends the setup of a connection to a server that accepts
+// and never answers, handshake included, before the caller's context does.
+func TestConnectTimeoutSilentServer(t *testing.T) {
+	for _, b := range serverBackends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			direct := b.newURL(t)
+			u, err := url.Parse(direct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := faultproxy.New(u.Host, faultproxy.Blackhole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			param := map[sqlstore.Dialect]string{sqlstore.Postgres: "&connect_timeout=1", sqlstore.MySQL: "?timeout=300ms"}[b.dialect]
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			st, err := sqlstore.Open(ctx, withHost(t, direct, p.Addr())+param, sqlstore.Options{})
+			if err == nil {
+				st.Close()
+				t.Fatal("Open on a server that never answers succeeded")
+			}
+			if ctx.Err() != nil {
+				t.Errorf("Open returned when its context ended, not after the connect timeout: %v", err)
+			}
+			if !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "timeout") {
+				t.Errorf("Open on a server that never answers: %v, want a timeout", err)
+			}
 		})
 	}
 }

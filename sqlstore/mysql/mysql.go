@@ -17,14 +17,18 @@
 // parameter as that driver's DSN parameter (tls=true, charset, ...);
 // interpolateParams=true is added unless the URL sets it (it saves a round
 // trip per statement), and timeout=sqlstore.ConnectTimeout unless the URL
-// sets timeout.
+// sets timeout. The timeout bounds the whole setup of a connection, the
+// server's handshake included (go-sql-driver/mysql's own covers the TCP
+// dial only).
 package mysql
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"net"
 	"strings"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sessionkit/session/sqlstore"
@@ -45,7 +49,27 @@ func connect(u *sqlstore.ConnURL) (driver.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return gomysql.NewConnector(cfg)
+	c, err := gomysql.NewConnector(cfg)
+	if err != nil || cfg.Timeout <= 0 {
+		return c, err
+	}
+	return timeoutConnector{c, cfg.Timeout}, nil
+}
+
+// timeoutConnector gives up setting up a connection, handshake included,
+// after timeout: go-sql-driver/mysql applies its timeout to the TCP dial
+// only, so that a server that accepts and never answers (a stalled
+// server, a proxy whose backend is gone) would hold the setup until the
+// caller's context ends.
+type timeoutConnector struct {
+	driver.Connector
+	timeout time.Duration
+}
+
+func (c timeoutConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return c.Connector.Connect(ctx)
 }
 
 // config turns a mysql:// URL into a go-sql-driver/mysql Config.

@@ -1,12 +1,15 @@
 package mysql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/sessionkit/session/sqlstore"
@@ -63,5 +66,45 @@ func TestClassify(t *testing.T) {
 		if got := (classifier{}).Classify(fmt.Errorf("wrapped: %w", tc.err)); got != tc.want {
 			t.Errorf("Classify(%v) = %d, want %d", tc.err, got, tc.want)
 		}
+	}
+}
+
+// The connector gives up on a server that accepts and never answers after
+// the URL's timeout, handshake included, rather than when the caller's
+// context ends.
+func TestConnectTimeoutCoversHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // accepted, never answered
+		}
+	}()
+	c, err := connect(connURL(t, "mysql://root@"+ln.Addr().String()+"/app?timeout=200ms"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	conn, err := c.Connect(ctx)
+	if err == nil {
+		conn.Close()
+		t.Fatal("Connect to a server that never answers succeeded")
+	}
+	if ctx.Err() != nil {
+		t.Errorf("Connect returned when the caller's context ended (%v), not after the URL's timeout: %v", ctx.Err(), err)
 	}
 }
