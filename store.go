@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session/filestore"
+	"github.com/sessionkit/session/internal/sessionid"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/nullstore"
 )
@@ -156,7 +157,7 @@ type UserIndex interface {
 }
 
 // MaxUserIDLen is the longest user ID Session.Login accepts, in bytes.
-const MaxUserIDLen = 512
+const MaxUserIDLen = sessionid.MaxUserLen
 
 // A Driver opens the store that Config.Driver names. It gets the Config with
 // its defaults filled in (Connection, Table, Lifetime, Files, ...). A store a

@@ -15,7 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/sessionkit/session/internal/sessionid"
 )
 
 // Sessions that belong to a user. Session.Login ties a session to a user ID
@@ -71,7 +72,7 @@ type SessionInfo struct {
 // Login works on every driver; listing a user's sessions needs a store that
 // implements UserIndex.
 func (s *Session) Login(userID string) error {
-	if userID == "" || len(userID) > MaxUserIDLen || !utf8.ValidString(userID) || strings.ContainsRune(userID, 0) {
+	if !sessionid.ValidUser(userID) {
 		return fmt.Errorf("%w: %d bytes (want 1 to %d bytes of UTF-8, no NUL)", ErrUserID, len(userID), MaxUserIDLen)
 	}
 	s.mu.Lock()

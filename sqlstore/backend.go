@@ -117,7 +117,7 @@ const (
 // MySQL's timeout); the dialect packages apply it.
 const ConnectTimeout = 10 * time.Second
 
-// backends is the registry of Backends.
+// registry maps dialects and URL schemes to their Backends.
 type registry struct {
 	mu        sync.RWMutex
 	byDialect map[Dialect]*Backend

@@ -229,7 +229,7 @@ func (s *Store) Move(ctx context.Context, oldID, newID string, fn func(data []by
 		return invalid("move to", newID)
 	}
 	if oldID == newID {
-		return errorf("%w: move of %q onto itself", ErrExists, oldID)
+		return errorf("%w: move of a session onto its own ID", ErrExists)
 	}
 	if err := s.awaitReady(ctx, "move"); err != nil {
 		return err
@@ -241,7 +241,7 @@ func (s *Store) Move(ctx context.Context, oldID, newID string, fn func(data []by
 			return err
 		}
 		if newRow.live {
-			return fnError{errorf("%w: move to %q", ErrExists, newID)}
+			return fnError{errorf("%w: move to an ID that holds a live session", ErrExists)}
 		}
 		next, expiry, err := fn(oldRow.data, oldRow.live)
 		if err != nil {

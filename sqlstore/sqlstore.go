@@ -163,7 +163,7 @@ func (opts Options) withDefaults() (Options, error) {
 
 // Store is a session.Store keeping sessions in one SQL table. It also
 // implements session.Sweeper, session.BatchSweeper, session.Swapper,
-// session.Mover and session.Lister. It is safe
+// session.Mover, session.Lister and session.UserIndex. It is safe
 // for concurrent use by any number of goroutines and processes sharing the
 // database.
 type Store struct {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/sessionid"
@@ -173,12 +172,6 @@ func (s *Store) CheckUserIndex(ctx context.Context) error {
 	return nil
 }
 
-// validUserID reports whether the index can hold userID: what
-// session.Session.Login accepts.
-func validUserID(userID string) bool {
-	return userID != "" && len(userID) <= session.MaxUserIDLen && utf8.ValidString(userID) && !strings.ContainsRune(userID, 0)
-}
-
 // AddUserSession adds id to the index of userID, stamped with the current
 // time (an entry that is there already is stamped again), in one upsert:
 // INSERT ... ON CONFLICT DO UPDATE (SQLite, PostgreSQL) or ON DUPLICATE
@@ -190,7 +183,7 @@ func validUserID(userID string) bool {
 // run sessionctl migrate.
 func (s *Store) AddUserSession(ctx context.Context, userID, id string) error {
 	const op = "add user session"
-	if !validUserID(userID) {
+	if !sessionid.ValidUser(userID) {
 		return errorf("%s: %w: %d bytes (want 1 to %d bytes of UTF-8, no NUL)", op, session.ErrUserID, len(userID), session.MaxUserIDLen)
 	}
 	if !sessionid.Valid(id) {
@@ -245,7 +238,7 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string, fn func(id 
 	if err := s.userReady(ctx, op); err != nil {
 		return err
 	}
-	if !validUserID(userID) {
+	if !sessionid.ValidUser(userID) {
 		if err := ctx.Err(); err != nil {
 			return errorf("%s: %w", op, err)
 		}
@@ -292,7 +285,7 @@ func (s *Store) RemoveUserSessions(ctx context.Context, userID string, ids ...st
 	if err := ctx.Err(); err != nil {
 		return errorf("%s: %w", op, err)
 	}
-	if !validUserID(userID) {
+	if !sessionid.ValidUser(userID) {
 		return nil
 	}
 	valid := make([]string, 0, len(ids))

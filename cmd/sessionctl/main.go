@@ -63,6 +63,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/session"
 	_ "github.com/sessionkit/session/drivers"
+	"github.com/sessionkit/session/internal/sessionid"
 	"github.com/sessionkit/session/sqlstore"
 )
 
@@ -266,17 +267,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // looksLikeID reports whether s could be a session ID: at least 20
 // characters of the URL-safe base64 alphabet.
-func looksLikeID(s string) bool {
-	if len(s) < 20 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+func looksLikeID(s string) bool { return len(s) >= 20 && sessionid.Valid(s) }
 
 // usageError prints msg and the command's usage, and returns exitUsage.
 func usageError(fs *flag.FlagSet, format string, a ...any) int {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,7 +34,7 @@ func resolveID(e *env, cfg *config, m *session.Manager, arg string) (string, err
 	case len(matches) == 0:
 		return "", fmt.Errorf("no session ID starts with %q", prefix)
 	case len(matches) > 1:
-		return "", errors.New("more than one session ID starts with " + fmt.Sprintf("%q", prefix) + ": give more of it (list --full prints whole IDs)")
+		return "", fmt.Errorf("more than one session ID starts with %q: give more of it (list --full prints whole IDs)", prefix)
 	}
 	return matches[0], nil
 }

@@ -3,6 +3,11 @@
 // to the IDs they are given, and the hash that spreads IDs over shards.
 package sessionid
 
+import (
+	"strings"
+	"unicode/utf8"
+)
+
 // Len is the length of the IDs the Manager issues: 32 random bytes (256 bits)
 // in unpadded URL-safe base64. CSRF and one-time tokens have the same shape.
 const Len = 43
@@ -12,6 +17,16 @@ const Len = 43
 // the store (or a test's short ID) still works; the Manager itself only
 // issues and accepts IDs of Len characters (Canonical).
 const MaxLen = 128
+
+// MaxUserLen is the longest user ID a session can belong to, in bytes
+// (session.MaxUserIDLen).
+const MaxUserLen = 512
+
+// ValidUser reports whether a session can belong to userID: 1 to MaxUserLen
+// bytes of UTF-8 without NUL, so that every store can keep it as text.
+func ValidUser(userID string) bool {
+	return userID != "" && len(userID) <= MaxUserLen && utf8.ValidString(userID) && !strings.ContainsRune(userID, 0)
+}
 
 // inAlphabet reports whether c is in the URL-safe base64 alphabet.
 func inAlphabet(c byte) bool {

@@ -53,3 +53,20 @@ func TestShard(t *testing.T) {
 		}
 	}
 }
+
+func TestValidUser(t *testing.T) {
+	for user, want := range map[string]bool{
+		"":                                false,
+		"ana":                             true,
+		"ü ":                              true,
+		"a\x00b":                          false,
+		"\xff":                            false,
+		strings.Repeat("x", MaxUserLen):   true,
+		strings.Repeat("x", MaxUserLen+1): false,
+		"'; DROP TABLE sessions; --":      true,
+	} {
+		if got := ValidUser(user); got != want {
+			t.Errorf("ValidUser(%q) = %v, want %v", user, got, want)
+		}
+	}
+}
