@@ -44,3 +44,22 @@ func BenchmarkRequest(b *testing.B) {
 		storetest.BenchmarkRequests(b, st)
 	})
 }
+
+// BenchmarkUserRead measures a read-only request on a logged-in session
+// against one on an anonymous session, over the memory and file stores,
+// with the store calls each makes (storetest.BenchmarkUserRead): one Load,
+// no write, for both. Compare the two with
+//
+//	go test -run '^$' -bench UserRead -benchmem -cpu 1 -count 10 . > user.txt
+//	benchstat -col /session user.txt
+func BenchmarkUserRead(b *testing.B) {
+	b.Run("store=memory", func(b *testing.B) { storetest.BenchmarkUserRead(b, memstore.New()) })
+	b.Run("store=file", func(b *testing.B) {
+		st, err := filestore.New(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		storetest.BenchmarkUserRead(b, st)
+	})
+}

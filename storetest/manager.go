@@ -96,6 +96,69 @@ func BenchmarkManager(b *testing.B, m *session.Manager) {
 	b.Run("untouched", func(b *testing.B) { run(b, func(*session.Session) {}, cookie) })
 }
 
+// BenchmarkUserRead measures a read-only request through the middleware
+// over st, on an anonymous session (session=anonymous) and on a logged-in
+// one (session=user) holding the same values, and reports the store calls each request made
+// (loads/op, writes/op) beside time, CPU time, bytes and allocations. A
+// session's user is kept in its record, so a logged-in read costs one Load
+// and no write, as an anonymous one does; the handler checks that it sees
+// the user.
+func BenchmarkUserRead(b *testing.B, st session.Store) {
+	var (
+		counted session.Store
+		cs      *counting
+	)
+	if idx, ok := st.(session.UserIndex); ok {
+		ci := &countingIndex{counting: counting{Store: st}, idx: idx}
+		counted, cs = ci, &ci.counting
+	} else {
+		cs = &counting{Store: st}
+		counted = cs
+	}
+	m := newManager(b, counted)
+	for _, tc := range []struct{ name, user string }{{"anonymous", ""}, {"user", "ana"}} {
+		b.Run("session="+tc.name, func(b *testing.B) {
+			c := &client{m: m}
+			var err error
+			c.do(context.Background(), func(s *session.Session) {
+				s.Put("user.id", 42)
+				s.Put("user.name", "Ana")
+				s.Put("cart", []string{"apple", "pear"})
+				s.Token()
+				if tc.user != "" {
+					err = s.Login(tc.user)
+				}
+			})
+			if err != nil || c.cookie == nil {
+				b.Fatalf("seeding the session: %v (cookie %v)", err, c.cookie)
+			}
+			h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				s := session.FromRequest(r)
+				if s.UserID() != tc.user || s.Get("user.name") != "Ana" {
+					w.WriteHeader(http.StatusInternalServerError)
+					return
+				}
+				w.WriteHeader(http.StatusOK)
+			}))
+			r := httptest.NewRequest("GET", "/", nil)
+			r.AddCookie(c.cookie)
+			loads, writes := cs.loads.Load(), cs.writes.Load()
+			b.ReportAllocs()
+			stop := cputime.Report(b)
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: the handler did not see the session of user %q", w.Code, tc.user)
+				}
+			}
+			stop()
+			b.ReportMetric(float64(cs.loads.Load()-loads)/float64(b.N), "loads/op")
+			b.ReportMetric(float64(cs.writes.Load()-writes)/float64(b.N), "writes/op")
+		})
+	}
+}
+
 func newManager(tb testing.TB, st session.Store) *session.Manager {
 	tb.Helper()
 	m, err := session.New(session.Config{
