@@ -8,6 +8,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/filestore"
+	"github.com/sessionkit/session/internal/cputime"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -15,16 +16,19 @@ import (
 // BenchmarkRequest measures one request through the middleware: a bare
 // handler with no session (the floor), then per built-in store a new visitor
 // whose handler puts a value (new), an existing session read (read), written
-// (write), and not touched (untouched). The driver packages run the same
+// (write), and not touched (untouched). Each reports the process's CPU time
+// per request (cpu-ns/op) beside wall time. The driver packages run the same
 // storetest.BenchmarkRequests against their back ends.
 func BenchmarkRequest(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 		r := httptest.NewRequest("GET", "/", nil)
 		b.ReportAllocs()
+		stop := cputime.Report(b)
 		for b.Loop() {
 			h.ServeHTTP(httptest.NewRecorder(), r)
 		}
+		stop()
 	})
 	b.Run("memory", func(b *testing.B) { storetest.BenchmarkRequests(b, memstore.New()) })
 	b.Run("cookie", func(b *testing.B) {

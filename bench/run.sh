@@ -47,6 +47,12 @@ mkdir -p results
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 
+# Uncommitted changes to what the benchmark binary is built from (the
+# library, not its tests), noted in the report.
+dirty=
+if [[ -n $(git -C .. status --porcelain -- . ':!BENCHMARKS.md' ':!bench' ':!*_test.go' 2>/dev/null) ]]; then
+	dirty=" (built with uncommitted changes)"
+fi
 echo "== building the benchmark binary"
 go test -c -o "$bin/bench.test" .
 go build -o "$bin/report" ./cmd/report
@@ -87,10 +93,6 @@ if [[ $PARALLEL != 0 ]]; then
 fi
 elapsed=$(($(date +%s) - start))
 
-dirty=
-if [[ -n $(git -C .. status --porcelain -- . ':!bench' ':!BENCHMARKS.md' 2>/dev/null) ]]; then
-	dirty=" (the library had uncommitted changes)"
-fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 info="Run of $(date -u '+%Y-%m-%d %H:%M UTC')$dirty, $(go env GOVERSION), $procs CPUs, \
 load average $load_start at the start and $load_end at the end (1, 5, 15 min): \
