@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sessionkit/session/internal/cputime"
 	"github.com/sessionkit/session/internal/jsoncodec"
 )
 
@@ -43,7 +44,7 @@ func BenchmarkCodec(b *testing.B) {
 			b.Run("op=encode/payload="+p.name+"/impl="+impl.name, func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(enc)))
-				defer reportCPU(b)()
+				defer cputime.Report(b)()
 				for b.Loop() {
 					if _, err := impl.encode(&p.st); err != nil {
 						b.Fatal(err)
@@ -55,24 +56,13 @@ func BenchmarkCodec(b *testing.B) {
 			b.Run("op=decode/payload="+p.name+"/impl="+impl.name, func(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(enc)))
-				defer reportCPU(b)()
+				defer cputime.Report(b)()
 				for b.Loop() {
 					if _, err := impl.decode(enc); err != nil {
 						b.Fatal(err)
 					}
 				}
 			})
-		}
-	}
-}
-
-// reportCPU starts measuring the process's CPU time; the function it returns
-// reports it per operation as cpu-ns/op (where cpuTime can read it).
-func reportCPU(b *testing.B) func() {
-	start, ok := cpuTime()
-	return func() {
-		if end, _ := cpuTime(); ok && b.N > 0 {
-			b.ReportMetric(float64(end-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }

@@ -47,6 +47,12 @@ mkdir -p results
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 
+# Uncommitted changes to what the benchmark binary is built from (the
+# library, not its tests), noted in the report.
+dirty=
+if [[ -n $(git -C .. status --porcelain -- . ':!BENCHMARKS.md' ':!bench' ':!*_test.go' 2>/dev/null) ]]; then
+	dirty=" (built with uncommitted changes)"
+fi
 echo "== building the benchmark binary"
 go test -c -o "$bin/bench.test" .
 go build -o "$bin/report" ./cmd/report
@@ -55,6 +61,7 @@ echo "== checking that every handler does the work it claims (TestCorrect, TestB
 "$bin/bench.test" -test.run "^(TestCorrect|TestBounds)\$/^(floor|${STORES//,/|})\$" -test.count 1
 
 start=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
 procs=$(nproc)
 # COUNT rounds of one sample each, rather than -count COUNT: go test takes the
 # samples of one benchmark back to back, so a burst of load from elsewhere
@@ -86,11 +93,9 @@ if [[ $PARALLEL != 0 ]]; then
 fi
 elapsed=$(($(date +%s) - start))
 
-commit=$(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n $(git -C .. status --porcelain -- . ':!bench' ':!BENCHMARKS.md' 2>/dev/null) ]]; then
-	commit+=" plus uncommitted changes"
-fi
-info="Run of $(date -u '+%Y-%m-%d %H:%M UTC') on commit $commit, $(go env GOVERSION), $procs CPUs: \
+load_end=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)
+info="Run of $(date -u '+%Y-%m-%d %H:%M UTC')$dirty, $(go env GOVERSION), $procs CPUs, \
+load average $load_start at the start and $load_end at the end (1, 5, 15 min): \
 \`COUNT=$COUNT BENCHTIME=$BENCHTIME STORES=$STORES\`, benchmarks took $((elapsed / 60)) min $((elapsed % 60)) s. \
 Raw output in \`bench/results/\`; \`go tool benchstat\` tables (with p-values) in \`bench/results/benchstat-*.txt\`."
 "$bin/report" -md ../BENCHMARKS.md -info "$info" "${files[@]}"

@@ -40,7 +40,7 @@ const (
 
 func main() {
 	md := flag.String("md", "", "Markdown file whose marked section to rewrite; print the section when empty")
-	info := flag.String("info", "", "a line about the run (date, commit, flags) to print above the tables")
+	info := flag.String("info", "", "a line about the run (date, Go version, load, flags) to print above the tables")
 	flag.Usage = func() {
 		fmt.Fprintln(flag.CommandLine.Output(), "usage: report [-md FILE] [-info TEXT] results.txt...")
 		flag.PrintDefaults()
