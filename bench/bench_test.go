@@ -15,6 +15,7 @@ func TestMain(m *testing.M) {
 	testserver.StopPostgres()
 	testserver.StopMariaDB()
 	testserver.StopRedis()
+	testserver.StopMemcached()
 	os.Exit(code)
 }
 

@@ -147,8 +147,11 @@ func sqliteBound(tb testing.TB, q string) *sql.Stmt {
 
 // pgBound returns a pool to PostgreSQL whose table t holds the 300-byte
 // row "k".
-func pgBound(tb testing.TB) *pgxpool.Pool {
-	pool := openPgxPool(tb, testserver.Postgres(tb))
+func pgBound(tb testing.TB) *pgxpool.Pool { return pgBoundOn(tb, testserver.Postgres(tb)) }
+
+// pgBoundOn is pgBound on the database and pool rawURL names.
+func pgBoundOn(tb testing.TB, rawURL string) *pgxpool.Pool {
+	pool := openPgxPool(tb, rawURL)
 	ctx := context.Background()
 	for _, q := range []string{`DROP TABLE IF EXISTS t`, `CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry BIGINT NOT NULL DEFAULT 0)`,
 		`CREATE INDEX t_expiry ON t (expiry)`, `INSERT INTO t (id, data) VALUES ('k', repeat('x', 300)::bytea)`} {

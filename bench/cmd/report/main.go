@@ -32,17 +32,21 @@ import (
 	"golang.org/x/perf/benchmath"
 )
 
-// Markers delimit the generated section of the Markdown file.
+// Markers delimit the generated sections of the Markdown file: the
+// side-by-side tables (bench:) and the concurrency tables (concurrency:).
 const (
-	beginMarker = "<!-- bench:begin -->"
-	endMarker   = "<!-- bench:end -->"
+	beginMarker            = "<!-- bench:begin -->"
+	endMarker              = "<!-- bench:end -->"
+	concurrencyBeginMarker = "<!-- concurrency:begin -->"
+	concurrencyEndMarker   = "<!-- concurrency:end -->"
 )
 
 func main() {
 	md := flag.String("md", "", "Markdown file whose marked section to rewrite; print the section when empty")
 	info := flag.String("info", "", "a line about the run (date, Go version, load, flags) to print above the tables")
+	concurrency := flag.Bool("concurrency", false, "render BenchmarkConcurrentRead's tables into the concurrency section")
 	flag.Usage = func() {
-		fmt.Fprintln(flag.CommandLine.Output(), "usage: report [-md FILE] [-info TEXT] results.txt...")
+		fmt.Fprintln(flag.CommandLine.Output(), "usage: report [-md FILE] [-info TEXT] [-concurrency] results.txt...")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -50,13 +54,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*md, *info, flag.Args()); err != nil {
+	if err := run(*md, *info, *concurrency, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
 
-func run(md, info string, files []string) error {
+func run(md, info string, concurrency bool, files []string) error {
 	set := newResults()
 	for _, name := range files {
 		f, err := os.Open(name)
@@ -72,7 +76,10 @@ func run(md, info string, files []string) error {
 	if len(set.order) == 0 {
 		return errors.New("report: no benchmark results in " + strings.Join(files, ", "))
 	}
-	section := render(set, info)
+	section, begin, end := render(set, info), beginMarker, endMarker
+	if concurrency {
+		section, begin, end = renderConcurrency(set, info), concurrencyBeginMarker, concurrencyEndMarker
+	}
 	if md == "" {
 		_, err := io.WriteString(os.Stdout, section)
 		return err
@@ -81,12 +88,13 @@ func run(md, info string, files []string) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	return os.WriteFile(md, splice(old, section), 0o644)
+	return os.WriteFile(md, splice(old, section, begin, end), 0o644)
 }
 
-// splice replaces what lies between the markers in doc with section, or
-// appends the markers and section when doc has no markers.
-func splice(doc []byte, section string) []byte {
+// splice replaces what lies between the markers beginMarker and endMarker
+// in doc with section, or appends the markers and section when doc has no
+// markers.
+func splice(doc []byte, section, beginMarker, endMarker string) []byte {
 	block := beginMarker + "\n" + section + endMarker
 	s := string(doc)
 	i := strings.Index(s, beginMarker)
@@ -104,12 +112,16 @@ func splice(doc []byte, section string) []byte {
 // and its sub-name keys.
 type key struct {
 	bench, store, cookie, kase, lib string
+	clients                         int // ConcurrentRead's clients=N; 0 elsewhere
 	procs                           int // GOMAXPROCS (the -N suffix); 1 without one
 }
 
 // samples are the values of one benchmark across its runs.
 type samples struct {
 	sec, bytes, allocs []float64
+	// ConcurrentRead's own metrics: requests per second and the 50th and
+	// 99th percentiles of latency, in seconds.
+	reqs, p50, p99 []float64
 }
 
 // results are the samples of every benchmark, in the order first seen, and
@@ -157,6 +169,12 @@ func (rs *results) read(r io.Reader, name string) error {
 				s.bytes = append(s.bytes, v.Value)
 			case "allocs/op":
 				s.allocs = append(s.allocs, v.Value)
+			case "req/s":
+				s.reqs = append(s.reqs, v.Value)
+			case "p50-sec": // benchfmt's tidy form of the p50-ns that go test prints
+				s.p50 = append(s.p50, v.Value)
+			case "p99-sec":
+				s.p99 = append(s.p99, v.Value)
 			}
 		}
 	}
@@ -194,6 +212,12 @@ func parseName(n benchfmt.Name) (key, error) {
 			k.kase = value
 		case "lib":
 			k.lib = value
+		case "clients":
+			c, err := strconv.Atoi(value)
+			if err != nil || c <= 0 {
+				return k, fmt.Errorf("benchmark %s: clients %q is not a positive number", n, value)
+			}
+			k.clients = c
 		default:
 			return k, fmt.Errorf("benchmark %s: unknown key %q", n, name)
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 // input builds go test output: for each benchmark name, six runs at the
@@ -93,12 +95,12 @@ func TestParseName(t *testing.T) {
 
 func TestSplice(t *testing.T) {
 	doc := "# B\n\nintro\n\n" + beginMarker + "\nold\n" + endMarker + "\n\n## After\n"
-	got := string(splice([]byte(doc), "\nnew\n"))
+	got := string(splice([]byte(doc), "\nnew\n", beginMarker, endMarker))
 	want := "# B\n\nintro\n\n" + beginMarker + "\n\nnew\n" + endMarker + "\n\n## After\n"
 	if got != want {
 		t.Errorf("splice with markers:\n%s\nwant\n%s", got, want)
 	}
-	got = string(splice([]byte("# B"), "x\n"))
+	got = string(splice([]byte("# B"), "x\n", beginMarker, endMarker))
 	want = "# B\n\n" + beginMarker + "\nx\n" + endMarker + "\n"
 	if got != want {
 		t.Errorf("splice without markers: %q, want %q", got, want)
@@ -190,5 +192,47 @@ func TestPairingFloor(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q\n%s", want, out)
 		}
+	}
+}
+
+func TestRenderConcurrency(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("goos: linux\ncpu: Test CPU\n")
+	for _, r := range []struct {
+		name     string
+		reqs     float64
+		p99, all int
+	}{
+		{"store=redis/clients=1/lib=bound", 20000, 100000, 20},
+		{"store=redis/clients=1/lib=sessionkit", 19000, 110000, 70}, // 0.95, 1.10×: met
+		{"store=redis/clients=1/lib=scs", 10000, 300000, 250},
+		{"store=redis/clients=8/lib=bound", 40000, 500000, 20},
+		{"store=redis/clients=8/lib=sessionkit", 30000, 700000, 70}, // 0.75, 1.40×: missed
+	} {
+		for _, d := range []float64{-2, -1, 0, 1, 2} {
+			fmt.Fprintf(&in, "BenchmarkConcurrentRead/%s-2 \t 1000\t %.0f ns/op\t %.0f p50-ns\t %d p99-ns\t %.0f req/s\t 100 B/op\t %d allocs/op\n",
+				r.name, 1e9/r.reqs, float64(r.p99)/2, r.p99, r.reqs+d, r.all)
+		}
+	}
+	rs := newResults()
+	if err := rs.read(strings.NewReader(in.String()), "conc.txt"); err != nil {
+		t.Fatal(err)
+	}
+	out := renderConcurrency(rs, "run info")
+	for _, want := range []string{
+		"run info",
+		"### redis",
+		"| 1 | bound | 20,000 |  | 50.0 µs | 100 µs |  | 20 |  |",
+		"|  | sessionkit | 19,000 | 0.95 | 55.0 µs | 110 µs | 1.10× | 70 | ✓ |",
+		"|  | scs | 10,000 | 0.50 | 150 µs | 300 µs | 3.00× | 250 |  |",
+		"|  | sessionkit | 30,000 | 0.75 | 350 µs | 700 µs | 1.40× | 70 | ✗ throughput, p99 |",
+		"**Targets met: 1 of 2.** Missed: redis at 8 (throughput, p99).",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q\n%s", want, out)
+		}
+	}
+	if _, err := parseName(benchfmt.Name("ConcurrentRead/store=redis/clients=0/lib=bound")); err == nil {
+		t.Error("parseName accepted clients=0")
 	}
 }
