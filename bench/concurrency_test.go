@@ -18,6 +18,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/go-redis/v9"
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/cputime"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/memcachedstore" // also registers "memcached"
 	"github.com/sessionkit/session/storetest"
@@ -129,8 +130,10 @@ var loadPairings = []loadPairing{
 // with a session of its own that sends its next request as soon as the last
 // one is answered, in process (the handler's ServeHTTP with a request
 // context from connContext). b.N requests are shared among the clients;
-// besides ns/op (wall time over b.N) it reports req/s and the 50th and 99th
-// percentile of the requests' latencies (p50-ns, p99-ns). Run it at the
+// besides ns/op (wall time over b.N) it reports req/s, the 50th and 99th
+// percentile of the requests' latencies (p50-ns, p99-ns), and the CPU time
+// this process (clients, library and store client; not the store's server)
+// spent per request (cpu-ns/op). Run it at the
 // default GOMAXPROCS with a fixed -benchtime:
 //
 //	go test -run '^$' -bench ConcurrentRead -benchtime 4s -count 3 > conc.txt
@@ -164,7 +167,7 @@ func BenchmarkConcurrentRead(b *testing.B) {
 
 // serveConcurrent serves b.N requests through h from clients goroutines,
 // client i with cookies[i mod len(cookies)] (nil: no cookie), and reports
-// req/s, p50-ns and p99-ns beside ns/op.
+// req/s, p50-ns, p99-ns and cpu-ns/op beside ns/op.
 func serveConcurrent(b *testing.B, h http.Handler, cookies []*http.Cookie, clients int) {
 	tmpls := make([]*http.Request, clients)
 	for i := range tmpls {
@@ -184,6 +187,7 @@ func serveConcurrent(b *testing.B, h http.Handler, cookies []*http.Cookie, clien
 	)
 	b.ReportAllocs()
 	b.ResetTimer()
+	report := cputime.Report(b)
 	start := time.Now()
 	for i := range clients {
 		wg.Go(func() {
@@ -206,6 +210,7 @@ func serveConcurrent(b *testing.B, h http.Handler, cookies []*http.Cookie, clien
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	report()
 	b.StopTimer()
 	if msg := failed.Load(); msg != nil {
 		b.Fatalf("a request failed: %s", *msg)

@@ -21,8 +21,8 @@ const concurrencyBench = "ConcurrentRead"
 
 // A loadStat is the median of each metric of one ConcurrentRead benchmark.
 type loadStat struct {
-	reqs, p50, p99, allocs float64
-	ok                     bool
+	reqs, p50, p99, allocs, cpu float64
+	ok                          bool
 }
 
 func (rs *results) loadStat(k key) loadStat {
@@ -36,6 +36,9 @@ func (rs *results) loadStat(k key) loadStat {
 	}
 	if len(s.allocs) > 0 {
 		st.allocs = median(s.allocs).Center
+	}
+	if len(s.cpu) > 0 {
+		st.cpu = median(s.cpu).Center
 	}
 	return st
 }
@@ -55,6 +58,7 @@ func renderConcurrency(rs *results, info string) string {
 	}
 	fmt.Fprintf(&b, "Medians over the rounds. *req/s* is throughput (requests answered per second of wall time, all clients together); "+
 		"*p99* the 99th percentile of one request's latency; *÷ bound* each as a fraction (throughput) or multiple (p99) of the bound's at the same number of clients. "+
+		"*CPU* is this process's CPU time per request (clients, library and store client, not the store's server); *+CPU* sessionkit's or the competitor's above the bound's. "+
 		"Target: throughput ≥ %.1f of the bound's and p99 ≤ %.1f× the bound's.\n\n", minThroughputRatio, maxP99Ratio)
 
 	stores, procs := rs.stores(concurrencyBench)
@@ -63,7 +67,7 @@ func renderConcurrency(rs *results, info string) string {
 	for _, store := range stores {
 		libs, levels := rs.loadLibs(store, procs)
 		fmt.Fprintf(&b, "### %s\n\n", store)
-		b.WriteString("| clients | library | req/s | ÷ bound | p50 | p99 | ÷ bound | allocs/op | target |\n|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| clients | library | req/s | ÷ bound | p50 | p99 | ÷ bound | CPU | +CPU | allocs/op | target |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, n := range levels {
 			bound := rs.loadStat(key{bench: concurrencyBench, store: store, lib: "bound", clients: n, procs: procs})
 			for i, lib := range libs {
@@ -75,10 +79,16 @@ func renderConcurrency(rs *results, info string) string {
 				if i == 0 {
 					first = strconv.Itoa(n)
 				}
-				thr, lat, verdict := "", "", ""
+				thr, lat, cpu, more, verdict := "", "", "—", "", ""
+				if st.cpu > 0 {
+					cpu = fmtDuration(st.cpu)
+				}
 				if lib != "bound" && bound.ok {
 					tr, pr := st.reqs/bound.reqs, st.p99/bound.p99
 					thr, lat = fmt.Sprintf("%.2f", tr), fmt.Sprintf("%.2f×", pr)
+					if st.cpu > 0 && bound.cpu > 0 {
+						more = fmtDuration(st.cpu - bound.cpu)
+					}
 					if lib == "sessionkit" {
 						total++
 						switch {
@@ -98,8 +108,8 @@ func renderConcurrency(rs *results, info string) string {
 						}
 					}
 				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", first, lib,
-					thousands(st.reqs), thr, fmtDuration(st.p50), fmtDuration(st.p99), lat,
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", first, lib,
+					thousands(st.reqs), thr, fmtDuration(st.p50), fmtDuration(st.p99), lat, cpu, more,
 					strconv.FormatFloat(st.allocs, 'f', 0, 64), verdict)
 			}
 		}

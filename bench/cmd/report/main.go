@@ -122,6 +122,8 @@ type samples struct {
 	// ConcurrentRead's own metrics: requests per second and the 50th and
 	// 99th percentiles of latency, in seconds.
 	reqs, p50, p99 []float64
+	// cpu is the process's CPU time per operation, in seconds.
+	cpu []float64
 }
 
 // results are the samples of every benchmark, in the order first seen, and
@@ -175,6 +177,8 @@ func (rs *results) read(r io.Reader, name string) error {
 				s.p50 = append(s.p50, v.Value)
 			case "p99-sec":
 				s.p99 = append(s.p99, v.Value)
+			case "cpu-sec/op": // benchfmt's tidy form of cpu-ns/op
+				s.cpu = append(s.cpu, v.Value)
 			}
 		}
 	}
