@@ -8,6 +8,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/cputime"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/redisstore"
 	"github.com/sessionkit/session/storetest"
@@ -69,6 +70,7 @@ func BenchmarkRequest(b *testing.B) {
 				b.ReportAllocs()
 				rt.n.Store(0)
 				n := 0
+				report := cputime.Report(b)
 				for b.Loop() {
 					w := httptest.NewRecorder()
 					h.ServeHTTP(w, r)
@@ -77,6 +79,7 @@ func BenchmarkRequest(b *testing.B) {
 					}
 					n++
 				}
+				report()
 				b.ReportMetric(float64(rt.n.Load())/float64(n), "round-trips/op")
 			}
 			b.Run("new", func(b *testing.B) {

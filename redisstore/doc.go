@@ -84,8 +84,10 @@
 // the store does not depend on the application servers' clocks agreeing with
 // the Redis server's; expiries are kept to the millisecond.
 //
-//   - Load is one round trip: GET and PTTL in one MULTI/EXEC, so data and
-//     expiry belong together.
+//   - Load is one round trip: GET and PTTL, pipelined, not in MULTI/EXEC
+//     (a command of another client between them changes nothing that
+//     matters, see Store.Load) except on a Cluster, where go-redis runs
+//     MULTI/EXEC inline and a plain pipeline in a goroutine.
 //   - Update is optimistic: WATCH the key, read it, call fn, then
 //     MULTI/SET (or DEL)/EXEC. When another client changed the key in
 //     between, EXEC fails and Update starts again with the newer record

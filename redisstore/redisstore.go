@@ -210,8 +210,16 @@ func record(get *redis.StringCmd, ttl *redis.DurationCmd) (data []byte, expiry t
 	return data, time.Now().Add(left), true, nil
 }
 
-// Load returns the record of id in one round trip (GET and PTTL in one
-// MULTI/EXEC). A missing, expired or invalid ID is not found.
+// Load returns the record of id in one round trip: GET and PTTL,
+// pipelined. On one server (or behind Sentinel) they are not wrapped in
+// MULTI/EXEC, which would make Redis run four commands instead of two and
+// go-redis allocate a third more (on a Cluster they are, see below): another
+// client's command can fall between them, and nothing goes wrong when one
+// does. A write in between gives the data read with the newer write's
+// expiry, which is later than its own, for a session that was live when it
+// was read; a delete, an expiry or a move (Regenerate) in between makes
+// PTTL answer -2, and the session is not found, as it would have been a
+// moment later. A missing, expired or invalid ID is not found.
 func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.Time, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("redisstore: load: %w", err)
@@ -223,10 +231,18 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 		get *redis.StringCmd
 		ttl *redis.DurationCmd
 	)
-	_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	queue := func(p redis.Pipeliner) error {
 		get, ttl = queueRead(ctx, p, s.prefix+id)
 		return nil
-	})
+	}
+	if s.oneNode {
+		_, err = s.client.Pipelined(ctx, queue)
+	} else {
+		// go-redis's cluster client runs a plain pipeline in a goroutine of
+		// its own per node, and MULTI/EXEC inline: the goroutine would cost
+		// more than the two commands.
+		_, err = s.client.TxPipelined(ctx, queue)
+	}
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, false, fail(ctx, "load", err)
 	}
