@@ -227,23 +227,17 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
-	var (
-		get *redis.StringCmd
-		ttl *redis.DurationCmd
-	)
-	queue := func(p redis.Pipeliner) error {
-		get, ttl = queueRead(ctx, p, s.prefix+id)
-		return nil
-	}
+	// go-redis's cluster client runs a plain pipeline in a goroutine of its
+	// own per node, and MULTI/EXEC inline: the goroutine would cost more
+	// than the two commands.
+	var p redis.Pipeliner
 	if s.oneNode {
-		_, err = s.client.Pipelined(ctx, queue)
+		p = s.client.Pipeline()
 	} else {
-		// go-redis's cluster client runs a plain pipeline in a goroutine of
-		// its own per node, and MULTI/EXEC inline: the goroutine would cost
-		// more than the two commands.
-		_, err = s.client.TxPipelined(ctx, queue)
+		p = s.client.TxPipeline()
 	}
-	if err != nil && !errors.Is(err, redis.Nil) {
+	get, ttl := queueRead(ctx, p, s.prefix+id)
+	if _, err = p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, time.Time{}, false, fail(ctx, "load", err)
 	}
 	data, expiry, found, err = record(get, ttl)
