@@ -21,3 +21,7 @@ func (s *Store) SetUserTimes(recheck, sweepEvery time.Duration) {
 // DriverPath reports whether Load still goes to the driver itself (raw.go)
 // rather than through database/sql.
 func (s *Store) DriverPath() bool { return !s.noRaw.Load() }
+
+// RowLoader reports whether Load still reads with the connection's own
+// LoadRow (rowLoader) rather than the driver's Rows.
+func (s *Store) RowLoader() bool { return !s.noRaw.Load() && !s.noRowLoader.Load() }

@@ -102,17 +102,7 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, e
 // raw.go), else through database/sql.
 func (s *Store) loadRow(ctx context.Context, id string, now int64) (v []byte, ex int64, found bool, err error) {
 	if !s.noRaw.Load() {
-		found, err = s.queryRowRaw(ctx, s.q.load, []driver.NamedValue{{Ordinal: 1, Value: id}, {Ordinal: 2, Value: now}}, make([]driver.Value, 2),
-			func(dest []driver.Value) error {
-				var ok bool
-				if v, ok = rawBytes(dest[0]); !ok {
-					return errFallback
-				}
-				if ex, ok = dest[1].(int64); !ok {
-					return errFallback
-				}
-				return nil
-			})
+		v, ex, found, err = s.loadRowRaw(ctx, id, now)
 		switch {
 		case errors.Is(err, errNoRaw):
 			s.noRaw.Store(true)
@@ -125,6 +115,31 @@ func (s *Store) loadRow(ctx context.Context, id string, now int64) (v []byte, ex
 		return nil, 0, false, nil
 	}
 	return v, ex, err == nil, err
+}
+
+// loadRowRaw is loadRow's driver-level path (see raw.go): the connection's
+// own LoadRow when it has one (rowLoader), else the query through the
+// driver's Rows.
+func (s *Store) loadRowRaw(ctx context.Context, id string, now int64) (v []byte, ex int64, found bool, err error) {
+	if !s.noRowLoader.Load() {
+		v, ex, found, err = s.loadRowConn(ctx, id, now)
+		if !errors.Is(err, errNoRaw) {
+			return v, ex, found, err
+		}
+		s.noRowLoader.Store(true)
+	}
+	found, err = s.queryRowRaw(ctx, s.q.load, []driver.NamedValue{{Ordinal: 1, Value: id}, {Ordinal: 2, Value: now}}, make([]driver.Value, 2),
+		func(dest []driver.Value) error {
+			var ok bool
+			if v, ok = rawBytes(dest[0]); !ok {
+				return errFallback
+			}
+			if ex, ok = dest[1].(int64); !ok {
+				return errFallback
+			}
+			return nil
+		})
+	return v, ex, found, err
 }
 
 // rawBytes copies a text or binary value that a driver returned, as

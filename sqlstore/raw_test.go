@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/sqlstore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -57,6 +58,12 @@ func TestLoadPaths(t *testing.T) {
 			}
 			if got := c.st.DriverPath(); got != c.direct {
 				t.Errorf("%s: Load went to the driver itself: %v, want %v", c.st.Table(), got, c.direct)
+			}
+			// Only Open's PostgreSQL pool has connections that load rows
+			// with the driver's own API (sqlstore/postgres).
+			wantLoader := c.direct && b.dialect == sqlstore.Postgres && c.st.Table() == "paths_open"
+			if got := c.st.RowLoader(); got != wantLoader {
+				t.Errorf("%s: Load used the connection's LoadRow: %v, want %v", c.st.Table(), got, wantLoader)
 			}
 		}
 	})
@@ -222,5 +229,48 @@ func TestDriverPathBusyPastDeadline(t *testing.T) {
 	// Reads are not blocked by the writer (WAL).
 	if data, _, found, err := st.Load(t.Context(), id); err != nil || !found || string(data) != "x" {
 		t.Errorf("Load beside the writer = (%q, %v, %v)", data, found, err)
+	}
+}
+
+// A PostgreSQL table whose columns have other types than the Store
+// creates (here expiresAt as double precision, after ALTER TABLE) reads the same through the connections' LoadRow (Open's
+// pool) as through database/sql (an application's pool): a value that
+// LoadRow cannot scan goes to database/sql's conversions.
+func TestRowLoaderOddColumns(t *testing.T) {
+	url := testserver.Postgres(t)
+	direct := openStore(t, url, sqlstore.Options{Table: "loader_odd"})
+	viaSQL, err := sqlstore.New(t.Context(), appPool(t, sqlstore.Postgres, url), sqlstore.Postgres, sqlstore.Options{Table: "loader_odd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`ALTER TABLE loader_odd ALTER COLUMN "expiresAt" TYPE double precision`,
+	} {
+		if _, err := direct.DB().Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	later := float64(time.Now().Add(time.Hour).UnixMilli())
+	rows := map[string]float64{"integral": later, "fractional": later + 0.5}
+	for id, exp := range rows {
+		if _, err := direct.DB().Exec(`INSERT INTO loader_odd (id, payload, "lastActivity", "expiresAt") VALUES ($1, '{}', 0, $2)`, id, exp); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+	}
+	// An integral double: pgx scans it into the int64 (database/sql's
+	// conversion of a float64 refuses one this large).
+	data, expiry, found, err := direct.Load(t.Context(), "integral")
+	if err != nil || !found || string(data) != "{}" || expiry.UnixMilli() != int64(later) {
+		t.Errorf("integral: LoadRow's Load = (%q, %v, %v, %v), want ({}, %v, true, nil)", data, expiry, found, err, time.UnixMilli(int64(later)))
+	}
+	// A fractional one: LoadRow leaves it to database/sql, which refuses it
+	// as it does on an application's pool.
+	_, _, found1, err1 := direct.Load(t.Context(), "fractional")
+	_, _, found2, err2 := viaSQL.Load(t.Context(), "fractional")
+	if err1 == nil || err2 == nil || found1 || found2 || err1.Error() != err2.Error() {
+		t.Errorf("fractional: LoadRow's Load = (%v, %v), database/sql's = (%v, %v); want the same error", found1, err1, found2, err2)
+	}
+	if !direct.RowLoader() || viaSQL.RowLoader() {
+		t.Errorf("RowLoader: Open's %v, New's %v; want true, false", direct.RowLoader(), viaSQL.RowLoader())
 	}
 }

@@ -200,6 +200,9 @@ type Store struct {
 	// noRaw is set once the pool's connections turned out not to take
 	// the driver-level path of Load (raw.go).
 	noRaw atomic.Bool
+	// noRowLoader is set once the pool's connections turned out not to be
+	// rowLoaders: Load then goes through the driver's Rows (queryRowRaw).
+	noRowLoader atomic.Bool
 	// changes are what setup changed in the schema (SchemaChanges).
 	changesMu sync.Mutex
 	changes   []string

@@ -13,10 +13,15 @@
 // github.com/sessionkit/session/drivers, which imports every dialect).
 //
 // A URL goes to pgx unchanged (every libpq parameter it knows); without
-// connect_timeout, connecting gives up after sqlstore.ConnectTimeout.
+// connect_timeout, connecting gives up after sqlstore.ConnectTimeout. The
+// connections of a pool that sqlstore.Open makes read a session with pgx's
+// own API (QueryRow), which costs less than its database/sql adapter's
+// Rows; code that reaches a connection through sql.Conn.Raw gets a wrapper
+// of the adapter's *stdlib.Conn, which its Unwrap method returns.
 package postgres
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"strings"
@@ -45,7 +50,49 @@ func connect(u *sqlstore.ConnURL) (driver.Connector, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = sqlstore.ConnectTimeout
 	}
-	return stdlib.GetConnector(*cfg), nil
+	return connector{stdlib.GetConnector(*cfg)}, nil
+}
+
+// connector makes pgx's connections for database/sql, as conns.
+type connector struct{ driver.Connector }
+
+func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return dc, nil
+	}
+	return conn{sc}, nil
+}
+
+// conn is a connection of pgx's database/sql adapter (every method of which
+// it has) that reads sqlstore's Load row with pgx's own QueryRow. Through
+// sql.Conn.Raw on a pool from sqlstore.Open, its Unwrap method returns the
+// adapter's connection (and that one's Conn method pgx's *pgx.Conn).
+type conn struct{ *stdlib.Conn }
+
+// Unwrap returns pgx's database/sql connection.
+func (c conn) Unwrap() driver.Conn { return c.Conn }
+
+// LoadRow runs query, sqlstore's Load, with id and now, and scans its row:
+// sqlstore finds it by type assertion on the connection that sql.Conn.Raw
+// hands it. It returns driver.ErrSkip, having read nothing, when the row's
+// values are not of the types it scans, for database/sql to convert them.
+func (c conn) LoadRow(ctx context.Context, query, id string, now int64) (payload []byte, expiresAt int64, found bool, err error) {
+	err = c.Conn.Conn().QueryRow(ctx, query, id, now).Scan(&payload, &expiresAt)
+	var scanErr pgx.ScanArgError
+	switch {
+	case err == nil:
+		return payload, expiresAt, true, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, 0, false, nil
+	case errors.As(err, &scanErr):
+		return nil, 0, false, driver.ErrSkip
+	}
+	return nil, 0, false, err
 }
 
 // classifier reads pgx's errors by their SQLSTATE.
