@@ -27,25 +27,8 @@ BENCHTIME=${BENCHTIME:-4s}
 STORES=${STORES:-postgres,mysql,redis,redis-cluster,memcached}
 export CI=${CI:-true}
 
-case "$COUNT" in '' | *[!0-9]* | 0) echo "concurrency.sh: COUNT must be a positive integer, not '$COUNT'" >&2; exit 2 ;; esac
-known=" postgres mysql redis redis-cluster memcached "
-for s in ${STORES//,/ }; do
-	if [[ $known != *" $s "* ]]; then
-		echo "concurrency.sh: unknown store '$s' in STORES (known:$known)" >&2
-		exit 2
-	fi
-done
-
-mkdir -p results
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-dirty=
-if [[ -n $(git -C .. status --porcelain -- . ':!BENCHMARKS.md' ':!bench' ':!*_test.go' 2>/dev/null) ]]; then
-	dirty=" (built with uncommitted changes)"
-fi
-echo "== building the benchmark binary"
-go test -c -o "$bin/bench.test" .
-go build -o "$bin/report" ./cmd/report
+source ./prepare.sh
+prepare concurrency.sh "postgres mysql redis redis-cluster memcached"
 
 start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)

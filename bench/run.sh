@@ -33,29 +33,9 @@ PARALLEL=${PARALLEL:-1}
 STORES=${STORES:-memory,cookie,file,sqlite,postgres,mysql,redis}
 export CI=${CI:-true}
 
-case "$COUNT" in '' | *[!0-9]* | 0) echo "run.sh: COUNT must be a positive integer, not '$COUNT'" >&2; exit 2 ;; esac
-known=" memory cookie file sqlite postgres mysql redis "
-for s in ${STORES//,/ }; do
-	if [[ $known != *" $s "* ]]; then
-		echo "run.sh: unknown store '$s' in STORES (known:$known)" >&2
-		exit 2
-	fi
-done
+source ./prepare.sh
+prepare run.sh "memory cookie file sqlite postgres mysql redis"
 stores="none|${STORES//,/|}"
-
-mkdir -p results
-bin=$(mktemp -d)
-trap 'rm -rf "$bin"' EXIT
-
-# Uncommitted changes to what the benchmark binary is built from (the
-# library, not its tests), noted in the report.
-dirty=
-if [[ -n $(git -C .. status --porcelain -- . ':!BENCHMARKS.md' ':!bench' ':!*_test.go' 2>/dev/null) ]]; then
-	dirty=" (built with uncommitted changes)"
-fi
-echo "== building the benchmark binary"
-go test -c -o "$bin/bench.test" .
-go build -o "$bin/report" ./cmd/report
 
 echo "== checking that every handler does the work it claims (TestCorrect, TestBounds)"
 "$bin/bench.test" -test.run "^(TestCorrect|TestBounds)\$/^(floor|${STORES//,/|})\$" -test.count 1

@@ -49,13 +49,7 @@ func (rs *results) loadStat(k key) loadStat {
 // bound's, and whether sessionkit meets the targets.
 func renderConcurrency(rs *results, info string) string {
 	var b bytes.Buffer
-	b.WriteString("\n")
-	if info != "" {
-		fmt.Fprintf(&b, "%s\n\n", info)
-	}
-	if len(rs.config) > 0 {
-		fmt.Fprintf(&b, "`%s`\n\n", strings.Join(rs.config, "` · `"))
-	}
+	writeHeader(&b, rs, info)
 	fmt.Fprintf(&b, "Medians over the rounds. *req/s* is throughput (requests answered per second of wall time, all clients together); "+
 		"*p99* the 99th percentile of one request's latency; *÷ bound* each as a fraction (throughput) or multiple (p99) of the bound's at the same number of clients. "+
 		"*CPU* is this process's CPU time per request (clients, library and store client, not the store's server); *+CPU* sessionkit's or the competitor's above the bound's. "+

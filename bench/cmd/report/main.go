@@ -478,16 +478,22 @@ func ratioCell(skOver, cOver float64) string {
 	return strconv.FormatFloat(math.Max(skOver, 0)/cOver, 'f', 2, 64)
 }
 
+// writeHeader writes what a generated section starts with: a blank line,
+// info, and the files' configuration (goos, cpu, ...).
+func writeHeader(b *bytes.Buffer, rs *results, info string) {
+	b.WriteString("\n")
+	if info != "" {
+		fmt.Fprintf(b, "%s\n\n", info)
+	}
+	if len(rs.config) > 0 {
+		fmt.Fprintf(b, "`%s`\n\n", strings.Join(rs.config, "` · `"))
+	}
+}
+
 // render returns the generated Markdown section.
 func render(rs *results, info string) string {
 	var b bytes.Buffer
-	b.WriteString("\n")
-	if info != "" {
-		fmt.Fprintf(&b, "%s\n\n", info)
-	}
-	if len(rs.config) > 0 {
-		fmt.Fprintf(&b, "`%s`\n\n", strings.Join(rs.config, "` · `"))
-	}
+	writeHeader(&b, rs, info)
 	b.WriteString("Medians with their 95% confidence interval (benchmath, as benchstat computes it; `± ∞` with fewer than 6 samples, `± ?` when the interval crosses zero). " +
 		"*Over floor* is the median minus the floor's median (the same request to a handler with no session). " +
 		"*sessionkit ÷ it* is sessionkit's overhead divided by that library's (time, allocations); the target column checks it against issue 6.\n\n")
