@@ -12,4 +12,9 @@
 // bash run.sh runs both passes (sequential at -cpu 1, parallel reads at the
 // default GOMAXPROCS), keeps the raw output in results/, and rewrites the
 // marked section of ../BENCHMARKS.md with cmd/report.
+//
+// BenchmarkConcurrentRead measures reads under 1 to 256 concurrent clients on
+// the server stores, beside the bare round trip of each store's client and
+// scs; bash concurrency.sh runs it in rounds and rewrites its own section of
+// ../BENCHMARKS.md.
 package bench
