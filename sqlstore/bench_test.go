@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/session"
+	"github.com/sessionkit/session/internal/cputime"
 	"github.com/sessionkit/session/sqlstore"
 	"github.com/sessionkit/session/storetest"
 )
@@ -104,17 +105,13 @@ func BenchmarkLoad(b *testing.B) {
 // returns), and reports cpu-ns/op where the CPU time can be measured.
 func measureCalls(b *testing.B, call func(ctx context.Context)) {
 	b.ReportAllocs()
-	cpu0, ok := cpuTime()
-	n := 0
+	report := cputime.Report(b)
 	for b.Loop() {
-		n++
 		ctx, cancel := context.WithCancel(b.Context())
 		call(ctx)
 		cancel()
 	}
-	if cpu1, ok1 := cpuTime(); ok && ok1 && n > 0 {
-		b.ReportMetric(float64(cpu1-cpu0)/float64(n), "cpu-ns/op")
-	}
+	report()
 }
 
 // Sizes of BenchmarkSweep.
