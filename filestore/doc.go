@@ -18,6 +18,11 @@
 //     Manager's IDs are 43 characters of that alphabet). Load reports any
 //     other ID as not found; Update, Delete, Touch and Swap reject it with an
 //     error wrapping ErrInvalidID. No path is ever built from an unchecked ID.
+//   - A file's name is its session's ID, so the errors the Store's methods
+//     return name files under <dir> with each name shortened to its first
+//     12 characters ("<dir>/Vx3kQ9_aB2cD...: directory not empty"); they
+//     still wrap the operating system's errors, whole, for errors.Is and
+//     errors.As. Update returns fn's own error as fn returned it.
 //   - A v2 file is a 40-byte header and two slots of equal capacity, a
 //     power of two of at least 512 bytes chosen when the file is written
 //     whole (the smallest that holds the data). The header holds,

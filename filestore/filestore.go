@@ -243,6 +243,7 @@ func (s *Store) lockShard(i int) (unlock func(), err error) {
 // that keeps reading torn as a write changes it (see the package
 // documentation).
 func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.Time, found bool, err error) {
+	defer func() { err = s.redact(err) }()
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, err
 	}
@@ -288,7 +289,13 @@ func (s *Store) lockValid(ctx context.Context, id string) (unlock func(), err er
 // deadlock).
 //
 // Expiries are clamped to the years 1970 to 2200.
-func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, found bool) (next []byte, expiry time.Time, err error)) error {
+func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, found bool) (next []byte, expiry time.Time, err error)) (err error) {
+	fnErr := false // fn's error is returned as is
+	defer func() {
+		if !fnErr {
+			err = s.redact(err)
+		}
+	}()
 	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
 		return err
@@ -303,6 +310,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 	defer f.close()
 	next, expiry, err := fn(cur.data, cur.found)
 	if err != nil {
+		fnErr = true
 		return err
 	}
 	if next == nil {
@@ -321,6 +329,7 @@ func (s *Store) Update(ctx context.Context, id string, fn func(data []byte, foun
 // the directory comes in between. It implements session.Swapper. A nil next
 // is an error.
 func (s *Store) Swap(ctx context.Context, id string, old, next []byte, expiry time.Time) (swapped bool, err error) {
+	defer func() { err = s.redact(err) }()
 	if next == nil {
 		return false, errors.New("filestore: Swap with nil data (use Delete)")
 	}
@@ -521,7 +530,8 @@ func (s *Store) createTempShard(shard int, content []byte) (string, error) {
 
 // Delete removes the session file for id. Deleting a missing file is not an
 // error; an invalid ID is. The session's index entry is left for Sweep.
-func (s *Store) Delete(ctx context.Context, id string) error {
+func (s *Store) Delete(ctx context.Context, id string) (err error) {
+	defer func() { err = s.redact(err) }()
 	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
 		return err
@@ -538,7 +548,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // (a v1 file's mtime). It appends the expiry's index entry first when
 // the expiry moves to another minute. It does nothing for a missing or
 // expired file; an invalid ID is an error.
-func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) error {
+func (s *Store) Touch(ctx context.Context, id string, expiry time.Time) (err error) {
+	defer func() { err = s.redact(err) }()
 	unlock, err := s.lockValid(ctx, id)
 	if err != nil {
 		return err

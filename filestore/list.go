@@ -16,7 +16,8 @@ import (
 // a regular file, and reads each session file as Load does. It reads the
 // directory in batches and holds no lock while it calls fn, so fn may call
 // the store. It implements session.Lister.
-func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) error {
+func (s *Store) List(ctx context.Context, fn func(id string, expiry time.Time) bool) (err error) {
+	defer func() { err = s.redact(err) }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 // errors it carries on with the other files and returns the first error
 // with the count.
 func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
+	defer func() { err = s.redact(err) }()
 	return s.sweep(ctx, -1)
 }
 
@@ -37,6 +38,7 @@ func (s *Store) Sweep(ctx context.Context) (removed int, err error) {
 // limit means that none was left when it looked. limit must be positive. It
 // implements session.BatchSweeper.
 func (s *Store) SweepBatch(ctx context.Context, limit int) (removed int, err error) {
+	defer func() { err = s.redact(err) }()
 	if limit <= 0 {
 		return 0, fmt.Errorf("filestore: SweepBatch limit %d is not positive", limit)
 	}

@@ -169,7 +169,8 @@ func readUserFile(path string) ([]userEntryAt, error) {
 // the file's shard, which every change of that file holds, in every process
 // sharing the directory, so concurrent adds all land. An invalid id is an
 // error wrapping ErrInvalidID. It implements session.UserIndex.
-func (s *Store) AddUserSession(ctx context.Context, userID, id string) error {
+func (s *Store) AddUserSession(ctx context.Context, userID, id string) (err error) {
+	defer func() { err = s.redact(err) }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -208,7 +209,8 @@ func (s *Store) AddUserSession(ctx context.Context, userID, id string) error {
 // seen; a rewrite is a rename, so it sees the file before or after it), and
 // calls fn after the read, so fn may call the store. It implements
 // session.UserIndex.
-func (s *Store) ListUserSessions(ctx context.Context, userID string, fn func(id string, added time.Time) bool) error {
+func (s *Store) ListUserSessions(ctx context.Context, userID string, fn func(id string, added time.Time) bool) (err error) {
+	defer func() { err = s.redact(err) }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -233,7 +235,8 @@ func (s *Store) ListUserSessions(ctx context.Context, userID string, fn func(id 
 // file that it renames over the index file, or removes the file when none
 // remain. IDs that are not there are not an error. It implements
 // session.UserIndex.
-func (s *Store) RemoveUserSessions(ctx context.Context, userID string, ids ...string) error {
+func (s *Store) RemoveUserSessions(ctx context.Context, userID string, ids ...string) (err error) {
+	defer func() { err = s.redact(err) }()
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -609,9 +609,6 @@ func (p *progress) clear() {
 
 // ---- list, count ---------------------------------------------------------
 
-// shortID is how many characters of an ID list shows without --full.
-const shortID = 12
-
 func setupList(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 	full := fs.Bool("full", false, "print whole session IDs")
 	return func(e *env, args []string) int {
@@ -625,15 +622,15 @@ func setupList(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			}
 			w := bufio.NewWriter(e.stdout)
 			defer w.Flush()
-			idWidth := shortID + 3
+			idWidth := sessionid.ShortLen + len("...") // as Abbrev shows an ID
 			if *full {
-				idWidth = 43
+				idWidth = sessionid.Len
 			}
 			const stamp = "2006-01-02T15:04:05Z"
 			fmt.Fprintf(w, "%-*s  %-*s  %s\n", idWidth, "ID", len(stamp), "LAST ACTIVITY", "EXPIRES")
 			line := func(id string, last, expiry time.Time) bool {
-				if !*full && len(id) > shortID {
-					id = id[:shortID] + "..."
+				if !*full {
+					id = sessionid.Abbrev(id)
 				}
 				seen := "-"
 				if !last.IsZero() {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sessionkit/session"
 	"github.com/sessionkit/session/internal/secrettest"
+	"github.com/sessionkit/session/internal/sessionid"
 	"github.com/sessionkit/session/internal/testserver"
 	"github.com/sessionkit/session/memstore"
 	"github.com/sessionkit/session/sqlstore"
@@ -215,7 +216,7 @@ func commandScenarios(t *testing.T, tg target, flags []string, cfg session.Confi
 			t.Fatalf("list printed %d lines, want a header and 3:\n%s", len(lines), r.stdout)
 		}
 		for _, id := range ids {
-			if !strings.Contains(r.stdout, id[:shortID]+"...") || strings.Contains(r.stdout, id) {
+			if !strings.Contains(r.stdout, id[:sessionid.ShortLen]+"...") || strings.Contains(r.stdout, id) {
 				t.Errorf("list does not show %s abbreviated:\n%s", id, r.stdout)
 			}
 		}

@@ -28,8 +28,23 @@ func ValidUser(userID string) bool {
 	return userID != "" && len(userID) <= MaxUserLen && utf8.ValidString(userID) && !strings.ContainsRune(userID, 0)
 }
 
-// inAlphabet reports whether c is in the URL-safe base64 alphabet.
-func inAlphabet(c byte) bool {
+// ShortLen is how many characters of an ID Abbrev keeps: enough to tell the
+// sessions of a listing or a log apart, far too few to act as one.
+const ShortLen = 12
+
+// Abbrev returns id shortened to its first ShortLen characters followed by
+// "...", as listings and messages show IDs; an id of at most ShortLen
+// characters is returned whole.
+func Abbrev(id string) string {
+	if len(id) <= ShortLen {
+		return id
+	}
+	return id[:ShortLen] + "..."
+}
+
+// InAlphabet reports whether c is in the alphabet of IDs, the URL-safe
+// base64 alphabet [A-Za-z0-9_-].
+func InAlphabet(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
@@ -51,7 +66,7 @@ func Canonical(id string) bool {
 
 func alphabetOnly(id string) bool {
 	for i := 0; i < len(id); i++ {
-		if !inAlphabet(id[i]) {
+		if !InAlphabet(id[i]) {
 			return false
 		}
 	}

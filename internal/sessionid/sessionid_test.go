@@ -70,3 +70,17 @@ func TestValidUser(t *testing.T) {
 		}
 	}
 }
+
+func TestAbbrev(t *testing.T) {
+	for in, want := range map[string]string{
+		"":              "",
+		"abc":           "abc",
+		"abcdefghijkl":  "abcdefghijkl",
+		"abcdefghijklm": "abcdefghijkl...",
+		"Vx3kQ9_aB2cD4eF5gH6iJ7kL8mN9oP0qR1sT2uV3wX4": "Vx3kQ9_aB2cD...",
+	} {
+		if got := Abbrev(in); got != want {
+			t.Errorf("Abbrev(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
