@@ -86,8 +86,9 @@
 //
 //   - Load is one round trip: GET and PTTL, pipelined, not in MULTI/EXEC
 //     (a command of another client between them changes nothing that
-//     matters, see Store.Load) except on a Cluster, where go-redis runs
-//     MULTI/EXEC inline and a plain pipeline in a goroutine.
+//     matters, see Store.Load); on a Cluster, one EVALSHA of a script that
+//     runs both, since go-redis runs a Cluster's plain pipeline in a
+//     goroutine and MULTI/EXEC costs Redis four commands.
 //   - Update is optimistic: WATCH the key, read it, call fn, then
 //     MULTI/SET (or DEL)/EXEC. When another client changed the key in
 //     between, EXEC fails and Update starts again with the newer record

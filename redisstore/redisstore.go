@@ -211,15 +211,16 @@ func record(get *redis.StringCmd, ttl *redis.DurationCmd) (data []byte, expiry t
 }
 
 // Load returns the record of id in one round trip: GET and PTTL,
-// pipelined. On one server (or behind Sentinel) they are not wrapped in
-// MULTI/EXEC, which would make Redis run four commands instead of two and
-// go-redis allocate a third more (on a Cluster they are, see below): another
-// client's command can fall between them, and nothing goes wrong when one
-// does. A write in between gives the data read with the newer write's
-// expiry, which is later than its own, for a session that was live when it
-// was read; a delete, an expiry or a move (Regenerate) in between makes
-// PTTL answer -2, and the session is not found, as it would have been a
-// moment later. A missing, expired or invalid ID is not found.
+// pipelined on one server (or behind Sentinel), one script running both on
+// a Cluster (readScript). The pipeline is not wrapped in MULTI/EXEC, which
+// would make Redis run four commands instead of two and go-redis allocate a
+// third more: another client's command can fall between the two, and
+// nothing goes wrong when one does. A write in between gives the data read
+// with the newer write's expiry, which is later than its own, for a session
+// that was live when it was read; a delete, an expiry or a move
+// (Regenerate) in between makes PTTL answer -2, and the session is not
+// found, as it would have been a moment later. A missing, expired or
+// invalid ID is not found.
 func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.Time, found bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, time.Time{}, false, fmt.Errorf("redisstore: load: %w", err)
@@ -227,24 +228,58 @@ func (s *Store) Load(ctx context.Context, id string) (data []byte, expiry time.T
 	if !sessionid.Valid(id) {
 		return nil, time.Time{}, false, nil
 	}
-	// go-redis's cluster client runs a plain pipeline in a goroutine of its
-	// own per node, and MULTI/EXEC inline: the goroutine would cost more
-	// than the two commands.
-	var p redis.Pipeliner
-	if s.oneNode {
-		p = s.client.Pipeline()
+	key := s.prefix + id
+	if !s.oneNode {
+		data, expiry, found, err = loadScripted(ctx, s.client, key)
 	} else {
-		p = s.client.TxPipeline()
+		p := s.client.Pipeline()
+		get, ttl := queueRead(ctx, p, key)
+		if _, err = p.Exec(ctx); err == nil || errors.Is(err, redis.Nil) {
+			data, expiry, found, err = record(get, ttl)
+		}
 	}
-	get, ttl := queueRead(ctx, p, s.prefix+id)
-	if _, err = p.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, time.Time{}, false, fail(ctx, "load", err)
-	}
-	data, expiry, found, err = record(get, ttl)
 	if err != nil {
 		return nil, time.Time{}, false, fail(ctx, "load", err)
 	}
 	return data, expiry, found, nil
+}
+
+// readScript is Load's read on a Cluster, one command: the value of
+// KEYS[1] and its time left in milliseconds, or nil when the key holds no
+// record (missing, or without a TTL: not written by this store). go-redis's
+// cluster client runs a plain pipeline in a goroutine of its own per node,
+// and MULTI/EXEC would make Redis run four commands.
+var readScript = redis.NewScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return false end
+return {redis.call('GET', KEYS[1]), ttl}
+`)
+
+// loadScripted reads the record under key with readScript, by the rules of
+// Load.
+func loadScripted(ctx context.Context, c redis.Scripter, key string) (data []byte, expiry time.Time, found bool, err error) {
+	reply, err := readScript.Run(ctx, c, []string{key}).Slice()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return nil, time.Time{}, false, nil
+	case err != nil:
+		return nil, time.Time{}, false, err
+	}
+	var (
+		value string
+		left  int64
+		ok    = len(reply) == 2
+	)
+	if ok {
+		value, ok = reply[0].(string)
+	}
+	if ok {
+		left, ok = reply[1].(int64)
+	}
+	if !ok {
+		return nil, time.Time{}, false, fmt.Errorf("unexpected reply to the read script: %d values", len(reply))
+	}
+	return []byte(value), time.Now().Add(time.Duration(left) * time.Millisecond), true, nil
 }
 
 // ttlOf returns the TTL to give a record expiring at expiry, rounded up to
