@@ -17,4 +17,10 @@
 // the server stores, beside the bare round trip of each store's client and
 // scs; bash concurrency.sh runs it in rounds and rewrites its own section of
 // ../BENCHMARKS.md.
+//
+// BenchmarkInterleavedRead serves sessionkit's and scs's read and the bare
+// query of the store in one loop, on one connection where the libraries can
+// share a client, for the ratio of their overheads above that bound:
+//
+//	go test -run '^$' -bench InterleavedRead -cpu 1 -count 8 -benchtime 2s
 package bench
