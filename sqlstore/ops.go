@@ -99,10 +99,24 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, e
 
 // loadRow reads the payload column and the expiry of the row of id when it
 // is live at now: through the driver itself when the pool allows it (see
-// raw.go), else through database/sql.
+// raw.go), else through database/sql. The query selects the row by its key
+// alone, and loadRow checks its expiry: on MariaDB a condition on the
+// indexed expiry costs the server about 4 µs per read to plan (measured
+// with the statement interpolated, as sqlstore.Open's pools send it), where
+// an expired row, which a sweep soon deletes, is rarely read.
 func (s *Store) loadRow(ctx context.Context, id string, now int64) (v []byte, ex int64, found bool, err error) {
+	v, ex, found, err = s.readRow(ctx, id)
+	if err != nil || !found || ex <= now {
+		return nil, 0, false, err
+	}
+	return v, ex, true, nil
+}
+
+// readRow reads the payload column and the expiry of the row of id, live
+// or not (see loadRow).
+func (s *Store) readRow(ctx context.Context, id string) (v []byte, ex int64, found bool, err error) {
 	if !s.noRaw.Load() {
-		v, ex, found, err = s.loadRowRaw(ctx, id, now)
+		v, ex, found, err = s.loadRowRaw(ctx, id)
 		switch {
 		case errors.Is(err, errNoRaw):
 			s.noRaw.Store(true)
@@ -110,7 +124,7 @@ func (s *Store) loadRow(ctx context.Context, id string, now int64) (v []byte, ex
 			return v, ex, found, err
 		}
 	}
-	err = s.queryRowDB(ctx, s.q.load, id, now).Scan(&v, &ex)
+	err = s.queryRowDB(ctx, s.q.load, id).Scan(&v, &ex)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, 0, false, nil
 	}
@@ -120,15 +134,15 @@ func (s *Store) loadRow(ctx context.Context, id string, now int64) (v []byte, ex
 // loadRowRaw is loadRow's driver-level path (see raw.go): the connection's
 // own LoadRow when it has one (rowLoader), else the query through the
 // driver's Rows.
-func (s *Store) loadRowRaw(ctx context.Context, id string, now int64) (v []byte, ex int64, found bool, err error) {
+func (s *Store) loadRowRaw(ctx context.Context, id string) (v []byte, ex int64, found bool, err error) {
 	if !s.noRowLoader.Load() {
-		v, ex, found, err = s.loadRowConn(ctx, id, now)
+		v, ex, found, err = s.loadRowConn(ctx, id)
 		if !errors.Is(err, errNoRaw) {
 			return v, ex, found, err
 		}
 		s.noRowLoader.Store(true)
 	}
-	found, err = s.queryRowRaw(ctx, s.q.load, []driver.NamedValue{{Ordinal: 1, Value: id}, {Ordinal: 2, Value: now}}, make([]driver.Value, 2),
+	found, err = s.queryRowRaw(ctx, s.q.load, []driver.NamedValue{{Ordinal: 1, Value: id}}, make([]driver.Value, 2),
 		func(dest []driver.Value) error {
 			var ok bool
 			if v, ok = rawBytes(dest[0]); !ok {

@@ -10,7 +10,7 @@ import (
 // milliseconds, "expiresAt" the record's expiry in Unix milliseconds, and
 // "lastActivity" the current time in Unix seconds.
 type queries struct {
-	load   string // id, now
+	load   string // id (the caller checks expiresAt > now: see Store.loadRow)
 	lock   string // id
 	lock2  string // id, id
 	insert string // id, payload, lastActivity, expiresAt
@@ -38,7 +38,7 @@ func buildQueries(d Dialect, table string) queries {
 	}
 	expired := ex + " > 0 AND " + ex + " <= ?"
 	q := queries{
-		load:     "SELECT " + payload + ", " + ex + " FROM " + t + " WHERE " + id + " = ? AND " + ex + " > ?",
+		load:     "SELECT " + payload + ", " + ex + " FROM " + t + " WHERE " + id + " = ?",
 		lock:     "SELECT " + payload + ", " + ex + " FROM " + t + " WHERE " + id + " = ?" + forUpdate,
 		lock2:    "SELECT " + id + ", " + payload + ", " + ex + " FROM " + t + " WHERE " + id + " IN (?, ?)" + forUpdate,
 		insert:   "INSERT INTO " + t + " (" + id + ", " + payload + ", " + la + ", " + ex + ") VALUES (?, ?, ?, ?)",

@@ -47,19 +47,19 @@ var errFallback = errors.New("sqlstore: value for database/sql to convert")
 // packages' connections implement it where that saves work (sqlstore/postgres:
 // pgx's QueryRow, where its database/sql adapter would build a value
 // converter per column for every query). LoadRow returns the payload
-// (copied) and expiresAt of the row that query, with args id and now,
+// (copied) and expiresAt of the row that query, with the argument id,
 // selects, and whether there was one; driver.ErrSkip when the row holds
 // values of other types than it reads (bytea or text, and a 64-bit integer),
 // which database/sql then converts.
 type rowLoader interface {
-	LoadRow(ctx context.Context, query, id string, now int64) (payload []byte, expiresAt int64, found bool, err error)
+	LoadRow(ctx context.Context, query, id string) (payload []byte, expiresAt int64, found bool, err error)
 }
 
 // loadRowConn runs Load's query on a connection of the pool with the
 // connection's LoadRow, or returns errNoRaw (having run nothing) when the
 // pool's connections are not rowLoaders, errFallback when LoadRow leaves the
 // row to database/sql.
-func (s *Store) loadRowConn(ctx context.Context, id string, now int64) (v []byte, ex int64, found bool, err error) {
+func (s *Store) loadRowConn(ctx context.Context, id string) (v []byte, ex int64, found bool, err error) {
 	conn, err := s.db.Conn(ctx) // the pool's wait is bounded by ctx
 	if err != nil {
 		return nil, 0, false, err
@@ -70,7 +70,7 @@ func (s *Store) loadRowConn(ctx context.Context, id string, now int64) (v []byte
 			return errNoRaw
 		}
 		var err error
-		v, ex, found, err = rl.LoadRow(ctx, s.q.load, id, now)
+		v, ex, found, err = rl.LoadRow(ctx, s.q.load, id)
 		if errors.Is(err, driver.ErrSkip) {
 			return errFallback
 		}

@@ -77,12 +77,12 @@ type conn struct{ *stdlib.Conn }
 // Unwrap returns pgx's database/sql connection.
 func (c conn) Unwrap() driver.Conn { return c.Conn }
 
-// LoadRow runs query, sqlstore's Load, with id and now, and scans its row:
+// LoadRow runs query, sqlstore's Load, with id, and scans its row:
 // sqlstore finds it by type assertion on the connection that sql.Conn.Raw
 // hands it. It returns driver.ErrSkip, having read nothing, when the row's
 // values are not of the types it scans, for database/sql to convert them.
-func (c conn) LoadRow(ctx context.Context, query, id string, now int64) (payload []byte, expiresAt int64, found bool, err error) {
-	err = c.Conn.Conn().QueryRow(ctx, query, id, now).Scan(&payload, &expiresAt)
+func (c conn) LoadRow(ctx context.Context, query, id string) (payload []byte, expiresAt int64, found bool, err error) {
+	err = c.Conn.Conn().QueryRow(ctx, query, id).Scan(&payload, &expiresAt)
 	var scanErr pgx.ScanArgError
 	switch {
 	case err == nil:
