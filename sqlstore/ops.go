@@ -101,9 +101,9 @@ func (s *Store) Load(ctx context.Context, id string) ([]byte, time.Time, bool, e
 // is live at now: through the driver itself when the pool allows it (see
 // raw.go), else through database/sql. The query selects the row by its key
 // alone, and loadRow checks its expiry: on MariaDB a condition on the
-// indexed expiry costs the server about 4 µs per read to plan (measured
-// with the statement interpolated, as sqlstore.Open's pools send it), where
-// an expired row, which a sweep soon deletes, is rarely read.
+// indexed expiry adds about 4 µs of the server's time to each read
+// (measured with the statement interpolated, as sqlstore.Open's pools send
+// it), where an expired row, which a sweep soon deletes, is rarely read.
 func (s *Store) loadRow(ctx context.Context, id string, now int64) (v []byte, ex int64, found bool, err error) {
 	v, ex, found, err = s.readRow(ctx, id)
 	if err != nil || !found || ex <= now {
