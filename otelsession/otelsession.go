@@ -39,8 +39,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/sessionkit/session"
 	"go.opentelemetry.io/otel"
@@ -247,8 +249,12 @@ func (t *Telemetry) op(driver, op string) *opTelemetry {
 // errorType names err for the error.type attribute without its message:
 // "timeout" for a deadline, "canceled" for a canceled call, "io.EOF" or
 // "io.ErrUnexpectedEOF" for a connection the server closed, else the Go type
-// of the first error of its chain that is not fmt.Errorf's wrapping (such as
-// *net.OpError).
+// of the first error of its chain whose type is exported (such as
+// *net.OpError), or of the last error of the chain. The unexported types
+// before it are wrappers that only annotate the message (fmt.Errorf's, and
+// the stores' own, such as sqlstore's, which takes its prefix off the
+// driver's message) and would name the store's internals rather than the
+// failure.
 func errorType(err error) string {
 	var ne net.Error
 	switch {
@@ -265,9 +271,16 @@ func errorType(err error) string {
 	for {
 		typ := fmt.Sprintf("%T", err)
 		next := errors.Unwrap(err)
-		if next == nil || typ != "*fmt.wrapError" {
+		if next == nil || exportedType(typ) {
 			return typ
 		}
 		err = next
 	}
+}
+
+// exportedType reports whether typ, as %T writes a type ("*net.OpError",
+// "sqlstore.unprefixed"), names an exported type.
+func exportedType(typ string) bool {
+	name := typ[strings.LastIndexByte(typ, '.')+1:]
+	return name != "" && unicode.IsUpper([]rune(name)[0])
 }
