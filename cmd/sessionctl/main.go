@@ -229,8 +229,8 @@ func (e *env) run(args []string) int {
 // parseInterleaved parses flags wherever they are among the positional
 // arguments (so that "destroy ID --yes" works), stopping at "--". An
 // argument that starts with "-" but names no flag and is shaped like a
-// session ID (IDs are URL-safe base64, so one in 64 starts with "-") is a
-// positional argument, not an unknown flag.
+// session ID or its start as list prints it (IDs are URL-safe base64, so
+// one in 64 starts with "-") is a positional argument, not an unknown flag.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
@@ -265,9 +265,15 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	return append(pos, fs.Args()...), nil
 }
 
-// looksLikeID reports whether s could be a session ID: at least 20
-// characters of the URL-safe base64 alphabet.
-func looksLikeID(s string) bool { return len(s) >= 20 && sessionid.Valid(s) }
+// looksLikeID reports whether s could be a session ID (at least 20
+// characters of the URL-safe base64 alphabet) or an ID's start as list
+// prints it (followed by "...", which no flag ends with).
+func looksLikeID(s string) bool {
+	if start, ok := strings.CutSuffix(s, "..."); ok {
+		return sessionid.Valid(start)
+	}
+	return len(s) >= 20 && sessionid.Valid(s)
+}
 
 // usageError prints msg and the command's usage, and returns exitUsage.
 func usageError(fs *flag.FlagSet, format string, a ...any) int {

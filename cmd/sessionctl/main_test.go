@@ -414,7 +414,8 @@ func TestGCInterrupted(t *testing.T) {
 }
 
 // IDs are URL-safe base64: one in 64 starts with "-", and must still work as
-// an argument, before or after flags, and after "--".
+// an argument, whole or as list abbreviates it, before or after flags, and
+// after "--".
 func TestDashID(t *testing.T) {
 	flags, cfg := targets[0].open(t)
 	m := storetest.NewManager(t, nil, cfg)
@@ -433,6 +434,8 @@ func TestDashID(t *testing.T) {
 		append([]string{"show", id}, flags...),
 		append(append([]string{"show"}, flags...), id),
 		append(append([]string{"show"}, flags...), "--", id),
+		append([]string{"show", sessionid.Abbrev(id)}, flags...),
+		append(append([]string{"show"}, flags...), sessionid.Abbrev(id)),
 	} {
 		if r := mustRun(t, args...); !strings.Contains(r.stdout, "dash") {
 			t.Errorf("sessionctl %s: %v", strings.Join(args, " "), r)
