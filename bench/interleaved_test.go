@@ -126,12 +126,7 @@ var interleavedSetups = []interleavedSetup{
 		}
 		tb.Cleanup(func() { st.Close() })
 		db := st.DB()
-		for _, q := range []string{`CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry BIGINT NOT NULL DEFAULT 0)`,
-			`CREATE INDEX t_expiry ON t (expiry)`, `INSERT INTO t (id, data) VALUES ('k', repeat('x', 300)::bytea)`} {
-			if _, err := db.Exec(q); err != nil {
-				tb.Fatalf("bench: PostgreSQL %q: %v", q, err)
-			}
-		}
+		execAll(tb, db, pgBoundTable...)
 		bound := getHandler(func(ctx context.Context) (data []byte, err error) {
 			conn, err := db.Conn(ctx)
 			if err != nil {
@@ -152,8 +147,7 @@ var interleavedSetups = []interleavedSetup{
 	}},
 	{"mysql", func(tb testing.TB) (http.Handler, contender, contender) {
 		db := openMySQL(tb, testserver.MariaDB(tb))
-		execAll(tb, db, `CREATE TABLE t (id VARCHAR(64) PRIMARY KEY, data BLOB NOT NULL, expiry BIGINT NOT NULL DEFAULT 0, INDEX (expiry))`,
-			`INSERT INTO t (id, data) VALUES ('k', REPEAT('x', 300))`)
+		execAll(tb, db, mysqlBoundTable...)
 		st, err := sqlstore.New(context.Background(), db, sqlstore.MySQL, sqlstore.Options{Table: "sessionkit"})
 		if err != nil {
 			tb.Fatalf("bench: sqlstore.New: %v", err)

@@ -145,6 +145,16 @@ func sqliteBound(tb testing.TB, q string) *sql.Stmt {
 	return st
 }
 
+// pgBoundTable and mysqlBoundTable (re)create the bounds' table t, indexed
+// on its expiry as the libraries' session tables are, holding the 300-byte
+// row "k".
+var (
+	pgBoundTable = []string{`DROP TABLE IF EXISTS t`, `CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry BIGINT NOT NULL DEFAULT 0)`,
+		`CREATE INDEX t_expiry ON t (expiry)`, `INSERT INTO t (id, data) VALUES ('k', repeat('x', 300)::bytea)`}
+	mysqlBoundTable = []string{`DROP TABLE IF EXISTS t`, `CREATE TABLE t (id VARCHAR(64) PRIMARY KEY, data BLOB NOT NULL, expiry BIGINT NOT NULL DEFAULT 0, INDEX (expiry))`,
+		`INSERT INTO t (id, data) VALUES ('k', REPEAT('x', 300))`}
+)
+
 // pgBound returns a pool to PostgreSQL whose table t holds the 300-byte
 // row "k".
 func pgBound(tb testing.TB) *pgxpool.Pool { return pgBoundOn(tb, testserver.Postgres(tb)) }
@@ -153,8 +163,7 @@ func pgBound(tb testing.TB) *pgxpool.Pool { return pgBoundOn(tb, testserver.Post
 func pgBoundOn(tb testing.TB, rawURL string) *pgxpool.Pool {
 	pool := openPgxPool(tb, rawURL)
 	ctx := context.Background()
-	for _, q := range []string{`DROP TABLE IF EXISTS t`, `CREATE TABLE t (id TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry BIGINT NOT NULL DEFAULT 0)`,
-		`CREATE INDEX t_expiry ON t (expiry)`, `INSERT INTO t (id, data) VALUES ('k', repeat('x', 300)::bytea)`} {
+	for _, q := range pgBoundTable {
 		if _, err := pool.Exec(ctx, q); err != nil {
 			tb.Fatalf("bench: PostgreSQL %q: %v", q, err)
 		}
@@ -166,8 +175,7 @@ func pgBoundOn(tb testing.TB, rawURL string) *pgxpool.Pool {
 // "k".
 func mysqlBound(tb testing.TB) *sql.DB {
 	db := openMySQLPool(tb, testserver.MariaDB(tb))
-	execAll(tb, db, `DROP TABLE IF EXISTS t`, `CREATE TABLE t (id VARCHAR(64) PRIMARY KEY, data BLOB NOT NULL, expiry BIGINT NOT NULL DEFAULT 0, INDEX (expiry))`,
-		`INSERT INTO t (id, data) VALUES ('k', REPEAT('x', 300))`)
+	execAll(tb, db, mysqlBoundTable...)
 	return db
 }
 
