@@ -33,13 +33,13 @@ const interleavedBlock = 16
 // sessionkit and scs and the store's read round trip with no library (the
 // bound) in one loop: each iteration serves a block of requests to each, in
 // an order shuffled every iteration (serveInterleaved). The machine's drift
-// and bursts of load then fall on all of them alike, which separate benchmarks, a second
-// or more apart, cannot promise on a shared machine.
+// and bursts of load then fall on all of them alike, which separate
+// benchmarks, a second or more apart, cannot promise on a shared machine.
 //
 // Each client has its own connections, and so its own server processes or
 // threads; where the scheduler puts those is luck, kept for the whole
-// process, and two identical clients on loopback differ by as much as 10
-// µs of CPU and 25 µs of wall time per request here. So where the libraries
+// process, and two identical clients on loopback differed by up to 8.5 µs
+// of CPU and 25 µs of wall time per request here. So where the libraries
 // can share one client, the three do (interleavedSetups), and with one
 // request at a time the client's pool then hands all three the same
 // connection: the bound is the same I/O on the same connection. A second
@@ -51,7 +51,7 @@ const interleavedBlock = 16
 //   - bound-ns, bound2-ns, sessionkit-ns, scs-ns: wall time; the same with
 //     -cpu-ns: the process's CPU time (where it can be read);
 //   - over-ratio and cpu-over-ratio: sessionkit's time above the bound
-//     divided by scs's, the ratio issue 18's target (at most ¼) is about;
+//     divided by scs's (the target is at most ¼);
 //   - null-ratio and null-cpu-ratio: bound2's time above the bound divided
 //     by scs's, what that ratio reads for two identical handlers.
 //
@@ -99,15 +99,15 @@ type interleavedSetup struct {
 	setup func(tb testing.TB) (bound http.Handler, sessionkit, scs contender)
 }
 
-// interleavedSetups are the stores where issue 18 asks the read with a
-// cookie to cost sessionkit at most a quarter of scs's overhead above the
-// bound. The three share one client where they can:
+// interleavedSetups are the stores where the read with a cookie is to cost
+// sessionkit at most a quarter of scs's overhead above the bound. The three
+// share one client where they can:
 //   - MySQL: one go-sql-driver/mysql pool (sqlstore.New on it: the same
 //     driver-level read as sqlstore.Open's pools);
 //   - Redis: one go-redis client;
 //   - PostgreSQL: the bound runs pgx's own QueryRow on a connection of
-//     sessionkit's pool (database/sql's checkout of it included, a few
-//     hundred nanoseconds), as sessionkit's read does; scs's pgxstore needs
+//     sessionkit's pool (database/sql's checkout of it included), as
+//     sessionkit's read does; scs's pgxstore needs
 //     a pgxpool of its own;
 //   - SQLite: no server and no connection to share; each library has its
 //     pool, as in BenchmarkRequest, and the bound the one of its
