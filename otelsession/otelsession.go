@@ -43,6 +43,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/sessionkit/session"
 	"go.opentelemetry.io/otel"
@@ -281,6 +282,6 @@ func errorType(err error) string {
 // exportedType reports whether typ, as %T writes a type ("*net.OpError",
 // "sqlstore.unprefixed"), names an exported type.
 func exportedType(typ string) bool {
-	name := typ[strings.LastIndexByte(typ, '.')+1:]
-	return name != "" && unicode.IsUpper([]rune(name)[0])
+	r, _ := utf8.DecodeRuneInString(typ[strings.LastIndexByte(typ, '.')+1:])
+	return unicode.IsUpper(r)
 }

@@ -269,7 +269,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // characters of the URL-safe base64 alphabet) or an ID's start as list
 // prints it (followed by "...", which no flag ends with).
 func looksLikeID(s string) bool {
-	if start, ok := strings.CutSuffix(s, "..."); ok {
+	if start, ok := sessionid.Unabbrev(s); ok {
 		return sessionid.Valid(start)
 	}
 	return len(s) >= 20 && sessionid.Valid(s)
@@ -628,7 +628,7 @@ func setupList(fs *flag.FlagSet, cfg *config) func(*env, []string) int {
 			}
 			w := bufio.NewWriter(e.stdout)
 			defer w.Flush()
-			idWidth := sessionid.ShortLen + len("...") // as Abbrev shows an ID
+			idWidth := sessionid.AbbrevLen
 			if *full {
 				idWidth = sessionid.Len
 			}

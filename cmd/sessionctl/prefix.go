@@ -13,7 +13,7 @@ import (
 // whole ID, or the start of one as list prints it ("AbCdEfGhIjKl..."), which
 // must match exactly one live session of a store that can enumerate.
 func resolveID(e *env, cfg *config, m *session.Manager, arg string) (string, error) {
-	prefix := strings.TrimSuffix(arg, "...")
+	prefix, _ := sessionid.Unabbrev(arg)
 	if len(prefix) == sessionid.Len || !sessionid.Valid(prefix) {
 		return arg, nil // a whole ID (or no ID at all: the store says so)
 	}

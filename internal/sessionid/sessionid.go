@@ -32,6 +32,12 @@ func ValidUser(userID string) bool {
 // sessions of a listing or a log apart, far too few to act as one.
 const ShortLen = 12
 
+// abbrevMark ends an ID that Abbrev shortened.
+const abbrevMark = "..."
+
+// AbbrevLen is the length of an ID that Abbrev shortened.
+const AbbrevLen = ShortLen + len(abbrevMark)
+
 // Abbrev returns id shortened to its first ShortLen characters followed by
 // "...", as listings and messages show IDs; an id of at most ShortLen
 // characters is returned whole.
@@ -39,7 +45,14 @@ func Abbrev(id string) string {
 	if len(id) <= ShortLen {
 		return id
 	}
-	return id[:ShortLen] + "..."
+	return id[:ShortLen] + abbrevMark
+}
+
+// Unabbrev returns what s holds of an ID, s being an ID or an ID's start
+// as Abbrev writes it, and whether s is written as such a start (ends in
+// "...").
+func Unabbrev(s string) (start string, abbreviated bool) {
+	return strings.CutSuffix(s, abbrevMark)
 }
 
 // InAlphabet reports whether c is in the alphabet of IDs, the URL-safe

@@ -84,3 +84,13 @@ func TestAbbrev(t *testing.T) {
 		}
 	}
 }
+
+func TestUnabbrev(t *testing.T) {
+	id := "Vx3kQ9_aB2cD4eF5gH6iJ7kL8mN9oP0qR1sT2uV3wX4"
+	if start, ok := Unabbrev(Abbrev(id)); !ok || start != id[:ShortLen] || len(Abbrev(id)) != AbbrevLen {
+		t.Errorf("Unabbrev(Abbrev(id)) = %q, %v", start, ok)
+	}
+	if start, ok := Unabbrev(id); ok || start != id {
+		t.Errorf("Unabbrev(id) = %q, %v, want the id, false", start, ok)
+	}
+}
